@@ -1,0 +1,41 @@
+# Two commands set up a fresh machine:  `make lab` (open the lab)  and  `make test` (run the tests).
+# Both create ./.venv on first use. TORCH_SPEC is the torch build to install: the default pins the
+# wheels that lie on this project's build machines; on your own machine, e.g. `make lab TORCH_SPEC=torch`.
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.pe-lab-installed
+
+.PHONY: lab test test-browser lint bench experiment clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+lab: $(STAMP)  ## open JupyterLab on the first notebook
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks 01_convolution_math.ipynb $(LAB_ARGS)
+
+test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
+	$(VENV)/bin/ruff check pe_lab tests notebooks
+	PE_LAB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -ra
+
+test-browser: $(STAMP)  ## JupyterLab in headless Chromium: sliders move, figures change
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	$(PY) -m pip install -q -e '.[browser]'
+	PE_LAB_QUICK=1 $(PY) -m pytest -ra -m browser tests/test_browser.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check pe_lab tests notebooks
+
+bench: $(STAMP)
+	$(PY) -m pe_lab.bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu
+
+experiment: $(STAMP)
+	$(PY) -m pe_lab.experiment --preset quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

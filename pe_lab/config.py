@@ -1,0 +1,74 @@
+"""Run-wide settings: device choice, quick mode, seeding and the data root.
+
+Nothing here imports a plotting or widget library, so every module may use it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+QUICK_ENV = "PE_LAB_QUICK"
+DATA_ENV = "PE_LAB_DATA"
+
+
+def is_quick(default: bool = False) -> bool:
+    """True when quick mode is on (env ``PE_LAB_QUICK=1``): less data, fewer epochs.
+
+    >>> os.environ[QUICK_ENV] = "1"; is_quick()
+    True
+    >>> del os.environ[QUICK_ENV]; is_quick()
+    False
+    """
+    value = os.environ.get(QUICK_ENV)
+    if value is None:
+        return default
+    return value.strip().lower() not in {"", "0", "false", "no", "off"}
+
+
+def get_device(device: str | torch.device = "auto") -> torch.device:
+    """Resolve ``"auto"`` to CUDA when present, else CPU; pass anything else through.
+
+    >>> get_device("cpu")
+    device(type='cpu')
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but torch.cuda.is_available() is False")
+    return torch.device(device)
+
+
+def set_seed(seed: int = 0) -> int:
+    """Seed Python, NumPy and torch (all devices) so a run can be repeated.
+
+    >>> set_seed(3); a = torch.rand(1); set_seed(3); bool(torch.equal(a, torch.rand(1)))
+    3
+    3
+    True
+    """
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return seed
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path | None:
+    """The folder to look for data in: the argument, else ``$PE_LAB_DATA``, else None."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get(DATA_ENV)
+    return Path(env).expanduser() if env else None
+
+
+def cache_dir() -> Path:
+    """Where decoded datasets are cached (``$PE_LAB_CACHE`` or ``~/.cache/pe_lab``)."""
+    path = Path(os.environ.get("PE_LAB_CACHE", Path.home() / ".cache" / "pe_lab")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path

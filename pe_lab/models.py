@@ -1,0 +1,258 @@
+"""Model builders: one definition per architecture serves Single, Deep Ensemble and Packed-Ensemble.
+
+Each architecture is written once against a *layer factory* (``conv``, ``linear``, ``norm``). The plain
+factory makes ordinary layers (a Single network, or one member of an ensemble); the packed factory makes
+packed layers. So the three kinds cannot drift apart.
+
+The shape contract: every model maps images ``(B, 3, H, W)`` to logits ``(B, M, K)`` (a Single has
+``M = 1``), so training, metrics and plots have one code path for all kinds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .layers import PackedConv2d, PackedLinear, _check_common, extended_size, logits_by_member
+
+__all__ = ["ARCHITECTURES", "KINDS", "DeepEnsemble", "ModelSpec", "build", "build_member"]
+
+KINDS = ("single", "deep", "packed")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What a model is: enough to rebuild it. ``width``/``groups`` describe a plain network (a Single
+    has width 1, groups 1; a PE member has width alpha/M, groups gamma)."""
+
+    name: str
+    kind: str
+    num_classes: int
+    num_estimators: int = 1
+    alpha: float = 1.0
+    gamma: int = 1
+    width: float = 1.0
+    groups: int = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class PlainFactory:
+    """Ordinary layers at ``width`` times the base channels, hidden layers split into ``groups``."""
+
+    num_estimators = 1
+
+    def __init__(self, width: float = 1.0, groups: int = 1) -> None:
+        self.width, self.groups = width, groups
+
+    def size(self, base: int, name: str = "channels") -> int:
+        return extended_size(base, self.width, name)
+
+    def conv(self, in_c: int, out_c: int, kernel: int, *, stride: int = 1, padding: int = 0,
+             first: bool = False, last: bool = False, bias: bool = True) -> nn.Conv2d:
+        c_in = in_c if first else self.size(in_c, "in_channels")
+        c_out = out_c if last else self.size(out_c, "out_channels")
+        groups = 1 if (first or last) else self.groups
+        for what, size in (("in_channels", c_in), ("out_channels", c_out)):
+            if size % groups:
+                raise ValueError(f"width*{what}={size} is not divisible by gamma={groups}")
+        return nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=padding, groups=groups, bias=bias)
+
+    def linear(self, in_f: int, out_f: int, *, first: bool = False, last: bool = False,
+               bias: bool = True) -> nn.Module:
+        f_in = in_f if first else self.size(in_f, "in_features")
+        f_out = out_f if last else self.size(out_f, "out_features")
+        if first or last or self.groups == 1:
+            return nn.Linear(f_in, f_out, bias=bias)
+        # A grouped linear map is a packed linear with one estimator and `groups` groups.
+        return PackedLinear(f_in, f_out, alpha=1, num_estimators=1, gamma=self.groups, bias=bias)
+
+    def norm(self, channels: int) -> nn.BatchNorm2d:
+        return nn.BatchNorm2d(self.size(channels))
+
+
+class PackedFactory:
+    """Packed layers: widened by ``alpha``, ``num_estimators * gamma`` groups in hidden layers."""
+
+    def __init__(self, alpha: float, num_estimators: int, gamma: int = 1) -> None:
+        self.alpha, self.num_estimators, self.gamma = alpha, num_estimators, gamma
+
+    def size(self, base: int, name: str = "channels") -> int:
+        return extended_size(base, self.alpha, name)
+
+    def conv(self, in_c: int, out_c: int, kernel: int, *, stride: int = 1, padding: int = 0,
+             first: bool = False, last: bool = False, bias: bool = True) -> PackedConv2d:
+        return PackedConv2d(in_c, out_c, kernel, alpha=self.alpha, num_estimators=self.num_estimators,
+                            gamma=self.gamma, first=first, last=last, stride=stride, padding=padding, bias=bias)
+
+    def linear(self, in_f: int, out_f: int, *, first: bool = False, last: bool = False,
+               bias: bool = True) -> PackedLinear:
+        return PackedLinear(in_f, out_f, alpha=self.alpha, num_estimators=self.num_estimators,
+                            gamma=self.gamma, first=first, last=last, bias=bias)
+
+    def norm(self, channels: int) -> nn.BatchNorm2d:
+        # BatchNorm is per channel, and each channel belongs to one member: members stay independent.
+        return nn.BatchNorm2d(self.size(channels))
+
+
+Factory = PlainFactory | PackedFactory
+
+
+class EnsembleNet(nn.Module):
+    """Base of every architecture: checks the input and turns the head's ``(B, M*K)`` into ``(B, M, K)``."""
+
+    spec: ModelSpec
+
+    def __init__(self, factory: Factory, in_channels: int = 3) -> None:
+        super().__init__()
+        self.num_estimators = factory.num_estimators
+        self.in_channels = in_channels
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"expected images (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        return logits_by_member(self.forward_head(x), self.num_estimators)
+
+
+class LeNet(EnsembleNet):
+    """The tutorial's LeNet: conv 3->6 k5, pool, conv 6->16 k5, pool, fc 400->120->84->K (32x32 input)."""
+
+    def __init__(self, f: Factory, num_classes: int = 10) -> None:
+        super().__init__(f)
+        self.features = nn.Sequential(
+            f.conv(3, 6, 5, first=True), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            f.conv(6, 16, 5), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+        )
+        # Flatten keeps member blocks contiguous: channels are member-major and H*W is innermost.
+        self.classifier = nn.Sequential(
+            nn.Flatten(), f.linear(16 * 5 * 5, 120), nn.ReLU(inplace=True),
+            f.linear(120, 84), nn.ReLU(inplace=True), f.linear(84, num_classes, last=True),
+        )
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2:] != (32, 32):
+            raise ValueError(f"LeNet expects 32x32 images, got {tuple(x.shape[-2:])}")
+        return self.classifier(self.features(x))
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block; the shortcut is a 1x1 conv + BN when the shape changes."""
+
+    def __init__(self, f: Factory, in_planes: int, planes: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = f.conv(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = f.norm(planes)
+        self.conv2 = f.conv(planes, planes, 3, padding=1, bias=False)
+        self.bn2 = f.norm(planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Sequential(f.conv(in_planes, planes, 1, stride=stride, bias=False), f.norm(planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class ResNet(EnsembleNet):
+    """CIFAR ResNet: 3x3 stem, no max-pool, stages of basic blocks, global average pool, linear head."""
+
+    def __init__(self, f: Factory, widths: tuple[int, ...], blocks: tuple[int, ...], num_classes: int = 10) -> None:
+        super().__init__(f)
+        self.stem = nn.Sequential(f.conv(3, widths[0], 3, padding=1, first=True, bias=False),
+                                  f.norm(widths[0]), nn.ReLU(inplace=True))
+        stages, in_planes = [], widths[0]
+        for i, (planes, count) in enumerate(zip(widths, blocks, strict=True)):
+            for j in range(count):
+                stages.append(BasicBlock(f, in_planes, planes, stride=2 if (i > 0 and j == 0) else 1))
+                in_planes = planes
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = f.linear(widths[-1], num_classes, last=True)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.stages(self.stem(x))))
+
+
+ARCHITECTURES: dict[str, Callable[[Factory, int], EnsembleNet]] = {
+    "lenet": lambda f, k: LeNet(f, k),
+    "resnet20": lambda f, k: ResNet(f, (16, 32, 64), (3, 3, 3), k),
+    "resnet18": lambda f, k: ResNet(f, (64, 128, 256, 512), (2, 2, 2, 2), k),
+}
+
+
+class DeepEnsemble(nn.Module):
+    """``M`` independent networks side by side; logits ``(B, M, K)`` like every other model."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("a DeepEnsemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        self.num_estimators = len(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([member(x) for member in self.members], dim=1)
+
+
+def _validate(name: str, kind: str, num_classes: int, alpha: float, num_estimators: int, gamma: int) -> None:
+    if name not in ARCHITECTURES:
+        raise ValueError(f"unknown model name {name!r}; valid choices: {', '.join(ARCHITECTURES)}")
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; valid choices: {', '.join(KINDS)}")
+    if not (isinstance(num_classes, int) and num_classes >= 2):
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
+    _check_common(alpha, num_estimators, gamma)
+
+
+def _plain(name: str, num_classes: int, width: float, groups: int, kind: str, **spec) -> EnsembleNet:
+    model = ARCHITECTURES[name](PlainFactory(width, groups), num_classes)
+    model.spec = ModelSpec(name, kind, num_classes, width=width, groups=groups, **spec)
+    return model
+
+
+def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
+          gamma: int = 1) -> nn.Module:
+    """Build ``name`` (``lenet``, ``resnet20``, ``resnet18``) as a ``single`` network, a ``deep`` ensemble
+    of ``num_estimators`` full networks, or a ``packed`` ensemble PE(alpha, num_estimators, gamma).
+
+    ``alpha`` and ``gamma`` only matter for ``packed``. Output: logits ``(B, M, K)``.
+
+    >>> build("lenet", "packed", alpha=2, num_estimators=4)(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 4, 10])
+    >>> build("resnet20", "single")(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 1, 10])
+    """
+    _validate(name, kind, num_classes, alpha, num_estimators, gamma)
+    if kind == "single":
+        return _plain(name, num_classes, 1.0, 1, "single")
+    if kind == "deep":
+        ensemble = DeepEnsemble([_plain(name, num_classes, 1.0, 1, "single") for _ in range(num_estimators)])
+        ensemble.spec = ModelSpec(name, "deep", num_classes, num_estimators=num_estimators)
+        return ensemble
+    model = ARCHITECTURES[name](PackedFactory(alpha, num_estimators, gamma), num_classes)
+    model.spec = ModelSpec(name, "packed", num_classes, num_estimators, alpha, gamma)
+    return model
+
+
+def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
+                 gamma: int = 1) -> EnsembleNet:
+    """One member of PE(alpha, num_estimators, gamma) as a standalone network: width ``alpha/M`` of the
+    base, hidden layers in ``gamma`` groups. ``pack`` of M of these is that PE.
+
+    >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
+    Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
+    """
+    _validate(name, "packed", num_classes, alpha, num_estimators, gamma)
+    # Build the PE first so that every divisibility rule is checked with the packed names and numbers.
+    # On the meta device nothing is allocated, so this costs no memory even for resnet18.
+    with torch.device("meta"):
+        build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
+    return _plain(name, num_classes, alpha / num_estimators, gamma, "member")
