@@ -1,0 +1,271 @@
+"""``python -m pe_lab.experiment``: train Single / DE / PE, measure them on CIFAR-10 and SVHN, report.
+
+Example (this is what produced ``assets/results/``)::
+
+    python -m pe_lab.experiment --methods single,deep,packed --model resnet20 --alpha 2 \\
+        --num-estimators 4 --gamma 1 --epochs 4 --data ../shared/data --seeds 0,1,2
+
+It prints one table (mean ± std over seeds) and writes JSON with provenance (command, data source and
+counts, device, torch version, git commit, seeds, date). Each run checkpoints every epoch under
+``--runs-dir``; running the same command again resumes instead of starting over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .config import get_device, set_seed
+from .data import ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
+from .metrics import OOD_CRITERIA, evaluate_predictions
+from .models import build
+from .train import fit, predict_member_probs
+
+__all__ = ["PRESETS", "format_table", "main", "run_experiment", "summarise"]
+
+METHOD_LABELS = {"single": "Single", "deep": "DE", "packed": "PE"}
+
+PRESETS = {
+    # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
+    "quick": dict(methods="single,packed", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=2,
+                  seeds="0", batch_size=128, lr=0.1),
+}
+
+
+def _git_commit() -> str:
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return commit + ("+uncommitted-changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def hardware(device: torch.device) -> str:
+    """A one-line description of the machine that produced a number."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
+    if args.synthetic:
+        train = synthetic_dataset(args.train_per_class or 100, split="train")
+        test = synthetic_dataset(max(10, (args.train_per_class or 100) // 5), split="test")
+        ood = synthetic_dataset(len(test) // 10, seed=99, split="test")  # other class patterns: "OOD"
+        return train, test, ood
+    train = load_cifar10("train", args.data, download=not args.offline)
+    test = load_cifar10("test", args.data, download=not args.offline)
+    if args.train_per_class:
+        train = subset(train, args.train_per_class)
+    if args.test_per_class:
+        test = subset(test, args.test_per_class)
+    ood = None if args.no_ood else load_svhn(args.data, download=not args.offline)
+    if ood is not None and args.test_per_class:
+        ood = subset(ood, args.test_per_class)
+    return train, test, ood
+
+
+def _atomic_json(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=1))
+    os.replace(tmp, path)
+
+
+def _throughput(model: torch.nn.Module, data: ImageSet, device: torch.device) -> float:
+    """Test images per second of the whole model (eval, batch 500), on ``data``."""
+    predict_member_probs(model, subset(data, 10), device=device)  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    predict_member_probs(model, data, device=device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return len(data) / (time.perf_counter() - start)
+
+
+def run_experiment(args) -> dict:
+    device = get_device(args.device)
+    train, test, ood = _load_data(args)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for method in methods:
+        if method not in METHOD_LABELS:
+            raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(METHOD_LABELS)}")
+    seeds = [int(s) for s in str(args.seeds).split(",")]
+    out = Path(args.out)
+    report = {
+        "provenance": {
+            "command": "python -m pe_lab.experiment " + " ".join(sys.argv[1:]),
+            "data": {"train": train.source, "num_train": len(train), "test": test.source, "num_test": len(test),
+                     "ood": ood.source if ood is not None else None, "num_ood": len(ood) if ood is not None else 0,
+                     "synthetic": train.synthetic},
+            "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
+            "python": platform.python_version(), "git_commit": _git_commit(), "seeds": seeds,
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        },
+        "config": {k: v for k, v in vars(args).items() if k not in ("out",)},
+        "runs": [],
+    }
+    if out.exists() and args.resume:
+        previous = json.loads(out.read_text())
+        report["runs"] = [r for r in previous.get("runs", []) if r["method"] in methods and r["seed"] in seeds]
+    done = {(r["method"], r["seed"]) for r in report["runs"]}
+    for seed in seeds:
+        for method in methods:
+            if (method, seed) in done:
+                continue
+            set_seed(seed)
+            model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators,
+                          gamma=args.gamma, num_classes=len(train.classes))
+            checkpoint = Path(args.runs_dir) / f"{out.stem}-{method}-seed{seed}.pt"
+            history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                          label_smoothing=args.label_smoothing, device=device, seed=seed,
+                          checkpoint=checkpoint, resume=True, progress=not args.no_progress)
+            member_probs = predict_member_probs(model, test, device=device)
+            ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
+            metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=args.num_bins)
+            run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
+                   "train_seconds": history.train_seconds,
+                   "test_images_per_second": _throughput(model, test, device),
+                   "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
+            report["runs"].append(run)
+            if seed == seeds[0] and args.save_predictions:
+                predictions = out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt")
+                torch.save({"test": member_probs.half(), "test_labels": test.labels.cpu(),
+                            "ood": ood_probs.half() if ood_probs is not None else None,
+                            "classes": list(test.classes)}, predictions.with_suffix(".tmp"))
+                os.replace(predictions.with_suffix(".tmp"), predictions)
+            report["summary"] = summarise(report["runs"], args.ood_criterion)
+            _atomic_json(report, out)
+            print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
+                  f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
+    report["summary"] = summarise(report["runs"], args.ood_criterion)
+    _atomic_json(report, out)
+    return report
+
+
+COLUMNS = [("accuracy", "Acc", 100), ("nll", "NLL", 1), ("ece", "ECE", 1), ("brier", "Brier", 1),
+           ("auroc", "AUROC", 100), ("aupr", "AUPR", 100), ("fpr95", "FPR95", 100)]
+
+
+def summarise(runs: list[dict], ood_criterion: str = "msp") -> dict:
+    """Mean and std over seeds of every reported number, per method."""
+    summary = {}
+    for method in dict.fromkeys(r["method"] for r in runs):
+        chosen = [r for r in runs if r["method"] == method]
+        values: dict[str, list[float]] = {}
+        for r in chosen:
+            row = {k: r["metrics"][k] for k in ("accuracy", "nll", "ece", "brier")}
+            row.update(r["metrics"].get("ood", {}).get(ood_criterion, {}))
+            row.update(params=r["params"], train_seconds=r["train_seconds"],
+                       test_images_per_second=r["test_images_per_second"])
+            for k, v in row.items():
+                values.setdefault(k, []).append(float(v))
+        summary[method] = {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0,
+                               "n": len(v)} for k, v in values.items()}
+        summary[method]["ood_criterion"] = ood_criterion
+    return summary
+
+
+def format_table(report: dict) -> str:
+    """A Markdown table of the summary: mean ± std over seeds, OOD by the criterion it names."""
+    summary = report["summary"]
+    criterion = next(iter(summary.values()))["ood_criterion"] if summary else "msp"
+    heads = ["Method"] + [f"{h} ({criterion})" if k in ("auroc", "aupr", "fpr95") else h for k, h, _ in COLUMNS]
+    heads += ["Params", "Train s", "Test img/s", "Seeds"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for method, stats in summary.items():
+        spec = next(r["spec"] for r in report["runs"] if r["method"] == method)
+        label = METHOD_LABELS[method]
+        if method == "packed":
+            label += f"({spec['alpha']:g},{spec['num_estimators']},{spec['gamma']})"
+        elif method == "deep":
+            label += f"({spec['num_estimators']})"
+        cells = [label]
+        for key, _, scale in COLUMNS:
+            if key in stats:
+                digits = 1 if scale == 100 else 3
+                cells.append(f"{stats[key]['mean'] * scale:.{digits}f} ± {stats[key]['std'] * scale:.{digits}f}")
+            else:
+                cells.append("n/a")
+        cells += [f"{stats['params']['mean'] / 1e6:.3f} M", f"{stats['train_seconds']['mean']:.0f}",
+                  f"{stats['test_images_per_second']['mean']:.0f}", str(stats["accuracy"]["n"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    prov = report["provenance"]
+    note = " **Synthetic data: not CIFAR-10.**" if prov["data"]["synthetic"] else ""
+    lines.append(f"\n{prov['data']['num_train']} train / {prov['data']['num_test']} test images "
+                 f"({prov['data']['test']}), OOD: {prov['data']['ood']} ({prov['data']['num_ood']}); "
+                 f"{prov['hardware']}; torch {prov['torch']}; commit {prov['git_commit'][:12]}; "
+                 f"{prov['date']}.{note}")
+    return "\n".join(lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m pe_lab.experiment", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--preset", choices=sorted(PRESETS), help="fill the options below from a preset")
+    p.add_argument("--methods", default="single,deep,packed")
+    p.add_argument("--model", default="resnet20")
+    p.add_argument("--alpha", type=float, default=2)
+    p.add_argument("--num-estimators", type=int, default=4)
+    p.add_argument("--gamma", type=int, default=1)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=0.1)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--data", default=None, help="data root (else $PE_LAB_DATA, else download)")
+    p.add_argument("--offline", action="store_true", help="never try to download")
+    p.add_argument("--synthetic", action="store_true", help="use synthetic data (says so everywhere)")
+    p.add_argument("--train-per-class", type=int, default=None, help="train on a balanced subset")
+    p.add_argument("--test-per-class", type=int, default=None, help="test on a balanced subset")
+    p.add_argument("--no-ood", action="store_true", help="skip SVHN")
+    p.add_argument("--ood-criterion", default="msp", choices=sorted(OOD_CRITERIA))
+    p.add_argument("--num-bins", type=int, default=15, help="ECE bins")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="assets/results/experiment.json")
+    p.add_argument("--runs-dir", default="runs", help="checkpoints (resumable)")
+    p.add_argument("--resume", action="store_true", help="keep finished runs found in --out")
+    p.add_argument("--save-predictions", action="store_true", help="store the first seed's probabilities")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = parser()
+    args = p.parse_args(argv)
+    if args.preset:
+        p.set_defaults(**PRESETS[args.preset])
+        args = p.parse_args(argv)
+    with torch.device("meta"):  # fail on a bad configuration now, not after loading the data
+        build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
+    report = run_experiment(args)
+    print(format_table(report))
+    print(f"\nwrote {args.out}")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Uncertainty metrics: pure functions of probabilities, labels and scores (tensors in, numbers out).
+
+Conventions:
+
+* ``probs`` is the ensemble's predictive distribution ``(N, K)``; ``member_probs`` is ``(N, M, K)`` and
+  ``probs = member_probs.mean(1)``.
+* An OOD *score* is an uncertainty: higher means "more likely out-of-distribution". OOD samples are the
+  positive class for AUROC / AUPR, as in the Packed-Ensembles paper; FPR95 is the fraction of
+  in-distribution samples flagged when 95 % of the OOD samples are caught.
+
+Hand-written formulas (ECE, Brier, FPR95) are checked against torchmetrics in the tests; where torchmetrics
+has the metric (ECE, AUROC, AUPR, ROC), it computes it here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torchmetrics.functional.classification import (
+    binary_auroc,
+    binary_average_precision,
+    binary_roc,
+    multiclass_calibration_error,
+)
+
+__all__ = [
+    "OOD_CRITERIA", "accuracy", "brier_score", "ece", "ece_by_hand", "entropy", "evaluate_predictions",
+    "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score", "reliability_data",
+    "variation_ratio",
+]
+
+_EPS = 1e-12
+
+
+def _check(probs: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+    if probs.dim() != 2:
+        raise ValueError(f"probs must be (N, K), got shape {tuple(probs.shape)}")
+    if probs.shape[0] == 0:
+        raise ValueError("probs is empty: no samples to score")
+    if labels is not None:
+        if labels.shape != (probs.shape[0],):
+            raise ValueError(f"labels must be ({probs.shape[0]},) to match probs, got {tuple(labels.shape)}")
+        if labels.min() < 0 or labels.max() >= probs.shape[1]:
+            raise ValueError(f"labels must lie in [0, {probs.shape[1]}), got range "
+                             f"[{int(labels.min())}, {int(labels.max())}]")
+
+
+def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Fraction of samples whose arg-max class is the label.
+
+    >>> accuracy(torch.tensor([[.9, .1], [.2, .8]]), torch.tensor([0, 0]))
+    0.5
+    """
+    _check(probs, labels)
+    return (probs.argmax(1) == labels).float().mean().item()
+
+
+def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Negative log-likelihood of the labels, ``-mean log p(y|x)`` (natural log).
+
+    >>> round(nll(torch.tensor([[.5, .5]]), torch.tensor([1])), 4)
+    0.6931
+    """
+    _check(probs, labels)
+    return -probs.gather(1, labels[:, None]).clamp_min(_EPS).log().mean().item()
+
+
+def brier_score(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """Multiclass Brier score ``mean_i sum_k (p_ik - 1[y_i = k])^2`` (0 best, 2 worst).
+
+    >>> round(brier_score(torch.tensor([[.75, .25]]), torch.tensor([0])), 4)
+    0.125
+    """
+    _check(probs, labels)
+    one_hot = torch.nn.functional.one_hot(labels, probs.shape[1]).to(probs)
+    return (probs - one_hot).pow(2).sum(1).mean().item()
+
+
+def reliability_data(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> dict[str, torch.Tensor]:
+    """Per-bin data of a reliability diagram, equal-width confidence bins on ``[0, 1]``.
+
+    Returns ``edges (num_bins+1,)``, and per bin ``confidence``, ``accuracy`` (NaN where empty), ``count``.
+    A confidence ``c`` falls in bin ``b`` iff ``edges[b] < c <= edges[b+1]`` (torchmetrics' convention).
+    """
+    _check(probs, labels)
+    if not (isinstance(num_bins, int) and num_bins >= 1):
+        raise ValueError(f"num_bins must be an integer >= 1, got {num_bins}")
+    confidence, predicted = probs.max(1)
+    correct = (predicted == labels).float()
+    edges = torch.linspace(0, 1, num_bins + 1, dtype=probs.dtype)
+    index = (torch.bucketize(confidence, edges, right=False) - 1).clamp(0, num_bins - 1)
+    count = torch.bincount(index, minlength=num_bins).to(probs.dtype)
+    conf_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, index, confidence)
+    acc_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, index, correct.to(probs.dtype))
+    safe = count.clamp_min(1)
+    empty = count == 0
+    return {
+        "edges": edges,
+        "confidence": torch.where(empty, torch.nan, conf_sum / safe),
+        "accuracy": torch.where(empty, torch.nan, acc_sum / safe),
+        "count": count,
+    }
+
+
+def ece_by_hand(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
+    """Expected calibration error written out: ``sum_b |B_b|/N * |acc(B_b) - conf(B_b)|``.
+
+    This is the formula the notebooks teach; ``ece`` (torchmetrics) is what reports use. Tests check
+    that both agree.
+    """
+    data = reliability_data(probs, labels, num_bins)
+    weights = data["count"] / data["count"].sum()
+    gaps = (data["accuracy"] - data["confidence"]).abs().nan_to_num(0.0)
+    return (weights * gaps).sum().item()
+
+
+def ece(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
+    """Expected calibration error (L1, equal-width bins) by torchmetrics.
+
+    >>> round(ece(torch.tensor([[.9, .1], [.9, .1]]), torch.tensor([0, 1]), num_bins=10), 4)
+    0.4
+    """
+    _check(probs, labels)
+    return multiclass_calibration_error(probs.float(), labels, num_classes=probs.shape[1], n_bins=num_bins,
+                                        norm="l1").item()
+
+
+def entropy(probs: torch.Tensor) -> torch.Tensor:
+    """Shannon entropy (nats) along the last dim: ``(..., K) -> (...)``.
+
+    >>> round(entropy(torch.tensor([.5, .5])).item(), 4)
+    0.6931
+    """
+    return -(probs * probs.clamp_min(_EPS).log()).sum(-1)
+
+
+def mutual_information(member_probs: torch.Tensor) -> torch.Tensor:
+    """Epistemic part of the uncertainty: ``H[mean_m p_m] - mean_m H[p_m]``, ``(N, M, K) -> (N,)``.
+
+    >>> p = torch.tensor([[[1., 0.], [0., 1.]]])          # two members that fully disagree
+    >>> round(mutual_information(p).item(), 4)
+    0.6931
+    """
+    return (entropy(member_probs.mean(1)) - entropy(member_probs).mean(1)).clamp_min(0)
+
+
+def variation_ratio(member_probs: torch.Tensor) -> torch.Tensor:
+    """Member disagreement: ``1 - (members voting for the modal class) / M``, ``(N, M, K) -> (N,)``.
+
+    >>> p = torch.tensor([[[.9, .1], [.8, .2], [.3, .7], [.6, .4]]])
+    >>> variation_ratio(p)
+    tensor([0.2500])
+    """
+    votes = member_probs.argmax(-1)                                   # (N, M)
+    counts = torch.nn.functional.one_hot(votes, member_probs.shape[-1]).sum(1)  # (N, K)
+    return 1 - counts.max(1).values.to(member_probs.dtype) / member_probs.shape[1]
+
+
+OOD_CRITERIA = {
+    "msp": "1 - maximum softmax probability of the ensemble",
+    "entropy": "entropy of the ensemble's predictive distribution",
+    "mutual_information": "mutual information between prediction and member (0 for a Single)",
+    "variation_ratio": "member disagreement (0 for a Single)",
+}
+
+
+def ood_score(member_probs: torch.Tensor, criterion: str = "msp") -> torch.Tensor:
+    """Uncertainty score per sample (higher = more OOD) from member probabilities ``(N, M, K)``."""
+    if member_probs.dim() != 3:
+        raise ValueError(f"member_probs must be (N, M, K), got {tuple(member_probs.shape)}")
+    probs = member_probs.mean(1)
+    if criterion == "msp":
+        return 1 - probs.max(1).values
+    if criterion == "entropy":
+        return entropy(probs)
+    if criterion == "mutual_information":
+        return mutual_information(member_probs)
+    if criterion == "variation_ratio":
+        return variation_ratio(member_probs)
+    raise ValueError(f"unknown OOD criterion {criterion!r}; valid choices: {', '.join(OOD_CRITERIA)}")
+
+
+def fpr_at_tpr(in_scores: torch.Tensor, out_scores: torch.Tensor, tpr: float = 0.95) -> float:
+    """False-positive rate on in-distribution samples at the first threshold whose TPR on OOD is >= tpr."""
+    scores, targets = _ood_targets(in_scores, out_scores)
+    fpr, tpr_curve, _ = binary_roc(scores, targets)
+    return fpr[torch.searchsorted(tpr_curve, torch.tensor(tpr, dtype=tpr_curve.dtype))].item()
+
+
+def _ood_targets(in_scores: torch.Tensor, out_scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if in_scores.numel() == 0 or out_scores.numel() == 0:
+        raise ValueError("OOD metrics need at least one in-distribution and one OOD score")
+    scores = torch.cat([in_scores, out_scores]).double()
+    targets = torch.cat([torch.zeros(in_scores.numel()), torch.ones(out_scores.numel())]).long()
+    return scores, targets
+
+
+def ood_metrics(in_scores: torch.Tensor, out_scores: torch.Tensor) -> dict[str, float]:
+    """AUROC, AUPR (OOD positive) and FPR95 of separating ``out_scores`` from ``in_scores``.
+
+    >>> ood_metrics(torch.tensor([0., .1, .2]), torch.tensor([.8, .9]))
+    {'auroc': 1.0, 'aupr': 1.0, 'fpr95': 0.0}
+    """
+    scores, targets = _ood_targets(in_scores, out_scores)
+    return {
+        "auroc": binary_auroc(scores, targets).item(),
+        "aupr": binary_average_precision(scores, targets).item(),
+        "fpr95": fpr_at_tpr(in_scores, out_scores, 0.95),
+    }
+
+
+def evaluate_predictions(member_probs: torch.Tensor, labels: torch.Tensor, ood_member_probs: torch.Tensor | None = None,
+                         *, num_bins: int = 15, criteria: tuple[str, ...] = tuple(OOD_CRITERIA)) -> dict:
+    """All the report's numbers from member probabilities ``(N, M, K)`` (and OOD ones, if given)."""
+    probs = member_probs.mean(1)
+    report = {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels),
+              "ece": ece(probs, labels, num_bins), "brier": brier_score(probs, labels),
+              "num_bins": num_bins, "num_test": int(labels.numel())}
+    if ood_member_probs is not None:
+        report["ood"] = {}
+        for criterion in criteria:
+            in_scores, out_scores = ood_score(member_probs, criterion), ood_score(ood_member_probs, criterion)
+            if math.isclose(float(torch.cat([in_scores, out_scores]).std()), 0.0):
+                continue  # MI / disagreement of a single network: a constant, no ranking to score
+            report["ood"][criterion] = ood_metrics(in_scores, out_scores)
+        report["num_ood"] = int(ood_member_probs.shape[0])
+    return report
