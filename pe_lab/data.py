@@ -104,9 +104,10 @@ def synthetic_dataset(num_per_class: int = 50, num_classes: int = 10, *, split: 
 # --------------------------------------------------------------------------------------------- loading
 
 def _decode_file(path: Path) -> torch.Tensor:
-    from torchvision.io import ImageReadMode, decode_image, read_file
+    from PIL import Image  # Pillow releases the GIL while decoding, so a thread pool decodes in parallel
 
-    return decode_image(read_file(str(path)), mode=ImageReadMode.RGB)
+    with Image.open(path) as image:
+        return torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
 
 
 def _atomic_save(obj, path: Path) -> None:
@@ -127,7 +128,7 @@ def _cached(key: str, make) -> dict:
     return value
 
 
-def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -> tuple:
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
     if not class_dirs:
         raise ValueError(f"{folder} has no class folders (expected <class>/<image> files)")

@@ -76,6 +76,9 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
                                      {"params": no_decay, "weight_decay": 0.0}],
                                     lr=lr, momentum=momentum, nesterov=momentum > 0)
         total = epochs * steps_per_epoch
+        if schedule == "onecycle" and total < 10:
+            raise ValueError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
+                             "use more data or epochs, or schedule='cosine'")
         if schedule == "onecycle":
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
                                                             pct_start=0.25, anneal_strategy="linear")

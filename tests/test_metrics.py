@@ -1,0 +1,132 @@
+"""Metrics: hand formulas against torchmetrics and against tiny cases computed by hand."""
+
+import math
+
+import pytest
+import torch
+from torchmetrics.classification import BinaryAUROC, MulticlassCalibrationError
+
+from pe_lab.metrics import (
+    accuracy,
+    brier_score,
+    ece,
+    ece_by_hand,
+    entropy,
+    evaluate_predictions,
+    fpr_at_tpr,
+    mutual_information,
+    nll,
+    ood_metrics,
+    ood_score,
+    reliability_data,
+    variation_ratio,
+)
+
+
+def _random_probs(n=500, k=10, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, k, generator=generator) * 3
+    labels = torch.randint(0, k, (n,), generator=generator)
+    return logits.softmax(-1), labels
+
+
+@pytest.mark.parametrize("num_bins", [1, 5, 10, 15, 30])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_hand_ece_matches_torchmetrics(num_bins, seed):
+    probs, labels = _random_probs(seed=seed)
+    reference = MulticlassCalibrationError(num_classes=10, n_bins=num_bins, norm="l1")(probs, labels).item()
+    assert ece_by_hand(probs, labels, num_bins) == pytest.approx(reference, abs=1e-6)
+    assert ece(probs, labels, num_bins) == pytest.approx(reference, abs=1e-6)
+
+
+def test_ece_tiny_case_by_hand():
+    # Two samples at confidence 0.9 (bin (0.8, 0.9]] with 10 bins), one right, one wrong: |0.5 - 0.9| = 0.4.
+    # One at 0.6, right: |1 - 0.6| = 0.4. ECE = 2/3 * 0.4 + 1/3 * 0.4 = 0.4.
+    probs = torch.tensor([[.9, .1], [.9, .1], [.4, .6]])
+    labels = torch.tensor([0, 1, 1])
+    assert ece_by_hand(probs, labels, 10) == pytest.approx(0.4)
+    data = reliability_data(probs, labels, 10)
+    assert data["count"].tolist() == [0, 0, 0, 0, 0, 1, 0, 0, 2, 0]
+    assert data["accuracy"][8].item() == pytest.approx(0.5)
+    assert math.isnan(data["accuracy"][0].item())
+
+
+def test_accuracy_nll_brier_by_hand():
+    probs = torch.tensor([[.7, .2, .1], [.1, .1, .8]])
+    labels = torch.tensor([0, 1])
+    assert accuracy(probs, labels) == 0.5
+    assert nll(probs, labels) == pytest.approx(-(math.log(.7) + math.log(.1)) / 2)
+    brier = ((.3 ** 2 + .2 ** 2 + .1 ** 2) + (.1 ** 2 + .9 ** 2 + .8 ** 2)) / 2
+    assert brier_score(probs, labels) == pytest.approx(brier)
+
+
+def test_brier_matches_mse_of_one_hot():
+    probs, labels = _random_probs()
+    one_hot = torch.nn.functional.one_hot(labels, 10).float()
+    assert brier_score(probs, labels) == pytest.approx(torch.nn.functional.mse_loss(probs, one_hot).item() * 10, rel=1e-5)
+
+
+def test_entropy_mutual_information_variation_ratio():
+    uniform = torch.full((4,), .25)
+    assert entropy(uniform).item() == pytest.approx(math.log(4))
+    agree = torch.tensor([[[.6, .4], [.6, .4]]])
+    assert mutual_information(agree).item() == pytest.approx(0, abs=1e-7)
+    assert variation_ratio(agree).item() == 0
+    disagree = torch.tensor([[[.9, .1], [.1, .9]]])
+    expected = entropy(torch.tensor([.5, .5])) - entropy(torch.tensor([.9, .1]))
+    assert mutual_information(disagree).item() == pytest.approx(expected.item())
+    assert variation_ratio(disagree).item() == 0.5
+
+
+def test_ood_metrics_match_torchmetrics_and_hand_fpr95():
+    generator = torch.Generator().manual_seed(0)
+    in_scores = torch.randn(1000, generator=generator)
+    out_scores = torch.randn(800, generator=generator) + 1.5
+    result = ood_metrics(in_scores, out_scores)
+    targets = torch.cat([torch.zeros(1000), torch.ones(800)]).long()
+    assert result["auroc"] == pytest.approx(BinaryAUROC()(torch.cat([in_scores, out_scores]), targets).item(), abs=1e-6)
+    # FPR95 by hand: the threshold that keeps 95 % of OOD scores above it.
+    threshold = out_scores.sort().values[int(math.floor(0.05 * 800))]
+    by_hand = (in_scores >= threshold).float().mean().item()
+    assert result["fpr95"] == pytest.approx(by_hand, abs=2e-3)
+    assert 0.5 < result["auroc"] < 1 and 0 < result["fpr95"] < 1
+
+
+def test_ood_perfect_and_reversed():
+    good = ood_metrics(torch.tensor([0., .1]), torch.tensor([.5, .6]))
+    assert good == {"auroc": 1.0, "aupr": 1.0, "fpr95": 0.0}
+    bad = ood_metrics(torch.tensor([.5, .6]), torch.tensor([0., .1]))
+    assert bad["auroc"] == 0.0 and bad["fpr95"] == 1.0
+    assert fpr_at_tpr(torch.tensor([0., 1.]), torch.tensor([2., 3.]), 0.5) == 0.0
+
+
+def test_ood_score_criteria_and_errors():
+    member_probs = torch.tensor([[[.9, .1], [.1, .9]], [[.9, .1], [.9, .1]]])
+    assert ood_score(member_probs, "msp").tolist() == pytest.approx([.5, .1])
+    assert ood_score(member_probs, "variation_ratio").tolist() == [.5, 0]
+    with pytest.raises(ValueError, match="unknown OOD criterion 'energy'; valid choices: msp, entropy"):
+        ood_score(member_probs, "energy")
+    with pytest.raises(ValueError, match=r"member_probs must be \(N, M, K\)"):
+        ood_score(member_probs[:, 0], "msp")
+
+
+def test_evaluate_predictions_skips_constant_criteria_for_a_single():
+    probs, labels = _random_probs(200)
+    single = probs[:, None]
+    ood = _random_probs(100, seed=5)[0][:, None]
+    report = evaluate_predictions(single, labels, ood)
+    assert set(report["ood"]) == {"msp", "entropy"}   # MI and disagreement of one member are constant
+    assert report["accuracy"] == accuracy(probs, labels)
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: accuracy(torch.rand(3, 2), torch.tensor([0, 1])), r"labels must be \(3,\)"),
+    (lambda: nll(torch.rand(2, 2), torch.tensor([0, 2])), r"labels must lie in \[0, 2\)"),
+    (lambda: ece(torch.rand(2), torch.tensor([0, 1])), r"probs must be \(N, K\)"),
+    (lambda: brier_score(torch.rand(0, 3), torch.zeros(0, dtype=torch.long)), "probs is empty"),
+    (lambda: reliability_data(torch.rand(2, 2), torch.tensor([0, 1]), 0), "num_bins must be an integer >= 1"),
+    (lambda: ood_metrics(torch.tensor([]), torch.tensor([1.])), "at least one in-distribution"),
+])
+def test_bad_input_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
