@@ -1,0 +1,207 @@
+"""What a model costs: parameters, FLOPs, activation memory, and wall time, side by side.
+
+Contenders (``CONTENDERS``) for one architecture and PE(alpha, M, gamma):
+
+* ``single``: one network;
+* ``deep_loop``: a Deep Ensemble of M networks run one after another (what most code does);
+* ``deep_vmap``: the same M networks vectorised with ``torch.func`` (``stack_module_state`` + ``vmap``);
+  BatchNorm then uses batch statistics only (``replace_all_batch_norm_modules_``), which is fine for timing;
+* ``packed``: the Packed-Ensemble.
+
+Timing takes the median of interleaved repeats (contender A, B, C, D, A, B, ...), so drift of a noisy
+machine hits all alike; CUDA runs are synchronised, warmed up, and use AMP and channels_last.
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from .models import DeepEnsemble, build
+
+__all__ = ["CONTENDERS", "Cost", "activation_bytes", "count_flops", "count_params", "measure"]
+
+CONTENDERS = ("single", "deep_loop", "deep_vmap", "packed")
+
+
+def count_params(model: nn.Module) -> int:
+    """Number of trainable parameters.
+
+    >>> count_params(nn.Linear(3, 2))
+    8
+    """
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def count_flops(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 32, 32)) -> int:
+    """Forward FLOPs (multiply and add counted as 2) for one input of ``input_shape``, by torch's counter.
+
+    >>> count_flops(nn.Linear(3, 2), (1, 3))
+    12
+    """
+    counter = FlopCounterMode(display=False)
+    was_training = model.training
+    model.eval()
+    with counter, torch.no_grad():
+        model(torch.zeros(input_shape, device=_device_of(model)))
+    model.train(was_training)
+    return int(counter.get_total_flops())
+
+
+def activation_bytes(model: nn.Module, input_shape: tuple[int, ...] = (64, 3, 32, 32)) -> int:
+    """Bytes of the tensors autograd saves for the backward pass of one training forward (the activation
+    memory of a training step), each storage counted once. Parameters are not counted.
+    """
+    seen: dict[int, int] = {}
+    parameter_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+
+    def pack(tensor: torch.Tensor):
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in parameter_storages:
+            seen[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    was_training = model.training
+    model.train()
+    state = copy.deepcopy(model.state_dict())  # BatchNorm statistics must not move
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        model(torch.zeros(input_shape, device=_device_of(model)))
+    model.load_state_dict(state)
+    model.train(was_training)
+    return sum(seen.values())
+
+
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@dataclass
+class Cost:
+    """One contender's measured costs (times in milliseconds, medians over repeats)."""
+
+    name: str
+    params: int
+    flops: int
+    activation_bytes: int
+    forward_ms: float
+    train_step_ms: float
+
+
+def _vmapped_ensemble(members: list[nn.Module]) -> tuple[Callable, list[torch.Tensor], dict]:
+    from torch.func import functional_call, replace_all_batch_norm_modules_, stack_module_state
+
+    for member in members:
+        replace_all_batch_norm_modules_(member)
+    params, buffers = stack_module_state(members)
+    base = copy.deepcopy(members[0]).to("meta")
+
+    def one(p, b, x):
+        return functional_call(base, (p, b), (x,))
+
+    def forward(x):
+        out = torch.vmap(one, in_dims=(0, 0, None))(params, buffers, x)  # (M, B, 1, K)
+        return out[:, :, 0].transpose(0, 1)                             # (B, M, K)
+
+    return forward, list(params.values()), buffers
+
+
+def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: int, gamma: int, num_classes: int,
+                    device: torch.device, channels_last: bool):
+    """(forward, train_step, module or None) for one contender."""
+    build_kind = {"single": "single", "deep_loop": "deep", "deep_vmap": "deep", "packed": "packed"}[kind]
+    model = build(model_name, build_kind, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
+                  num_classes=num_classes).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if kind == "deep_vmap":
+        forward, params, _ = _vmapped_ensemble(list(model.members))
+    else:
+        forward, params = model, list(model.parameters())
+    optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+
+    def run_forward(x):
+        with torch.no_grad(), autocast:
+            return forward(x)
+
+    def run_train_step(x, y):
+        if isinstance(model, DeepEnsemble) and kind == "deep_loop":
+            # Members one after another, each with its own backward: how a DE is usually trained.
+            optimizer.zero_grad(set_to_none=True)
+            for member in model.members:
+                with autocast:
+                    loss = F.cross_entropy(member(x)[:, 0].float(), y)
+                scaler.scale(loss).backward()
+        else:
+            optimizer.zero_grad(set_to_none=True)
+            with autocast:
+                logits = forward(x)
+                members = logits.shape[1]
+                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.repeat_interleave(members))
+            scaler.scale(loss * members).backward()
+        scaler.step(optimizer)
+        scaler.update()
+
+    return run_forward, run_train_step, model
+
+
+def _time(fn: Callable[[], object], device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    fn()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return (time.perf_counter() - start) * 1000
+
+
+def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: int = 4, gamma: int = 1,
+            batch_size: int = 64, num_classes: int = 10, device: str | torch.device = "cpu",
+            contenders: tuple[str, ...] = CONTENDERS, repeats: int = 5, warmup: int = 2,
+            channels_last: bool = True, image_size: int = 32) -> list[Cost]:
+    """Measure every contender; returns one ``Cost`` per contender, in the order given."""
+    from .config import get_device
+
+    device = get_device(device)
+    for kind in contenders:
+        if kind not in CONTENDERS:
+            raise ValueError(f"unknown contender {kind!r}; valid choices: {', '.join(CONTENDERS)}")
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, num_classes, (batch_size,), generator=generator).to(device)
+    runners = {kind: _step_functions(kind, model_name, alpha, num_estimators, gamma, num_classes, device,
+                                     channels_last) for kind in contenders}
+    for forward, train_step, _ in runners.values():
+        for _ in range(warmup):
+            forward(x)
+            train_step(x, y)
+    forward_ms: dict[str, list[float]] = {k: [] for k in contenders}
+    train_ms: dict[str, list[float]] = {k: [] for k in contenders}
+    for _ in range(repeats):  # interleaved: every contender once per round
+        for kind, (forward, train_step, _) in runners.items():
+            forward_ms[kind].append(_time(lambda f=forward: f(x), device))
+            train_ms[kind].append(_time(lambda s=train_step: s(x, y), device))
+    costs = []
+    for kind, (_, _, model) in runners.items():
+        fresh = build(model_name, "deep" if kind.startswith("deep") else kind, alpha=alpha,
+                      num_estimators=num_estimators, gamma=gamma, num_classes=num_classes).to(device)
+        # A DE trained member by member only ever holds one member's activations.
+        held = fresh.members[0] if kind == "deep_loop" else fresh
+        costs.append(Cost(kind, count_params(fresh), count_flops(fresh, (1, 3, image_size, image_size)),
+                          activation_bytes(held, (batch_size, 3, image_size, image_size)),
+                          statistics.median(forward_ms[kind]), statistics.median(train_ms[kind])))
+        del model
+    return costs
