@@ -1,0 +1,244 @@
+"""Figures: masks, rearranges, learning curves, confusion matrices, reliability diagrams, OOD plots, costs.
+
+Every function returns a figure (matplotlib ``Figure`` or plain ``plotly.graph_objects.Figure``) and never
+shows it: the caller (a notebook cell or an explorer's ``Output``) decides. Plain plotly figures, not
+``FigureWidget``, because FigureWidget is unreliable on Colab.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from plotly.subplots import make_subplots
+from torchmetrics.functional.classification import binary_precision_recall_curve, binary_roc
+
+from .metrics import ece, ood_metrics, ood_score, reliability_data
+
+__all__ = [
+    "MEMBER_COLOURS", "confusion_matrix_figure", "cost_figure", "learning_curves", "mask_figure",
+    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram",
+]
+
+MEMBER_COLOURS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
+_SYNTHETIC_NOTE = "  [SYNTHETIC DATA]"
+
+
+def _member_colour(m: int) -> str:
+    return MEMBER_COLOURS[m % len(MEMBER_COLOURS)]
+
+
+def mask_figure(member_masks: list[torch.Tensor], *, title: str = "", ax=None) -> Figure:
+    """Heatmap of a layer's mask, each member's entries in its own colour, white where the mask is 0.
+
+    ``member_masks``: the ``mask_m^j`` of each member, 2-D ``(C_out, C_in)`` (a conv mask is reduced
+    over its kernel). Rows are output channels k, columns input channels l, as in the paper's figure.
+    """
+    masks = [m if m.dim() == 2 else m.flatten(2).amax(-1) for m in member_masks]
+    owner = torch.zeros_like(masks[0])
+    for index, mask in enumerate(masks):
+        owner = torch.where(mask > 0, torch.full_like(owner, index + 1), owner)
+    colours = ["#FFFFFF"] + [_member_colour(m) for m in range(len(masks))]
+    if ax is None:
+        out_size, in_size = owner.shape
+        scale = 4.2 / max(out_size, in_size)
+        fig, ax = plt.subplots(figsize=(max(2.8, in_size * scale + 1.2), max(2.5, out_size * scale + 0.8)))
+    else:
+        fig = ax.figure
+    ax.imshow(owner.numpy(), cmap=ListedColormap(colours), vmin=0, vmax=len(masks), interpolation="nearest")
+    ax.set_xlabel("input channel l")
+    ax.set_ylabel("output channel k")
+    ax.set_title(title, fontsize=10)
+    out_size, in_size = owner.shape
+    ax.set_xticks(np.arange(-0.5, in_size, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, out_size, 1), minor=True)
+    if max(out_size, in_size) <= 48:
+        ax.grid(which="minor", color="#DDDDDD", linewidth=0.4)
+    ax.tick_params(which="minor", length=0)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=_member_colour(m)) for m in range(len(masks))]
+    ax.legend(handles, [f"member {m}" for m in range(len(masks))], loc="upper left", bbox_to_anchor=(1.01, 1),
+              fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def rearrange_figure(batch: int, num_estimators: int, channels: int) -> Figure:
+    """The two layouts of a packed activation: ``(B, M*C)`` and ``(M*B, C)``, coloured by member."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    packed = np.repeat(np.arange(num_estimators), channels)[None, :].repeat(batch, 0)
+    members = np.repeat(np.arange(num_estimators), batch)[:, None].repeat(channels, 1)
+    cmap = ListedColormap([_member_colour(m) for m in range(num_estimators)])
+    for ax, grid, title, xlabel, ylabel in (
+        (axes[0], packed, f"packed: (B, M·C) = ({batch}, {num_estimators * channels})", "channel", "sample b"),
+        (axes[1], members, f"member-major: (M·B, C) = ({num_estimators * batch}, {channels})", "channel c",
+         "member m, sample b"),
+    ):
+        ax.imshow(grid, cmap=cmap, vmin=0, vmax=num_estimators - 1, aspect="auto", interpolation="nearest")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+    fig.suptitle("rearrange 'b (m c) -> (m b) c': same numbers, member blocks moved from channels to batch",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: dict[str, dict], *, synthetic: bool = False) -> Figure:
+    """Train loss and test accuracy / NLL / ECE per epoch, one line per method."""
+    fig, axes = plt.subplots(1, 4, figsize=(15, 3.2))
+    for index, (name, history) in enumerate(histories.items()):
+        colour = _member_colour(index)
+        epochs = np.arange(1, len(history["train_loss"]) + 1)
+        axes[0].plot(epochs, history["train_loss"], "o-", color=colour, label=name)
+        for ax, key in zip(axes[1:], ("test_accuracy", "test_nll", "test_ece"), strict=True):
+            if history.get(key):
+                ax.plot(epochs, history[key], "o-", color=colour, label=name)
+    for ax, label in zip(axes, ("train loss (sum over members)", "test accuracy", "test NLL", "test ECE"), strict=True):
+        ax.set_xlabel("epoch")
+        ax.set_title(label + (_SYNTHETIC_NOTE if synthetic else ""), fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix_figure(probs: torch.Tensor, labels: torch.Tensor, classes: tuple[str, ...], *,
+                            title: str = "") -> Figure:
+    """Row-normalised confusion matrix (rows: true class) with per-class accuracy on the diagonal."""
+    from torchmetrics.functional.classification import multiclass_confusion_matrix
+
+    matrix = multiclass_confusion_matrix(probs.argmax(1), labels, num_classes=len(classes), normalize="true")
+    fig, ax = plt.subplots(figsize=(6.2, 5.2))
+    image = ax.imshow(matrix.numpy(), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(classes)), classes, fontsize=8)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            value = matrix[i, j].item()
+            if value >= 0.01:
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6,
+                        color="white" if value > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def prediction_grid(images: torch.Tensor, labels: torch.Tensor, member_probs: torch.Tensor,
+                    classes: tuple[str, ...], *, columns: int = 4) -> Figure:
+    """Test images, each with its true class, every member's vote and the ensemble's confidence.
+
+    ``images`` uint8 ``(N, 3, H, W)``, ``member_probs`` ``(N, M, K)``.
+    """
+    n = images.shape[0]
+    rows = -(-n // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 3.3 * rows), squeeze=False)
+    probs = member_probs.float().mean(1)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(images[i].permute(1, 2, 0).numpy())
+        confidence, predicted = probs[i].max(0)
+        votes = ", ".join(classes[int(v)][:5] for v in member_probs[i].argmax(-1))
+        right = int(predicted) == int(labels[i])
+        ax.set_title(f"true: {classes[int(labels[i])]}\nensemble: {classes[int(predicted)]} ({confidence:.0%})\n"
+                     f"members: {votes}", fontsize=7.5, color="#228833" if right else "#CC3311")
+    fig.tight_layout()
+    return fig
+
+
+def reliability_diagram(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, num_bins: int = 15,
+                        synthetic: bool = False) -> go.Figure:
+    """Reliability diagrams (accuracy vs confidence per bin) and confidence histograms, one column per
+    model. ``predictions``: name -> (probs ``(N, K)``, labels ``(N,)``)."""
+    names = list(predictions)
+    fig = make_subplots(rows=2, cols=len(names), row_heights=[0.7, 0.3], vertical_spacing=0.12,
+                        subplot_titles=[f"{n}: ECE {ece(*predictions[n], num_bins):.3f}" for n in names])
+    for col, name in enumerate(names, start=1):
+        probs, labels = predictions[name]
+        data = reliability_data(probs.float(), labels, num_bins)
+        centres = ((data["edges"][:-1] + data["edges"][1:]) / 2).numpy()
+        width = 1 / num_bins
+        accuracy = data["accuracy"].nan_to_num(0).numpy()
+        confidence = data["confidence"].numpy()
+        fig.add_bar(x=centres, y=accuracy, width=width, marker_color=_member_colour(0), name="accuracy",
+                    showlegend=col == 1, row=1, col=col, hovertemplate="bin %{x:.2f}: accuracy %{y:.3f}")
+        fig.add_bar(x=centres, y=np.nan_to_num(confidence - accuracy), base=accuracy, width=width,
+                    marker_color="rgba(238,102,119,0.45)", name="gap to confidence", showlegend=col == 1,
+                    row=1, col=col)
+        fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dash", color="black"),
+                        name="perfect calibration", showlegend=col == 1, row=1, col=col)
+        fig.add_bar(x=centres, y=(data["count"] / data["count"].sum()).numpy(), width=width,
+                    marker_color="#BBBBBB", name="share of samples", showlegend=col == 1, row=2, col=col)
+        fig.update_xaxes(range=[0, 1], row=1, col=col)
+        fig.update_xaxes(range=[0, 1], title_text="confidence", row=2, col=col)
+        fig.update_yaxes(range=[0, 1], row=1, col=col)
+    fig.update_yaxes(title_text="accuracy", row=1, col=1)
+    fig.update_layout(barmode="overlay", height=520, width=max(420, 340 * len(names)),
+                      title=f"Reliability diagrams ({num_bins} bins)" + (_SYNTHETIC_NOTE if synthetic else ""),
+                      margin=dict(t=80), legend=dict(orientation="h", y=-0.15))
+    return fig
+
+
+def ood_histogram(member_probs_in: torch.Tensor, member_probs_out: torch.Tensor, *, criterion: str = "msp",
+                  name: str = "", in_name: str = "CIFAR-10 test", out_name: str = "SVHN",
+                  synthetic: bool = False) -> go.Figure:
+    """Histograms of the uncertainty score on in-distribution vs OOD data, with AUROC/AUPR/FPR95."""
+    in_scores = ood_score(member_probs_in.float(), criterion)
+    out_scores = ood_score(member_probs_out.float(), criterion)
+    scores = ood_metrics(in_scores, out_scores)
+    fig = go.Figure()
+    for scores_, label, colour in ((in_scores, in_name, _member_colour(0)), (out_scores, out_name, _member_colour(1))):
+        fig.add_histogram(x=scores_.numpy(), name=label, histnorm="probability", opacity=0.6,
+                          marker_color=colour, nbinsx=40)
+    fig.update_layout(barmode="overlay", height=360, width=560,
+                      title=f"{name} {criterion}: AUROC {scores['auroc']:.3f}, AUPR {scores['aupr']:.3f}, "
+                            f"FPR95 {scores['fpr95']:.3f}" + (_SYNTHETIC_NOTE if synthetic else ""),
+                      xaxis_title=f"uncertainty score ({criterion})", yaxis_title="share of samples")
+    return fig
+
+
+def ood_curves(scores: dict[str, tuple[torch.Tensor, torch.Tensor]], *, synthetic: bool = False) -> go.Figure:
+    """ROC and precision-recall curves (OOD positive). ``scores``: name -> (in_scores, out_scores)."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["ROC (OOD = positive)", "Precision-recall"])
+    for index, (name, (in_scores, out_scores)) in enumerate(scores.items()):
+        values = torch.cat([in_scores, out_scores]).double()
+        targets = torch.cat([torch.zeros(len(in_scores)), torch.ones(len(out_scores))]).long()
+        fpr, tpr, _ = binary_roc(values, targets)
+        precision, recall, _ = binary_precision_recall_curve(values, targets)
+        result = ood_metrics(in_scores, out_scores)
+        colour = _member_colour(index)
+        fig.add_scatter(x=fpr.numpy(), y=tpr.numpy(), mode="lines", line=dict(color=colour),
+                        name=f"{name} (AUROC {result['auroc']:.3f})", row=1, col=1)
+        fig.add_scatter(x=recall.numpy(), y=precision.numpy(), mode="lines", line=dict(color=colour, dash="dot"),
+                        name=f"{name} (AUPR {result['aupr']:.3f})", row=1, col=2)
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="grey", dash="dash"), showlegend=False,
+                    row=1, col=1)
+    fig.update_xaxes(title_text="false-positive rate (in-distribution flagged)", row=1, col=1)
+    fig.update_yaxes(title_text="true-positive rate (OOD caught)", row=1, col=1)
+    fig.update_xaxes(title_text="recall", row=1, col=2)
+    fig.update_yaxes(title_text="precision", row=1, col=2)
+    fig.update_layout(height=400, width=980, title="OOD detection" + (_SYNTHETIC_NOTE if synthetic else ""))
+    return fig
+
+
+def cost_figure(rows: dict[str, dict[str, float]], *, keys: tuple[str, ...] = ("params", "flops")) -> Figure:
+    """Bar charts of costs; ``rows``: contender -> {key: value}. Values are shown relative to the first."""
+    names = list(rows)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        values = [rows[n][key] for n in names]
+        bars = ax.bar(names, values, color=[_member_colour(i) for i in range(len(names))])
+        for bar, value in zip(bars, values, strict=True):
+            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value / values[0]:.2f}x",
+                    ha="center", va="bottom", fontsize=8)
+        ax.set_title(key, fontsize=10)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,113 @@
+"""Explorers' update functions (headless), checkers, and the figures they draw."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import plotly.graph_objects as go  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from pe_lab.exercises import check_ece, check_ensemble_average, check_grouped_index, check_mask, check_pe_params  # noqa: E402
+from pe_lab.explorers import calibration_explorer, cost_explorer, mask_explorer, ood_explorer  # noqa: E402
+from pe_lab.metrics import ece_by_hand  # noqa: E402
+
+
+def _image(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)  # the explorer closed the pyplot window; render it again offscreen
+    canvas.draw()
+    return bytes(canvas.buffer_rgba())
+
+
+def test_mask_explorer_redraws_and_counts():
+    widget, update = mask_explorer(6, 6)
+    first = update(num_estimators=2, alpha=2, gamma=1)
+    assert first["params"] == 12 * 12 * 9 // 2 and first["groups"] == 2
+    second = update(num_estimators=3, alpha=2, gamma=2)
+    assert second["params"] == 12 * 12 * 9 // 6 and second["groups"] == 6
+    assert _image(first["figure"]) != _image(second["figure"])
+    counts = [c for c in widget.children if "pe-param-count" in c._dom_classes][0]
+    assert "params: 216 packed weights" in counts.value
+    sliders = widget.children[0].children
+    assert [s.value for s in sliders] == [3, 2.0, 2]  # the widgets follow update()
+    bad = update(num_estimators=4, alpha=1, gamma=1)
+    assert bad["figure"] is None and "not divisible by num_estimators*gamma=4" in bad["error"]
+    assert "not divisible" in counts.value
+    with pytest.raises(TypeError, match="unknown parameters"):
+        update(beta=2)
+
+
+def test_mask_explorer_slider_drives_update():
+    widget, update = mask_explorer(4, 4, kind="linear")
+    counts = [c for c in widget.children if "pe-param-count" in c._dom_classes][0]
+    before = counts.value
+    widget.children[0].children[0].value = 4  # a student drags M to 4
+    assert counts.value != before and "params: 16 packed weights" in counts.value
+
+
+def test_cost_explorer_reports_params_and_flops():
+    _, update = cost_explorer("lenet")
+    result = update(num_estimators=4, alpha=2, gamma=1)
+    rows = result["rows"]
+    assert rows["DE(4)"]["params"] == 4 * rows["Single"]["params"]
+    # LeNet's first conv (dense over the image, alpha x wider) dominates its FLOPs, so less than 4x here.
+    assert rows["PE(2,4,1)"]["flops"] < rows["DE(4)"]["flops"] / 2
+    same = update(num_estimators=2, alpha=2, gamma=1)["rows"]   # alpha = M: a PE costs what a DE costs
+    assert same["PE(2,2,1)"]["params"] == same["DE(2)"]["params"]
+    assert "error" in update(num_estimators=4, alpha=1, gamma=1)
+
+
+def _predictions(seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 10, (300,), generator=generator)
+    single = (torch.randn(300, 1, 10, generator=generator) * 3).softmax(-1)
+    packed = (torch.randn(300, 4, 10, generator=generator) * 2).softmax(-1)
+    return labels, single, packed
+
+
+def test_calibration_explorer_bins_and_models():
+    labels, single, packed = _predictions()
+    _, update = calibration_explorer({"Single": (single, labels), "PE": (packed, labels)})
+    ten = update(num_bins=10)
+    assert ten["ece"]["PE"] == pytest.approx(ece_by_hand(packed.mean(1), labels, 10), abs=1e-6)
+    assert isinstance(ten["figure"], go.Figure) and not isinstance(ten["figure"], go.FigureWidget)
+    five = update(num_bins=5, models=("PE",))
+    assert set(five["ece"]) == {"PE"} and five["figure"].to_json() != ten["figure"].to_json()
+    assert update(models=())["figure"] is None
+
+
+def test_ood_explorer_criteria():
+    labels, single, packed = _predictions()
+    _, out_single, out_packed = _predictions(1)
+    _, update = ood_explorer({"Single": (single, out_single), "PE": (packed, out_packed)})
+    msp = update(criterion="msp", model="PE")
+    assert set(msp["metrics"]) == {"Single", "PE"} and 0 <= msp["metrics"]["PE"]["auroc"] <= 1
+    mi = update(criterion="mutual_information", model="Single")
+    assert set(mi["metrics"]) == {"PE"} and mi["histogram"] is None and mi["curves"] is not None
+
+
+def test_check_mask_right_and_first_wrong_entry():
+    from pe_lab.layers import PackedConv2d
+    from pe_lab.masks import layer_mask
+
+    right = layer_mask(PackedConv2d(6, 6, 1, alpha=1, num_estimators=3, gamma=2))[..., 0, 0]
+    assert check_mask(right, in_channels=6, out_channels=6, num_estimators=3, gamma=2)
+    wrong = right.clone()
+    wrong[2, 3] = 1
+    verdict = check_mask(wrong, in_channels=6, out_channels=6, num_estimators=3, gamma=2)
+    assert not verdict and "entry (k=2, l=3) is 1, expected 0" in verdict.message
+    assert "shape" in check_mask(torch.ones(3, 3), in_channels=6, out_channels=6, num_estimators=3).message
+
+
+def test_other_checkers():
+    assert check_grouped_index(lambda c, k, c_in, c_out, g: k + (c // (c_out // g)) * (c_in // g))
+    assert not check_grouped_index(lambda c, k, c_in, c_out, g: k + c * (c_in // g))
+    assert check_pe_params(16 * 32 * 9 * 4 // 4, in_channels=16, out_channels=32, kernel_size=3, alpha=2, num_estimators=4)
+    assert not check_pe_params(16 * 32 * 9 * 4, in_channels=16, out_channels=32, kernel_size=3, alpha=2, num_estimators=4)
+    assert check_ensemble_average(lambda logits: logits.softmax(-1).mean(1))
+    verdict = check_ensemble_average(lambda logits: logits.mean(1).softmax(-1))
+    assert not verdict and "softmax of the mean logits" in verdict.message
+    assert check_ece(ece_by_hand)
+    assert not check_ece(lambda p, y, b: 0.0)
