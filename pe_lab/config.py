@@ -67,6 +67,11 @@ def data_root(root: str | os.PathLike | None = None) -> Path | None:
     return Path(env).expanduser() if env else None
 
 
+def assets_dir() -> Path:
+    """The repository's ``assets/`` folder: committed figures and results of real runs."""
+    return Path(__file__).resolve().parent.parent / "assets"
+
+
 def cache_dir() -> Path:
     """Where decoded datasets are cached (``$PE_LAB_CACHE`` or ``~/.cache/pe_lab``)."""
     path = Path(os.environ.get("PE_LAB_CACHE", Path.home() / ".cache" / "pe_lab")).expanduser()

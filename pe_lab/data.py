@@ -29,7 +29,8 @@ import torch
 
 from .config import cache_dir, data_root
 
-__all__ = ["CIFAR10_CLASSES", "Batches", "ImageSet", "load_cifar10", "load_svhn", "subset", "synthetic_dataset"]
+__all__ = ["CIFAR10_CLASSES", "Batches", "ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset",
+           "synthetic_dataset"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -249,6 +250,36 @@ def load_svhn(root: str | os.PathLike | None = None, *, download: bool = True) -
         except Exception as error:  # offline, blocked, disk full: say so below
             download_error = error
     raise _no_source_error("SVHN", tried, download_error)
+
+
+def lab_data(quick: bool, root: str | os.PathLike | None = None, *, train_per_class: int = 200,
+             test_per_class: int = 100) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """CIFAR-10 train and test and SVHN test, as the notebooks use them.
+
+    Real data when it can be found (``root``, ``$PE_LAB_DATA``) or downloaded (unless
+    ``$PE_LAB_OFFLINE=1``). In quick mode the sets are cut to balanced subsets (``*_per_class``) and, if no
+    real data can be had, synthetic data is used instead: its ``source`` and every plot say so.
+    Outside quick mode, missing data is an error that lists the ways to get it.
+    """
+    download = os.environ.get("PE_LAB_OFFLINE", "0") in ("", "0")
+    try:
+        train = load_cifar10("train", root, download=download)
+        test = load_cifar10("test", root, download=download)
+        ood = load_svhn(root, download=download)
+    except (FileNotFoundError, ValueError) as error:
+        if not quick:
+            raise
+        import warnings
+
+        warnings.warn(f"quick mode: no real data ({str(error).splitlines()[0]}); using SYNTHETIC data",
+                      stacklevel=2)
+        train = synthetic_dataset(train_per_class, split="train")
+        test = synthetic_dataset(test_per_class, split="test")
+        ood = synthetic_dataset(test_per_class, seed=99, split="test")
+        return train, test, replace(ood, source="synthetic (other class patterns, as OOD)")
+    if quick:
+        train, test, ood = subset(train, train_per_class), subset(test, test_per_class), subset(ood, test_per_class)
+    return train, test, ood
 
 
 # --------------------------------------------------------------------------------------------- batches

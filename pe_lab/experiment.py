@@ -25,13 +25,14 @@ from pathlib import Path
 
 import torch
 
-from .config import get_device, set_seed
+from .config import assets_dir, get_device, set_seed
 from .data import ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import build
 from .train import fit, predict_member_probs
 
-__all__ = ["PRESETS", "format_table", "main", "run_experiment", "summarise"]
+__all__ = ["PRESETS", "compare_methods", "evaluate_run", "format_table", "load_committed", "load_predictions",
+           "main", "make_provenance", "run_experiment", "save_predictions", "summarise"]
 
 METHOD_LABELS = {"single": "Single", "deep": "DE", "packed": "PE"}
 
@@ -106,6 +107,100 @@ def _throughput(model: torch.nn.Module, data: ImageSet, device: torch.device) ->
     return len(data) / (time.perf_counter() - start)
 
 
+def make_provenance(train: ImageSet, test: ImageSet, ood: ImageSet | None, device: torch.device, seeds: list[int],
+                    command: str) -> dict:
+    """Where a result came from: command, data, machine, versions, commit, seeds, date."""
+    return {
+        "command": command,
+        "data": {"train": train.source, "num_train": len(train), "test": test.source, "num_test": len(test),
+                 "ood": ood.source if ood is not None else None, "num_ood": len(ood) if ood is not None else 0,
+                 "synthetic": train.synthetic},
+        "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
+        "python": platform.python_version(), "git_commit": _git_commit(), "seeds": seeds,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: ImageSet, ood: ImageSet | None,
+                 device: torch.device, num_bins: int = 15) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
+    """Measure a trained model: the run's record, and its member probabilities on test and OOD data."""
+    member_probs = predict_member_probs(model, test, device=device)
+    ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
+    metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=num_bins)
+    run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
+           "train_seconds": history.train_seconds, "test_images_per_second": _throughput(model, test, device),
+           "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
+    return run, member_probs, ood_probs
+
+
+def save_predictions(path: Path, member_probs: torch.Tensor, labels: torch.Tensor, ood_probs: torch.Tensor | None,
+                     classes: tuple[str, ...]) -> None:
+    """Store member probabilities (float16) so that notebooks can plot real results without training."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"test": member_probs.half(), "test_labels": labels.cpu(),
+                "ood": ood_probs.half() if ood_probs is not None else None, "classes": list(classes)}, tmp)
+    os.replace(tmp, path)
+
+
+def load_predictions(path: Path) -> dict:
+    """Inverse of ``save_predictions`` (``weights_only=True``); probabilities come back as float32."""
+    stored = torch.load(path, weights_only=True)
+    stored["test"] = stored["test"].float()
+    if stored.get("ood") is not None:
+        stored["ood"] = stored["ood"].float()
+    return stored
+
+
+def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: ImageSet | None, *,
+                    methods: tuple[str, ...] = ("single", "deep", "packed"), alpha: float = 2,
+                    num_estimators: int = 4, gamma: int = 1, epochs: int = 3, batch_size: int = 128,
+                    lr: float = 0.1, seed: int = 0, device: str | torch.device = "auto",
+                    progress: bool = True) -> tuple[dict, dict[str, dict]]:
+    """Train and measure each method once (one seed): the notebooks' version of the CLI.
+
+    Returns ``(report, predictions)``: the report has the same form as the CLI's JSON (``format_table``
+    prints it), ``predictions[method]`` holds member probabilities on test and OOD data and the labels.
+    """
+    device = get_device(device)
+    runs, predictions = [], {}
+    for method in methods:
+        set_seed(seed)
+        model = build(model_name, method, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
+                      num_classes=len(train.classes))
+        history = fit(model, train, test, epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed,
+                      progress=progress)
+        run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device)
+        runs.append(run)
+        predictions[method] = {"test": member_probs, "test_labels": test.labels.cpu(), "ood": ood_probs,
+                               "classes": list(test.classes)}
+    command = (f"pe_lab.experiment.compare_methods({model_name!r}, methods={methods}, alpha={alpha}, "
+               f"num_estimators={num_estimators}, gamma={gamma}, epochs={epochs}, seed={seed})")
+    report = {"provenance": make_provenance(train, test, ood, device, [seed], command), "runs": runs,
+              "summary": summarise(runs)}
+    return report, predictions
+
+
+def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("single", "deep", "packed"),
+                   ) -> tuple[dict, dict[str, dict]]:
+    """The committed report ``assets/results/<name>.json`` and its first seed's stored predictions.
+
+    Raises ``FileNotFoundError`` if the report or the predictions of any of ``methods`` are missing.
+    """
+    folder = assets_dir() / "results"
+    path = folder / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no committed results at {path}; run python -m pe_lab.experiment first")
+    report = json.loads(path.read_text())
+    seed = report["provenance"]["seeds"][0]
+    predictions = {}
+    for method in methods:
+        stored = folder / f"{name}-predictions-{method}-seed{seed}.pt"
+        if not stored.exists():
+            raise FileNotFoundError(f"committed results {path} lack the predictions of {method!r} ({stored})")
+        predictions[method] = load_predictions(stored)
+    return report, predictions
+
+
 def run_experiment(args) -> dict:
     device = get_device(args.device)
     train, test, ood = _load_data(args)
@@ -115,19 +210,9 @@ def run_experiment(args) -> dict:
             raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(METHOD_LABELS)}")
     seeds = [int(s) for s in str(args.seeds).split(",")]
     out = Path(args.out)
-    report = {
-        "provenance": {
-            "command": "python -m pe_lab.experiment " + " ".join(sys.argv[1:]),
-            "data": {"train": train.source, "num_train": len(train), "test": test.source, "num_test": len(test),
-                     "ood": ood.source if ood is not None else None, "num_ood": len(ood) if ood is not None else 0,
-                     "synthetic": train.synthetic},
-            "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
-            "python": platform.python_version(), "git_commit": _git_commit(), "seeds": seeds,
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        },
-        "config": {k: v for k, v in vars(args).items() if k not in ("out",)},
-        "runs": [],
-    }
+    report = {"provenance": make_provenance(train, test, ood, device, seeds,
+                                            "python -m pe_lab.experiment " + " ".join(sys.argv[1:])),
+              "config": {k: v for k, v in vars(args).items() if k != "out"}, "runs": []}
     if out.exists() and args.resume:
         previous = json.loads(out.read_text())
         report["runs"] = [r for r in previous.get("runs", []) if r["method"] in methods and r["seed"] in seeds]
@@ -143,22 +228,15 @@ def run_experiment(args) -> dict:
             history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                           label_smoothing=args.label_smoothing, device=device, seed=seed,
                           checkpoint=checkpoint, resume=True, progress=not args.no_progress)
-            member_probs = predict_member_probs(model, test, device=device)
-            ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
-            metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=args.num_bins)
-            run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
-                   "train_seconds": history.train_seconds,
-                   "test_images_per_second": _throughput(model, test, device),
-                   "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
+            run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
+                                                        args.num_bins)
             report["runs"].append(run)
             if seed == seeds[0] and args.save_predictions:
-                predictions = out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt")
-                torch.save({"test": member_probs.half(), "test_labels": test.labels.cpu(),
-                            "ood": ood_probs.half() if ood_probs is not None else None,
-                            "classes": list(test.classes)}, predictions.with_suffix(".tmp"))
-                os.replace(predictions.with_suffix(".tmp"), predictions)
+                save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
+                                 test.labels, ood_probs, test.classes)
             report["summary"] = summarise(report["runs"], args.ood_criterion)
             _atomic_json(report, out)
+            metrics = run["metrics"]
             print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
                   f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
     report["summary"] = summarise(report["runs"], args.ood_criterion)

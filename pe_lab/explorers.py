@@ -30,7 +30,7 @@ __all__ = ["calibration_explorer", "cost_explorer", "mask_explorer", "ood_explor
 
 def _show(output: widgets.Output, *figures) -> None:
     with output:
-        output.clear_output(wait=True)
+        output.clear_output(wait=True)  # no flicker while a slider moves
         for figure in figures:
             display(figure)
     for figure in figures:
@@ -113,8 +113,9 @@ def mask_explorer(in_channels: int = 6, out_channels: int = 6, *, kind: str = "c
                                           f"({layer.groups} groups)")
         numbers = {"params": packed, "dense_params": dense, "deep_ensemble_params": num_estimators * dense,
                    "groups": layer.groups}
+        deep = num_estimators * dense
         _message(counts, f"params: {packed} packed weights = {packed / dense:.2f} x dense layer ({dense}) = "
-                         f"{packed / (num_estimators * dense):.2f} x Deep Ensemble of M={num_estimators} ({num_estimators * dense}); "
+                         f"{packed / deep:.2f} x Deep Ensemble of M={num_estimators} ({deep}); "
                          f"alpha^2/(M*gamma) = {alpha ** 2 / (num_estimators * gamma):.2f}")
         _show(figure_out, figure)
         return {"figure": figure, **numbers}
@@ -221,8 +222,8 @@ def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, s
             in_scores, out_scores = ood_score(probs_in.float(), criterion), ood_score(probs_out.float(), criterion)
             scores[name] = (in_scores, out_scores)
             metrics[name] = ood_metrics(in_scores, out_scores)
-        rows = "".join(f"<tr><td>{n}</td><td>{m['auroc']:.4f}</td><td>{m['aupr']:.4f}</td><td>{m['fpr95']:.4f}</td></tr>"
-                       for n, m in metrics.items())
+        rows = "".join(f"<tr><td>{n}</td>" + "".join(f"<td>{m[key]:.4f}</td>" for key in ("auroc", "aupr", "fpr95"))
+                       + "</tr>" for n, m in metrics.items())
         summary.value = (f"<b>{html.escape(criterion)}</b>: {html.escape(OOD_CRITERIA[criterion])}"
                          f"<table><tr><th>model</th><th>AUROC</th><th>AUPR</th><th>FPR95</th></tr>{rows}</table>")
         if model not in scores:

@@ -1,0 +1,170 @@
+"""End to end: a student opens a notebook in JupyterLab, runs it, moves a widget, and sees the figure change.
+
+Drives Debian's Chromium (never a browser that a tool downloads) with Playwright, headless, against a
+JupyterLab server started here on 127.0.0.1 with a random port and token, on a copy of the notebooks (so
+JupyterLab's autosave cannot write outputs into the repository). Screenshots go to assets/screenshots/.
+Run with `pytest -m browser` (`make test-browser`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "assets" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a copy of notebooks/; yields its base URL and token; always stopped."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make test-browser does it)")
+    workdir = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", workdir / "notebooks")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = dict(os.environ, PE_LAB_QUICK="1", PE_LAB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(workdir / "config"),
+               MPLBACKEND="module://matplotlib_inline.backend_inline")
+    if SHARED_DATA.exists():
+        env.setdefault("PE_LAB_DATA", str(SHARED_DATA))
+    log = open(workdir / "jupyter.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir / 'notebooks'}",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError as error:
+                if time.time() > deadline or server.poll() is not None:
+                    log_tail = (workdir / "jupyter.log").read_text()[-3000:]
+                    raise RuntimeError(f"JupyterLab did not start:\n{log_tail}") from error
+                time.sleep(0.5)
+        yield base, token
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _open_and_run_all(browser, lab, notebook: str):
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    page.goto(f"{base}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    return page
+
+
+def _wait_until_all_cells_ran(page, timeout_s: float = 300) -> None:
+    deadline = time.time() + timeout_s
+    time.sleep(2)
+    while time.time() < deadline:
+        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
+        if prompts and all(p.strip() not in ("[ ]:", "[*]:", "") for p in prompts):
+            return
+        time.sleep(1)
+    raise AssertionError(f"cells still running after {timeout_s} s: {prompts}")
+
+
+def _assert_no_errors(page, notebook: str) -> None:
+    tracebacks = [text[:800] for text in page.locator(".jp-OutputArea-output").all_inner_texts() if "Traceback" in text]
+    assert not tracebacks, f"{notebook}: a cell raised:\n" + "\n---\n".join(tracebacks)
+
+
+def _click_slider(page, slider, fraction: float) -> None:
+    """Clicking the noUiSlider track moves the handle there (dragging it does not, in headless Chromium)."""
+    box = slider.locator(".noUi-target").bounding_box()
+    page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+
+
+def test_mask_explorer_slider_changes_figure_and_count(browser, lab):
+    page = _open_and_run_all(browser, lab, "02_masks.ipynb")
+    explorer = page.locator(".pe-mask-explorer")
+    explorer.wait_for(timeout=180_000)
+    _wait_until_all_cells_ran(page)
+    _assert_no_errors(page, "02_masks")
+    count = explorer.locator(".pe-param-count")
+    figure = explorer.locator(".jp-OutputArea-output img").first
+    figure.wait_for(timeout=30_000)
+    before_text, before_image = count.inner_text(), figure.get_attribute("src")
+    assert "params:" in before_text
+    m_slider = explorer.locator(".widget-slider").first
+    _click_slider(page, m_slider, 0.6)  # M runs from 1 to 6: 60 % of the track is M = 4, a valid PE for 6 channels
+    page.wait_for_function("([el, old]) => el.innerText !== old", arg=[count.element_handle(), before_text],
+                           timeout=30_000)
+    explorer.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)
+    after_text = count.inner_text()
+    after_image = explorer.locator(".jp-OutputArea-output img").first.get_attribute("src")
+    assert after_text != before_text and "params:" in after_text, after_text
+    assert after_image != before_image
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    explorer.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "02_masks_explorer.png"))
+    page.close()
+
+
+def test_ood_explorer_criterion_changes_figure_and_metrics(browser, lab):
+    page = _open_and_run_all(browser, lab, "05_calibration_and_ood.ipynb")
+    explorer = page.locator(".pe-ood-explorer")
+    explorer.wait_for(timeout=240_000)
+    _wait_until_all_cells_ran(page)
+    _assert_no_errors(page, "05_calibration_and_ood")
+    metrics = explorer.locator(".pe-ood-metrics")
+    plot = explorer.locator(".js-plotly-plot").first
+    plot.wait_for(timeout=30_000)
+    before_text = metrics.inner_text()
+    before_title = explorer.locator(".js-plotly-plot .gtitle").first.text_content()
+    assert "AUROC" in before_text and before_text.startswith("msp")
+    explorer.locator("select").first.select_option("entropy")
+    page.wait_for_function("([el, old]) => el.innerText !== old", arg=[metrics.element_handle(), before_text],
+                           timeout=30_000)
+    explorer.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    after_title = explorer.locator(".js-plotly-plot .gtitle").first.text_content()
+    assert metrics.inner_text().startswith("entropy")
+    assert after_title != before_title and "entropy" in after_title
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    explorer.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "05_ood_explorer.png"))
+    page.close()

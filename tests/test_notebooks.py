@@ -1,0 +1,58 @@
+"""Every notebook runs top to bottom in quick mode, and keeps the house rules (stored without outputs,
+badges, Colab-only install, set_seed, QUICK, Summary, Exercises, a graded exercise)."""
+
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from notebook_client import PollingNotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def test_there_are_five_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_follows_the_house_rules(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# ")
+    assert "colab-badge.svg" in first.source and "mybinder.org/badge" in first.source
+    install = nb.cells[2]
+    assert install.cell_type == "code" and 'if "google.colab" in sys.modules' in install.source
+    sources = "\n".join(c.source for c in nb.cells)
+    assert "set_seed(" in sources and "QUICK = is_quick()" in sources
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
+    assert "## Summary" in sources and "## Exercises" in sources, headings
+    assert "check_" in sources  # a graded exercise
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, "store notebooks without outputs (nbstripout)"
+    for before, cell in zip(nb.cells, nb.cells[1:], strict=False):
+        if cell.cell_type == "code" and before.cell_type == "code":
+            # prose before every cell, except a cell that only calls what the previous cell built
+            assert len(cell.source.splitlines()) <= 3, f"code cell without prose before it:\n{cell.source[:200]}"
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_quick_mode(path, monkeypatch):
+    monkeypatch.setenv("PE_LAB_QUICK", "1")
+    monkeypatch.setenv("PE_LAB_OFFLINE", "1")            # CI has no internet: never wait on a download
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    if SHARED_DATA.exists() and "PE_LAB_DATA" not in os.environ:
+        monkeypatch.setenv("PE_LAB_DATA", str(SHARED_DATA))  # real CIFAR-10 when this machine has it
+    nb = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    PollingNotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
+    seconds = time.perf_counter() - started
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
+    print(f"{path.name}: {seconds:.0f} s")
+    assert seconds < 240, f"{path.name} took {seconds:.0f} s in quick mode; the budget is 3 minutes on 2 cores"
