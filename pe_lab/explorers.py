@@ -208,8 +208,9 @@ def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, s
     ``predictions``: model name -> (member_probs on in-distribution ``(N, M, K)``, on OOD ``(N', M, K)``).
     """
     names = list(predictions)
-    criterion_box = widgets.Dropdown(options=list(OOD_CRITERIA), value="msp", description="criterion")
-    model_box = widgets.Dropdown(options=names, value=names[-1], description="histogram of")
+    style = {"description_width": "initial"}
+    criterion_box = widgets.Dropdown(options=list(OOD_CRITERIA), value="msp", description="criterion", style=style)
+    model_box = widgets.Dropdown(options=names, value=names[-1], description="histogram of", style=style)
     figure_out = widgets.Output()
     summary = widgets.HTML()
     summary.add_class("pe-ood-metrics")

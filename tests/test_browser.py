@@ -43,6 +43,14 @@ def lab(tmp_path_factory):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (make test-browser does it)")
     workdir = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", workdir / "notebooks")
+    # Render every cell (no windowing), so that all outputs are in the page for the error check below.
+    settings = workdir / "settings"
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        '{"windowingMode": "none"}')
+    (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
+    (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}')
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, PE_LAB_QUICK="1", PE_LAB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(workdir / "config"),
                MPLBACKEND="module://matplotlib_inline.backend_inline")
@@ -52,6 +60,7 @@ def lab(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={workdir / 'notebooks'}",
+         f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workdir / 'workspaces'}",
          "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
@@ -90,19 +99,29 @@ def browser():
 def _open_and_run_all(browser, lab, notebook: str):
     base, token = lab
     page = browser.new_page(viewport={"width": 1500, "height": 1100})
-    page.goto(f"{base}/lab/tree/{notebook}?token={token}", wait_until="domcontentloaded")
+    # ?reset: start from an empty workspace, not with the previous test's notebook restored beside this one
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}", wait_until="domcontentloaded")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_text("Run All Cells", exact=True).click()
-    return page
+    # "Run All" sent before the kernel is ready is dropped: wait for the status bar to say Idle.
+    page.get_by_text("| Idle").first.wait_for(timeout=120_000)
+    first_prompt = page.locator(".jp-CodeCell .jp-InputArea-prompt").first
+    for _ in range(3):  # a kernel that was still connecting can drop the request: ask again
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        deadline = time.time() + 20
+        while time.time() < deadline and first_prompt.inner_text().strip() == "[ ]:":
+            time.sleep(0.5)
+        if first_prompt.inner_text().strip() != "[ ]:":
+            return page
+    raise AssertionError(f"{notebook}: Run All Cells did not start the kernel")
 
 
 def _wait_until_all_cells_ran(page, timeout_s: float = 300) -> None:
     deadline = time.time() + timeout_s
     time.sleep(2)
     while time.time() < deadline:
-        prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
-        if prompts and all(p.strip() not in ("[ ]:", "[*]:", "") for p in prompts):
+        prompts = [p.strip() for p in page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()]
+        if prompts and all(p[1:-2].isdigit() for p in prompts):  # "[7]:" everywhere, no "[*]:" or "[ ]:"
             return
         time.sleep(1)
     raise AssertionError(f"cells still running after {timeout_s} s: {prompts}")
@@ -115,7 +134,9 @@ def _assert_no_errors(page, notebook: str) -> None:
 
 def _click_slider(page, slider, fraction: float) -> None:
     """Clicking the noUiSlider track moves the handle there (dragging it does not, in headless Chromium)."""
-    box = slider.locator(".noUi-target").bounding_box()
+    track = slider.locator(".noUi-target")
+    track.scroll_into_view_if_needed()  # a click outside the viewport lands nowhere
+    box = track.bounding_box()
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
@@ -131,10 +152,14 @@ def test_mask_explorer_slider_changes_figure_and_count(browser, lab):
     before_text, before_image = count.inner_text(), figure.get_attribute("src")
     assert "params:" in before_text
     m_slider = explorer.locator(".widget-slider").first
-    _click_slider(page, m_slider, 0.6)  # M runs from 1 to 6: 60 % of the track is M = 4, a valid PE for 6 channels
+    # The notebook leaves M=3, alpha=2, gamma=2 (12 channels in M*gamma groups); M runs from 1 to 6, and 20 %
+    # of the track is M=2: 4 groups, a valid PE.
+    _click_slider(page, m_slider, 0.2)
     page.wait_for_function("([el, old]) => el.innerText !== old", arg=[count.element_handle(), before_text],
                            timeout=30_000)
-    explorer.locator(".jp-OutputArea-output img").first.wait_for(timeout=30_000)
+    # clear_output(wait=True) keeps the old figure until the new one arrives: wait for the new image.
+    page.wait_for_function("old => { const img = document.querySelector('.pe-mask-explorer .jp-OutputArea-output img');"
+                           " return img !== null && img.src !== old; }", arg=before_image, timeout=30_000)
     after_text = count.inner_text()
     after_image = explorer.locator(".jp-OutputArea-output img").first.get_attribute("src")
     assert after_text != before_text and "params:" in after_text, after_text
@@ -160,7 +185,8 @@ def test_ood_explorer_criterion_changes_figure_and_metrics(browser, lab):
     explorer.locator("select").first.select_option("entropy")
     page.wait_for_function("([el, old]) => el.innerText !== old", arg=[metrics.element_handle(), before_text],
                            timeout=30_000)
-    explorer.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.wait_for_function("() => { const t = document.querySelector('.pe-ood-explorer .js-plotly-plot .gtitle');"
+                           " return t !== null && t.textContent.includes('entropy'); }", timeout=30_000)
     after_title = explorer.locator(".js-plotly-plot .gtitle").first.text_content()
     assert metrics.inner_text().startswith("entropy")
     assert after_title != before_title and "entropy" in after_title
