@@ -17,10 +17,11 @@ from pathlib import Path
 import torch
 
 from .config import get_device
-from .cost import CONTENDERS, Cost, measure
+from .cost import CONTENDERS, REFERENCE, Cost, measure, reference_available
 from .experiment import _atomic_json, _git_commit, hardware
 
-LABELS = {"single": "Single", "deep_loop": "DE (loop)", "deep_vmap": "DE (vmap)", "packed": "PE"}
+LABELS = {"single": "Single", "deep_loop": "DE (loop)", "deep_vmap": "DE (vmap)", "packed": "PE",
+          "reference_pe": "torch-uncertainty PE"}
 
 
 def format_table(costs: list[Cost], config: dict) -> str:
@@ -29,7 +30,7 @@ def format_table(costs: list[Cost], config: dict) -> str:
              "|---|---|---|---|---|---|"]
     for c in costs:
         label = LABELS[c.name]
-        if c.name == "packed":
+        if c.name in ("packed", "reference_pe"):
             label += f"({config['alpha']:g},{config['num_estimators']},{config['gamma']})"
         lines.append(f"| {label} | {c.params / 1e6:.3f} M | {c.flops / 1e9:.3f} | {c.activation_bytes / 2**20:.1f} | "
                      f"{c.forward_ms:.1f} | {c.train_step_ms:.1f} |")
@@ -44,6 +45,10 @@ def format_table(costs: list[Cost], config: dict) -> str:
             d, pe = by_name[deep], by_name["packed"]
             ratios.append(f"{LABELS[deep]}/PE: train step {d.train_step_ms / pe.train_step_ms:.2f}x, "
                           f"forward {d.forward_ms / pe.forward_ms:.2f}x")
+    if REFERENCE in by_name and "packed" in by_name:
+        ref, pe = by_name[REFERENCE], by_name["packed"]
+        ratios.append(f"pe-lab PE / torch-uncertainty PE: train step {pe.train_step_ms / ref.train_step_ms:.2f}x, "
+                      f"params {pe.params / ref.params:.3f}")
     return "\n".join(lines + [""] + ratios)
 
 
@@ -58,12 +63,17 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--device", default="cpu")
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--contenders", default=",".join(CONTENDERS))
+    p.add_argument("--contenders", default=None,
+                   help=f"comma-separated, from {', '.join(CONTENDERS)}, reference_pe "
+                        "(default: all, with reference_pe when torch-uncertainty is installed)")
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--out", default=None, help="JSON path (default assets/results/bench-<model>-<device>.json)")
     args = p.parse_args(argv)
     device = get_device(args.device)
-    contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
+    if args.contenders is None:
+        contenders = CONTENDERS + ((REFERENCE,) if reference_available() else ())
+    else:
+        contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
     costs = measure(args.model, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
                     batch_size=args.batch, device=device, contenders=contenders, repeats=args.repeats,
                     warmup=args.warmup, channels_last=not args.no_channels_last)

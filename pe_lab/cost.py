@@ -30,6 +30,30 @@ from .models import DeepEnsemble, build
 __all__ = ["CONTENDERS", "Cost", "activation_bytes", "count_flops", "count_params", "measure"]
 
 CONTENDERS = ("single", "deep_loop", "deep_vmap", "packed")
+REFERENCE = "reference_pe"  # torch-uncertainty's packed ResNet, when it is installed (optional peer)
+
+
+def reference_available() -> bool:
+    """True when torch-uncertainty (the paper's reference library) can be imported."""
+    try:
+        from torch_uncertainty.models.classification.resnet import packed_resnet  # noqa: F401
+    except Exception:  # not installed, or a dependency of it is missing
+        return False
+    return True
+
+
+def _make_model(kind: str, model_name: str, alpha: float, num_estimators: int, gamma: int,
+                num_classes: int) -> nn.Module:
+    if kind == REFERENCE:
+        from torch_uncertainty.models.classification.resnet import packed_resnet
+
+        if not model_name.startswith("resnet"):
+            raise ValueError(f"the reference library has packed ResNets only, not {model_name!r}")
+        return packed_resnet(in_channels=3, num_classes=num_classes, arch=int(model_name[len("resnet"):]),
+                             num_estimators=num_estimators, alpha=alpha, gamma=gamma, style="cifar")
+    build_kind = {"single": "single", "deep_loop": "deep", "deep_vmap": "deep", "packed": "packed"}[kind]
+    return build(model_name, build_kind, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
+                 num_classes=num_classes)
 
 
 def count_params(model: nn.Module) -> int:
@@ -116,9 +140,7 @@ def _vmapped_ensemble(members: list[nn.Module]) -> tuple[Callable, list[torch.Te
 def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: int, gamma: int, num_classes: int,
                     device: torch.device, channels_last: bool):
     """(forward, train_step, module or None) for one contender."""
-    build_kind = {"single": "single", "deep_loop": "deep", "deep_vmap": "deep", "packed": "packed"}[kind]
-    model = build(model_name, build_kind, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
-                  num_classes=num_classes).to(device)
+    model = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if kind == "deep_vmap":
@@ -145,8 +167,13 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
             optimizer.zero_grad(set_to_none=True)
             with autocast:
                 logits = forward(x)
-                members = logits.shape[1]
-                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.repeat_interleave(members))
+                if kind == REFERENCE:  # it returns (M*B, K), member-major
+                    members = logits.shape[0] // y.shape[0]
+                    loss = F.cross_entropy(logits.float(), y.repeat(members))
+                else:
+                    members = logits.shape[1]
+                    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
+                                           y.repeat_interleave(members))
             scaler.scale(loss * members).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -173,8 +200,10 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
 
     device = get_device(device)
     for kind in contenders:
-        if kind not in CONTENDERS:
-            raise ValueError(f"unknown contender {kind!r}; valid choices: {', '.join(CONTENDERS)}")
+        if kind not in (*CONTENDERS, REFERENCE):
+            raise ValueError(f"unknown contender {kind!r}; valid choices: {', '.join((*CONTENDERS, REFERENCE))}")
+        if kind == REFERENCE and not reference_available():
+            raise ValueError("contender 'reference_pe' needs torch-uncertainty (pip install torch-uncertainty)")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     generator = torch.Generator().manual_seed(0)
@@ -196,8 +225,7 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
             train_ms[kind].append(_time(lambda s=train_step: s(x, y), device))
     costs = []
     for kind, (_, _, model) in runners.items():
-        fresh = build(model_name, "deep" if kind.startswith("deep") else kind, alpha=alpha,
-                      num_estimators=num_estimators, gamma=gamma, num_classes=num_classes).to(device)
+        fresh = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
         # A DE trained member by member only ever holds one member's activations.
         held = fresh.members[0] if kind == "deep_loop" else fresh
         costs.append(Cost(kind, count_params(fresh), count_flops(fresh, (1, 3, image_size, image_size)),

@@ -77,6 +77,15 @@ def _slider(description: str, value, low, high, step=1, float_=False):
                style={"description_width": "initial"})
 
 
+def _pe_sliders(num_estimators: int, alpha: float, gamma: int, max_members: int) -> dict:
+    """The three knobs of a PE, named as ``update`` takes them."""
+    return {
+        "num_estimators": _slider("M (num_estimators)", num_estimators, 1, max_members),
+        "alpha": _slider("alpha", alpha, 1, 4, 0.5, float_=True),
+        "gamma": _slider("gamma", gamma, 1, 4),
+    }
+
+
 def mask_explorer(in_channels: int = 6, out_channels: int = 6, *, kind: str = "conv", num_estimators: int = 2,
                   alpha: float = 2, gamma: int = 1):
     """Sliders for M, alpha, gamma redraw a hidden layer's mask and its parameter counts.
@@ -84,11 +93,7 @@ def mask_explorer(in_channels: int = 6, out_channels: int = 6, *, kind: str = "c
     Parameter counts compare the packed layer with the dense layer at the base width (``C_in*C_out``
     weights per kernel position) and with a Deep Ensemble of ``M`` such layers.
     """
-    sliders = {
-        "num_estimators": _slider("M (num_estimators)", num_estimators, 1, 6),
-        "alpha": _slider("alpha", alpha, 1, 4, 0.5, float_=True),
-        "gamma": _slider("gamma", gamma, 1, 4),
-    }
+    sliders = _pe_sliders(num_estimators, alpha, gamma, max_members=6)
     figure_out = widgets.Output()
     counts = widgets.HTML()
     counts.add_class("pe-param-count")
@@ -129,11 +134,7 @@ def mask_explorer(in_channels: int = 6, out_channels: int = 6, *, kind: str = "c
 
 def cost_explorer(model_name: str = "resnet20", *, num_estimators: int = 4, alpha: float = 2, gamma: int = 1):
     """Sliders for M, alpha, gamma redraw parameters and FLOPs of Single vs DE(M) vs PE(alpha, M, gamma)."""
-    sliders = {
-        "num_estimators": _slider("M (num_estimators)", num_estimators, 1, 8),
-        "alpha": _slider("alpha", alpha, 1, 4, 0.5, float_=True),
-        "gamma": _slider("gamma", gamma, 1, 4),
-    }
+    sliders = _pe_sliders(num_estimators, alpha, gamma, max_members=8)
     figure_out = widgets.Output()
     table = widgets.HTML()
     table.add_class("pe-cost-table")
