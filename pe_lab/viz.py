@@ -20,7 +20,7 @@ from .metrics import ece, ood_metrics, ood_score, reliability_data
 
 __all__ = [
     "MEMBER_COLOURS", "confusion_matrix_figure", "cost_figure", "learning_curves", "mask_figure",
-    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram",
+    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram", "results_figure",
 ]
 
 MEMBER_COLOURS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
@@ -240,5 +240,33 @@ def cost_figure(rows: dict[str, dict[str, float]], *, keys: tuple[str, ...] = ("
                     ha="center", va="bottom", fontsize=8)
         ax.set_title(key, fontsize=10)
         ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def results_figure(report: dict,
+                   keys: tuple[str, ...] = ("accuracy", "nll", "ece", "brier", "auroc", "fpr95")) -> Figure:
+    """Bars of each method's mean over seeds with one standard deviation, one panel per metric, from a report
+    written by ``python -m pe_lab.experiment`` (its ``summary``)."""
+    summary = report["summary"]
+    methods = list(summary)
+    criterion = summary[methods[0]].get("ood_criterion", "msp")
+    titles = {"accuracy": "accuracy ↑", "nll": "NLL ↓", "ece": "ECE ↓", "brier": "Brier ↓",
+              "auroc": f"AUROC ({criterion}) ↑", "aupr": f"AUPR ({criterion}) ↑", "fpr95": f"FPR95 ({criterion}) ↓"}
+    labels = {"single": "Single", "deep": "DE", "packed": "PE"}
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.0))
+    for ax, key in zip(axes, keys, strict=True):
+        means = [summary[m][key]["mean"] for m in methods]
+        stds = [summary[m][key]["std"] for m in methods]
+        ax.bar([labels.get(m, m) for m in methods], means, yerr=stds, capsize=4,
+               color=[_member_colour(i) for i in range(len(methods))])
+        low, high = min(means) - 3 * max(stds + [1e-3]), max(means) + 3 * max(stds + [1e-3])
+        ax.set_ylim(max(0, low - 0.1 * (high - low)), high + 0.1 * (high - low))
+        ax.set_title(titles.get(key, key), fontsize=10)
+        ax.tick_params(axis="x", labelsize=9)
+    seeds = "/".join(str(n) for n in sorted({summary[m]["accuracy"]["n"] for m in methods}))
+    synthetic = _SYNTHETIC_NOTE if report["provenance"]["data"]["synthetic"] else ""
+    fig.suptitle(f"{report['provenance']['data']['num_train']} training images, mean ± std over {seeds} seeds "
+                 f"(y axes do not start at 0){synthetic}", fontsize=10)
     fig.tight_layout()
     return fig

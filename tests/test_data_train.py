@@ -226,6 +226,10 @@ def test_experiment_cli_writes_json_with_provenance(tmp_path, capsys):
     assert format_table(report) in table
     predictions = torch.load(tmp_path / "r-predictions-packed-seed0.pt", weights_only=True)
     assert predictions["test"].shape[1:] == (2, 10)
+    from pe_lab.viz import results_figure
+
+    figure = results_figure(report)
+    assert len(figure.axes) == 6 and "SYNTHETIC" in figure._suptitle.get_text()
 
 
 def test_experiment_cli_rejects_bad_configuration(tmp_path):
