@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import torch
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from plotly.subplots import make_subplots
 from torchmetrics.functional.classification import binary_precision_recall_curve, binary_roc
 
@@ -96,8 +97,9 @@ def learning_curves(histories: dict[str, dict], *, synthetic: bool = False) -> F
         for ax, key in zip(axes[1:], ("test_accuracy", "test_nll", "test_ece"), strict=True):
             if history.get(key):
                 ax.plot(epochs, history[key], "o-", color=colour, label=name)
-    for ax, label in zip(axes, ("train loss (sum over members)", "test accuracy", "test NLL", "test ECE"), strict=True):
+    for ax, label in zip(axes, ("train loss (member CE)", "test accuracy", "test NLL", "test ECE"), strict=True):
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(label + (_SYNTHETIC_NOTE if synthetic else ""), fontsize=10)
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
