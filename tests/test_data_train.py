@@ -34,7 +34,7 @@ def test_image_folder_tree_is_found_and_decoded(tmp_path):
     assert data.images.shape == (20, 3, 32, 32) and data.images.dtype == torch.uint8
     assert data.labels.bincount().tolist() == [2] * 10
     first = np.asarray(Image.open(tmp_path / "cifar10-jpeg" / "test" / "airplane" / "0000.png"))
-    assert torch.equal(data.images[0], torch.from_numpy(first).permute(2, 0, 1))
+    assert torch.equal(data.images[0], torch.from_numpy(first.copy()).permute(2, 0, 1))
     again = load_cifar10("test", tmp_path, download=False)  # second time from the cache
     assert torch.equal(again.images, data.images)
 
