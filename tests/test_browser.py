@@ -140,12 +140,25 @@ def _click_slider(page, slider, fraction: float) -> None:
     page.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
 
 
-def test_mask_explorer_slider_changes_figure_and_count(browser, lab):
-    page = _open_and_run_all(browser, lab, "02_masks.ipynb")
-    explorer = page.locator(".pe-mask-explorer")
-    explorer.wait_for(timeout=180_000)
+def _run_notebook(browser, lab, notebook: str, explorer_class: str):
+    """Open ``notebook``, run all cells, check none raised; return the page and the explorer's locator."""
+    page = _open_and_run_all(browser, lab, notebook)
+    explorer = page.locator(f".{explorer_class}")
+    explorer.wait_for(timeout=240_000)
     _wait_until_all_cells_ran(page)
-    _assert_no_errors(page, "02_masks")
+    _assert_no_errors(page, notebook)
+    return page, explorer
+
+
+def _save_screenshot(page, explorer, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    explorer.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / name))
+    page.close()
+
+
+def test_mask_explorer_slider_changes_figure_and_count(browser, lab):
+    page, explorer = _run_notebook(browser, lab, "02_masks.ipynb", "pe-mask-explorer")
     count = explorer.locator(".pe-param-count")
     figure = explorer.locator(".jp-OutputArea-output img").first
     figure.wait_for(timeout=30_000)
@@ -164,18 +177,11 @@ def test_mask_explorer_slider_changes_figure_and_count(browser, lab):
     after_image = explorer.locator(".jp-OutputArea-output img").first.get_attribute("src")
     assert after_text != before_text and "params:" in after_text, after_text
     assert after_image != before_image
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    explorer.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "02_masks_explorer.png"))
-    page.close()
+    _save_screenshot(page, explorer, "02_masks_explorer.png")
 
 
 def test_ood_explorer_criterion_changes_figure_and_metrics(browser, lab):
-    page = _open_and_run_all(browser, lab, "05_calibration_and_ood.ipynb")
-    explorer = page.locator(".pe-ood-explorer")
-    explorer.wait_for(timeout=240_000)
-    _wait_until_all_cells_ran(page)
-    _assert_no_errors(page, "05_calibration_and_ood")
+    page, explorer = _run_notebook(browser, lab, "05_calibration_and_ood.ipynb", "pe-ood-explorer")
     metrics = explorer.locator(".pe-ood-metrics")
     plot = explorer.locator(".js-plotly-plot").first
     plot.wait_for(timeout=30_000)
@@ -190,7 +196,4 @@ def test_ood_explorer_criterion_changes_figure_and_metrics(browser, lab):
     after_title = explorer.locator(".js-plotly-plot .gtitle").first.text_content()
     assert metrics.inner_text().startswith("entropy")
     assert after_title != before_title and "entropy" in after_title
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    explorer.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "05_ood_explorer.png"))
-    page.close()
+    _save_screenshot(page, explorer, "05_ood_explorer.png")
