@@ -78,6 +78,8 @@ def rearrange_figure(batch: int, num_estimators: int, channels: int) -> Figure:
          "member m, sample b"),
     ):
         ax.imshow(grid, cmap=cmap, vmin=0, vmax=num_estimators - 1, aspect="auto", interpolation="nearest")
+        ax.set_xticks(range(grid.shape[1]))
+        ax.set_yticks(range(grid.shape[0]))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
