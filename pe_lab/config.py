@@ -67,6 +67,19 @@ def data_root(root: str | os.PathLike | None = None) -> Path | None:
     return Path(env).expanduser() if env else None
 
 
+def atomic_save(obj, path: str | os.PathLike) -> None:
+    """``torch.save`` (or, for a ``str``, a text write) to a temporary file, then ``os.replace``: a crash
+    leaves the old file or the new one, never half of one (POSIX and Windows alike)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    if isinstance(obj, str):
+        tmp.write_text(obj)
+    else:
+        torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
 def assets_dir() -> Path:
     """The repository's ``assets/`` folder: committed figures and results of real runs."""
     return Path(__file__).resolve().parent.parent / "assets"

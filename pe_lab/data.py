@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -27,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import cache_dir, data_root
+from .config import atomic_save, cache_dir, data_root
 
 __all__ = ["CIFAR10_CLASSES", "Batches", "ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset",
-           "synthetic_dataset"]
+           "synthetic_dataset", "synthetic_splits"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -102,6 +103,13 @@ def synthetic_dataset(num_per_class: int = 50, num_classes: int = 10, *, split: 
     return ImageSet(images.clamp(0, 255).to(torch.uint8), labels, classes, "synthetic")
 
 
+def synthetic_splits(train_per_class: int, test_per_class: int) -> tuple[ImageSet, ImageSet, ImageSet]:
+    """Synthetic train and test sets on the same class patterns, and an "OOD" set drawn on other patterns."""
+    ood = synthetic_dataset(test_per_class, seed=99, split="test")
+    return (synthetic_dataset(train_per_class, split="train"), synthetic_dataset(test_per_class, split="test"),
+            replace(ood, source="synthetic (other class patterns, as OOD)"))
+
+
 # --------------------------------------------------------------------------------------------- loading
 
 def _decode_file(path: Path) -> torch.Tensor:
@@ -109,12 +117,6 @@ def _decode_file(path: Path) -> torch.Tensor:
 
     with Image.open(path) as image:
         return torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def _cached(key: str, make) -> dict:
@@ -125,7 +127,7 @@ def _cached(key: str, make) -> dict:
         except Exception:  # a corrupt cache is rebuilt, never trusted
             path.unlink(missing_ok=True)
     value = make()
-    _atomic_save(value, path)
+    atomic_save(value, path)
     return value
 
 
@@ -269,14 +271,9 @@ def lab_data(quick: bool, root: str | os.PathLike | None = None, *, train_per_cl
     except (FileNotFoundError, ValueError) as error:
         if not quick:
             raise
-        import warnings
-
         warnings.warn(f"quick mode: no real data ({str(error).splitlines()[0]}); using SYNTHETIC data",
                       stacklevel=2)
-        train = synthetic_dataset(train_per_class, split="train")
-        test = synthetic_dataset(test_per_class, split="test")
-        ood = synthetic_dataset(test_per_class, seed=99, split="test")
-        return train, test, replace(ood, source="synthetic (other class patterns, as OOD)")
+        return synthetic_splits(train_per_class, test_per_class)
     if quick:
         train, test, ood = subset(train, train_per_class), subset(test, test_per_class), subset(ood, test_per_class)
     return train, test, ood

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import torch
 
-from .config import assets_dir, get_device, set_seed
-from .data import ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
+from .config import assets_dir, atomic_save, get_device, set_seed
+from .data import ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import build
 from .train import fit, predict_member_probs
@@ -72,10 +72,8 @@ def hardware(device: torch.device) -> str:
 
 def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
     if args.synthetic:
-        train = synthetic_dataset(args.train_per_class or 100, split="train")
-        test = synthetic_dataset(max(10, (args.train_per_class or 100) // 5), split="test")
-        ood = synthetic_dataset(len(test) // 10, seed=99, split="test")  # other class patterns: "OOD"
-        return train, test, ood
+        per_class = args.train_per_class or 100
+        return synthetic_splits(per_class, max(10, per_class // 5))
     train = load_cifar10("train", args.data, download=not args.offline)
     test = load_cifar10("test", args.data, download=not args.offline)
     if args.train_per_class:
@@ -89,22 +87,19 @@ def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
 
 
 def _atomic_json(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1))
-    os.replace(tmp, path)
+    atomic_save(json.dumps(obj, indent=1), path)
 
 
-def _throughput(model: torch.nn.Module, data: ImageSet, device: torch.device) -> float:
-    """Test images per second of the whole model (eval, batch 500), on ``data``."""
+def _timed_predictions(model: torch.nn.Module, data: ImageSet, device: torch.device) -> tuple[torch.Tensor, float]:
+    """Member probabilities on ``data`` and the images per second it took (eval, batch 500, after a warm-up)."""
     predict_member_probs(model, subset(data, 10), device=device)  # warm-up
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
-    predict_member_probs(model, data, device=device)
+    member_probs = predict_member_probs(model, data, device=device)
     if device.type == "cuda":
         torch.cuda.synchronize()
-    return len(data) / (time.perf_counter() - start)
+    return member_probs, len(data) / (time.perf_counter() - start)
 
 
 def make_provenance(train: ImageSet, test: ImageSet, ood: ImageSet | None, device: torch.device, seeds: list[int],
@@ -124,11 +119,11 @@ def make_provenance(train: ImageSet, test: ImageSet, ood: ImageSet | None, devic
 def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: ImageSet, ood: ImageSet | None,
                  device: torch.device, num_bins: int = 15) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
     """Measure a trained model: the run's record, and its member probabilities on test and OOD data."""
-    member_probs = predict_member_probs(model, test, device=device)
+    member_probs, images_per_second = _timed_predictions(model, test, device)
     ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
     metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=num_bins)
     run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
-           "train_seconds": history.train_seconds, "test_images_per_second": _throughput(model, test, device),
+           "train_seconds": history.train_seconds, "test_images_per_second": images_per_second,
            "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
     return run, member_probs, ood_probs
 
@@ -136,10 +131,8 @@ def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: 
 def save_predictions(path: Path, member_probs: torch.Tensor, labels: torch.Tensor, ood_probs: torch.Tensor | None,
                      classes: tuple[str, ...]) -> None:
     """Store member probabilities (float16) so that notebooks can plot real results without training."""
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({"test": member_probs.half(), "test_labels": labels.cpu(),
-                "ood": ood_probs.half() if ood_probs is not None else None, "classes": list(classes)}, tmp)
-    os.replace(tmp, path)
+    atomic_save({"test": member_probs.half(), "test_labels": labels.cpu(),
+                 "ood": ood_probs.half() if ood_probs is not None else None, "classes": list(classes)}, path)
 
 
 def load_predictions(path: Path) -> dict:

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .config import atomic_save as _atomic_save
 from .config import get_device
 from .data import Batches, ImageSet
 from .metrics import accuracy, ece, nll
@@ -88,13 +89,6 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
             raise ValueError(f"unknown schedule {schedule!r}; valid choices: onecycle, cosine")
         units.append(_Unit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
     return units
-
-
-def _atomic_save(state: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic on POSIX and Windows: a crash leaves the old file or the new one
 
 
 def _spec_dict(model: nn.Module) -> dict | None:

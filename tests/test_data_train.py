@@ -147,7 +147,7 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
     assert len(history.train_loss) == 2
     for key, value in straight.state_dict().items():
         torch.testing.assert_close(fresh.state_dict()[key], value, rtol=1e-5, atol=1e-6)
-    assert not list(tmp_path.glob("*.tmp"))  # atomic writes leave no temporary files behind
+    assert not list(tmp_path.glob("*.tmp*"))  # atomic writes leave no temporary files behind
 
 
 def _stop_after_epochs(model, train, path, stop_after):
