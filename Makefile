@@ -13,11 +13,14 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,lab]'
 	touch $(STAMP)
 
+# The server resolves a file argument against its working directory, so start it inside notebooks/.
+# Root (containers, cloud VMs, CI) must say --allow-root or JupyterLab refuses to start.
+ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(STAMP)  ## open JupyterLab on the first notebook
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks 01_convolution_math.ipynb $(LAB_ARGS)
+	cd notebooks && ../$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) 01_convolution_math.ipynb
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
 	$(VENV)/bin/ruff check pe_lab tests notebooks

@@ -19,19 +19,24 @@ import torch
 from .config import get_device
 from .cost import CONTENDERS, REFERENCE, Cost, measure, reference_available
 from .experiment import _atomic_json, _git_commit, hardware
+from .models import build
+from .validate import check_choice, check_int
 
 LABELS = {"single": "Single", "deep_loop": "DE (loop)", "deep_vmap": "DE (vmap)", "packed": "PE",
           "reference_pe": "torch-uncertainty PE"}
 
 
 def format_table(costs: list[Cost], config: dict) -> str:
-    by_name = {c.name: c for c in costs}
+    by_name = {c.name: c for c in costs if not c.error}
     lines = ["| Contender | Params | GFLOPs/img | Activations (MiB) | Forward ms | Train step ms |",
              "|---|---|---|---|---|---|"]
     for c in costs:
         label = LABELS[c.name]
         if c.name in ("packed", "reference_pe"):
             label += f"({config['alpha']:g},{config['num_estimators']},{config['gamma']})"
+        if c.error:
+            lines.append(f"| {label} | failed on this device: {c.error.replace('|', '/')} | | | | |")
+            continue
         lines.append(f"| {label} | {c.params / 1e6:.3f} M | {c.flops / 1e9:.3f} | {c.activation_bytes / 2**20:.1f} | "
                      f"{c.forward_ms:.1f} | {c.train_step_ms:.1f} |")
     ratios = []
@@ -69,11 +74,23 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--out", default=None, help="JSON path (default assets/results/bench-<model>-<device>.json)")
     args = p.parse_args(argv)
-    device = get_device(args.device)
-    if args.contenders is None:
-        contenders = CONTENDERS + ((REFERENCE,) if reference_available() else ())
-    else:
-        contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
+    try:  # every option is checked before a model is built
+        device = get_device(args.device)
+        if args.contenders is None:
+            contenders = CONTENDERS + ((REFERENCE,) if reference_available() else ())
+        else:
+            contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
+            if not contenders:
+                raise ValueError(f"--contenders names none; choose from {', '.join((*CONTENDERS, REFERENCE))}")
+            for kind in contenders:
+                check_choice("contender", kind, (*CONTENDERS, REFERENCE))
+        check_int("--batch", args.batch, minimum=1)
+        check_int("--repeats", args.repeats, minimum=1)
+        check_int("--warmup", args.warmup, minimum=0)
+        with torch.device("meta"):
+            build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
+    except (ValueError, TypeError) as error:
+        p.error(str(error))
     costs = measure(args.model, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
                     batch_size=args.batch, device=device, contenders=contenders, repeats=args.repeats,
                     warmup=args.warmup, channels_last=not args.no_channels_last)

@@ -9,7 +9,9 @@ Contenders (``CONTENDERS``) for one architecture and PE(alpha, M, gamma):
 * ``packed``: the Packed-Ensemble.
 
 Timing takes the median of interleaved repeats (contender A, B, C, D, A, B, ...), so drift of a noisy
-machine hits all alike; CUDA runs are synchronised, warmed up, and use AMP and channels_last.
+machine hits all alike; CUDA runs are synchronised, warmed up, and use AMP, channels_last and
+``cudnn.benchmark`` (the fastest kernel for each fixed shape, as ``fit`` uses). A contender that fails on
+a device is reported with its error instead of its numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .models import DeepEnsemble, build
+from .validate import check_int
 
 __all__ = ["CONTENDERS", "Cost", "activation_bytes", "count_flops", "count_params", "measure"]
 
@@ -112,11 +115,17 @@ class Cost:
     """One contender's measured costs (times in milliseconds, medians over repeats)."""
 
     name: str
-    params: int
-    flops: int
-    activation_bytes: int
-    forward_ms: float
-    train_step_ms: float
+    params: int | None
+    flops: int | None
+    activation_bytes: int | None
+    forward_ms: float | None
+    train_step_ms: float | None
+    error: str | None = None  # why this contender could not run here (its numbers are then None)
+
+    @classmethod
+    def failed(cls, name: str, error: BaseException) -> Cost:
+        first_line = (str(error).splitlines() or [""])[0][:300]
+        return cls(name, None, None, None, None, None, f"{type(error).__name__}: {first_line}")
 
 
 def _vmapped_ensemble(members: list[nn.Module]) -> tuple[Callable, list[torch.Tensor], dict]:
@@ -196,7 +205,7 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
             contenders: tuple[str, ...] = CONTENDERS, repeats: int = 5, warmup: int = 2,
             channels_last: bool = True, image_size: int = 32) -> list[Cost]:
     """Measure every contender; returns one ``Cost`` per contender, in the order given."""
-    from .config import get_device
+    from .config import cudnn_benchmark, get_device
 
     device = get_device(device)
     for kind in contenders:
@@ -204,32 +213,54 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
             raise ValueError(f"unknown contender {kind!r}; valid choices: {', '.join((*CONTENDERS, REFERENCE))}")
         if kind == REFERENCE and not reference_available():
             raise ValueError("contender 'reference_pe' needs torch-uncertainty (pip install torch-uncertainty)")
-    if repeats < 1:
-        raise ValueError(f"repeats must be >= 1, got {repeats}")
+    check_int("repeats", repeats, minimum=1)
+    check_int("warmup", warmup, minimum=0)
+    check_int("batch_size", batch_size, minimum=1)
+    check_int("image_size", image_size, minimum=8)
+    with cudnn_benchmark(device.type == "cuda"):
+        return _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, device, contenders,
+                        repeats, warmup, channels_last, image_size)
+
+
+def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, device, contenders, repeats, warmup,
+             channels_last, image_size) -> list[Cost]:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, num_classes, (batch_size,), generator=generator).to(device)
-    runners = {kind: _step_functions(kind, model_name, alpha, num_estimators, gamma, num_classes, device,
-                                     channels_last) for kind in contenders}
-    for forward, train_step, _ in runners.values():
-        for _ in range(warmup):
-            forward(x)
-            train_step(x, y)
-    forward_ms: dict[str, list[float]] = {k: [] for k in contenders}
-    train_ms: dict[str, list[float]] = {k: [] for k in contenders}
+    # A contender that cannot run on this device (e.g. vmap + channels_last on CUDA) is reported in its own
+    # row with the reason; it never takes the other rows down with it.
+    failures: dict[str, BaseException] = {}
+    runners = {}
+    for kind in contenders:
+        try:
+            runner = _step_functions(kind, model_name, alpha, num_estimators, gamma, num_classes, device,
+                                     channels_last)
+            for _ in range(warmup):
+                runner[0](x)
+                runner[1](x, y)
+            runners[kind] = runner
+        except Exception as error:  # noqa: BLE001 - reported in the table, with its type and message
+            failures[kind] = error
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    forward_ms: dict[str, list[float]] = {k: [] for k in runners}
+    train_ms: dict[str, list[float]] = {k: [] for k in runners}
     for _ in range(repeats):  # interleaved: every contender once per round
         for kind, (forward, train_step, _) in runners.items():
             forward_ms[kind].append(_time(lambda f=forward: f(x), device))
             train_ms[kind].append(_time(lambda s=train_step: s(x, y), device))
     costs = []
-    for kind, (_, _, model) in runners.items():
+    for kind in contenders:
+        if kind in failures:
+            costs.append(Cost.failed(kind, failures[kind]))
+            continue
         fresh = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
         # A DE trained member by member only ever holds one member's activations.
         held = fresh.members[0] if kind == "deep_loop" else fresh
         costs.append(Cost(kind, count_params(fresh), count_flops(fresh, (1, 3, image_size, image_size)),
                           activation_bytes(held, (batch_size, 3, image_size, image_size)),
                           statistics.median(forward_ms[kind]), statistics.median(train_ms[kind])))
-        del model
+        del runners[kind]
     return costs

@@ -30,7 +30,7 @@ import torch
 
 from .config import atomic_save, cache_dir, data_root
 
-__all__ = ["CIFAR10_CLASSES", "Batches", "ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset",
+__all__ = ["CIFAR10_CLASSES", "Batches", "DataError", "ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset",
            "synthetic_dataset", "synthetic_splits"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -112,11 +112,18 @@ def synthetic_splits(train_per_class: int, test_per_class: int) -> tuple[ImageSe
 
 # --------------------------------------------------------------------------------------------- loading
 
-def _decode_file(path: Path) -> torch.Tensor:
-    from PIL import Image  # Pillow releases the GIL while decoding, so a thread pool decodes in parallel
+class DataError(ValueError):
+    """A data file or folder that cannot be used as it is; the message names it and says what to do."""
 
-    with Image.open(path) as image:
-        return torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
+
+def _decode_file(path: Path) -> torch.Tensor:
+    from PIL import Image, UnidentifiedImageError  # Pillow releases the GIL while decoding: threads help
+
+    try:
+        with Image.open(path) as image:
+            return torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
+    except (OSError, UnidentifiedImageError, SyntaxError) as error:  # truncated, not an image, unreadable
+        raise DataError(f"cannot decode image {path}: {error}. Replace or delete this file.") from error
 
 
 def _cached(key: str, make) -> dict:
@@ -131,34 +138,62 @@ def _cached(key: str, make) -> dict:
     return value
 
 
+def _class_folders(folder: Path) -> list[Path]:
+    # Hidden folders (.ipynb_checkpoints, .DS_Store's kin) are tool litter, never a class.
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _image_files(class_dir: Path) -> list[Path]:
+    return sorted(p for p in class_dir.iterdir()
+                  if p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file())
+
+
+def _folder_fingerprint(folder: Path, classes: tuple[str, ...] | None) -> str:
+    """A digest of every image file's name, size and modification time: adding, removing or replacing an
+    image changes it, so a cached decode is never served for a folder that changed (cheap: no reads)."""
+    digest = hashlib.sha1(repr(classes).encode())
+    for class_dir in _class_folders(folder):
+        for file in _image_files(class_dir):
+            stat = file.stat()
+            digest.update(f"{class_dir.name}/{file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -> tuple:
-    class_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
+    class_dirs = _class_folders(folder)
     if not class_dirs:
-        raise ValueError(f"{folder} has no class folders (expected <class>/<image> files)")
+        raise DataError(f"{folder} has no class folders (expected <class>/<image> files)")
     names = tuple(p.name for p in class_dirs)
     if expected_classes is not None:
         if set(names) != set(expected_classes):
-            raise ValueError(f"class folders in {folder} are {names}, expected {expected_classes}")
+            missing = sorted(set(expected_classes) - set(names))
+            extra = sorted(set(names) - set(expected_classes))
+            raise DataError(f"class folders in {folder} do not match: missing {missing}, unexpected {extra}; "
+                            f"expected exactly {expected_classes}")
         class_dirs = [folder / c for c in expected_classes]
         names = expected_classes
     files, labels = [], []
     for label, class_dir in enumerate(class_dirs):
-        found = sorted(p for p in class_dir.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        found = _image_files(class_dir)
+        if not found:
+            raise DataError(f"class folder {class_dir} has no images ({', '.join(sorted(_IMAGE_SUFFIXES))}); "
+                            "a class with no images would silently shrink the data set")
         files += found
         labels += [label] * len(found)
-    if not files:
-        raise ValueError(f"no images ({', '.join(sorted(_IMAGE_SUFFIXES))}) under {folder}")
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         images = list(pool.map(_decode_file, files, chunksize=256))
-    shapes = {tuple(im.shape) for im in images}
-    if len(shapes) != 1:
-        raise ValueError(f"images under {folder} have different shapes: {sorted(shapes)[:3]}")
+    shapes = [tuple(im.shape) for im in images]
+    common = max(set(shapes), key=shapes.count)
+    odd = [(f, s) for f, s in zip(files, shapes, strict=True) if s != common]
+    if odd:
+        listing = "; ".join(f"{f} is {s[2]}x{s[1]}" for f, s in odd[:3])
+        raise DataError(f"{len(odd)} image(s) under {folder} differ from the {common[2]}x{common[1]} of the others: "
+                        f"{listing}. Resize or remove them.")
     return torch.stack(images), torch.tensor(labels, dtype=torch.int64), names
 
 
 def _image_folder_set(folder: Path, classes: tuple[str, ...] | None) -> ImageSet:
-    stat = folder.stat()
-    value = _cached(f"folder:{folder.resolve()}:{stat.st_mtime_ns}:{classes}",
+    value = _cached(f"folder:{folder.resolve()}:{_folder_fingerprint(folder, classes)}",
                     lambda: dict(zip(("images", "labels", "classes"), _read_image_folder(folder, classes),
                                      strict=True)))
     return ImageSet(value["images"], value["labels"], tuple(value["classes"]), f"image folder {folder}")
@@ -239,7 +274,7 @@ def load_svhn(root: str | os.PathLike | None = None, *, download: bool = True) -
             raise FileNotFoundError(f"data root {base} does not exist")
         for folder in (base / "svhn-test", base / "svhn" / "test", base / "svhn"):
             tried.append(str(folder))
-            if folder.is_dir() and any(p.is_dir() for p in folder.iterdir()):
+            if folder.is_dir() and _class_folders(folder):
                 return _image_folder_set(folder, digits)
         for folder in (base, base / "svhn"):
             tried.append(str(folder / "test_32x32.mat"))

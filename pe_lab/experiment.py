@@ -7,13 +7,18 @@ Example (this is what produced ``assets/results/``)::
 
 It prints one table (mean ± std over seeds) and writes JSON with provenance (command, data source and
 counts, device, torch version, git commit, seeds, date). Each run checkpoints every epoch under
-``--runs-dir``; running the same command again resumes instead of starting over.
+``--runs-dir``; running the same command again resumes instead of starting over. A checkpoint or a report
+(``--resume``) made with other settings is refused, naming the first difference (``--restart`` starts
+over); two runs writing the same ``--out`` at once are refused by a lock. Every argument is checked before
+any data is read.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -25,11 +30,13 @@ from pathlib import Path
 
 import torch
 
+from . import __version__
 from .config import assets_dir, atomic_save, get_device, set_seed
 from .data import ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
 from .metrics import OOD_CRITERIA, evaluate_predictions
-from .models import build
-from .train import fit, predict_member_probs
+from .models import ARCHITECTURES, build
+from .train import first_difference, fit, predict_member_probs
+from .validate import check_int, check_number
 
 __all__ = ["PRESETS", "compare_methods", "evaluate_run", "format_table", "load_committed", "load_predictions",
            "main", "make_provenance", "run_experiment", "save_predictions", "summarise"]
@@ -137,7 +144,13 @@ def save_predictions(path: Path, member_probs: torch.Tensor, labels: torch.Tenso
 
 def load_predictions(path: Path) -> dict:
     """Inverse of ``save_predictions`` (``weights_only=True``); probabilities come back as float32."""
-    stored = torch.load(path, weights_only=True)
+    try:
+        stored = torch.load(path, weights_only=True)
+    except Exception as error:  # truncated or not a torch file
+        raise ValueError(f"stored predictions {path} cannot be read ({type(error).__name__}); restore the file "
+                         "(git checkout) or rerun the experiment with --save-predictions") from error
+    if not isinstance(stored, dict) or not {"test", "test_labels", "classes"} <= set(stored):
+        raise ValueError(f"{path} is not a pe-lab predictions file (needs test, test_labels, classes)")
     stored["test"] = stored["test"].float()
     if stored.get("ood") is not None:
         stored["ood"] = stored["ood"].float()
@@ -183,7 +196,7 @@ def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("
     path = folder / f"{name}.json"
     if not path.exists():
         raise FileNotFoundError(f"no committed results at {path}; run python -m pe_lab.experiment first")
-    report = json.loads(path.read_text())
+    report = read_report(path)
     seed = report["provenance"]["seeds"][0]
     predictions = {}
     for method in methods:
@@ -194,47 +207,167 @@ def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("
     return report, predictions
 
 
+def read_report(path: Path) -> dict:
+    """A JSON report written by this CLI; ``ValueError`` naming the file if it is not one."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"report {path} cannot be read as JSON ({error}); restore it, or pass --restart "
+                         "(or another --out) to write a new one") from error
+    if not isinstance(report, dict) or not {"provenance", "runs"} <= set(report):
+        raise ValueError(f"{path} is not a pe-lab experiment report (no provenance/runs)")
+    return report
+
+
+# Options that cannot change a run's numbers; every other option is part of the run's identity.
+_NOT_IDENTITY = {"methods", "seeds", "out", "runs_dir", "resume", "restart", "save_predictions", "no_progress",
+                 "ood_criterion", "preset", "device", "data", "offline"}
+
+
+def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> dict:
+    """Everything that changes a run's result: the options, the data actually loaded and pe-lab's version."""
+    config = {k: v for k, v in sorted(vars(args).items()) if k not in _NOT_IDENTITY}
+    config["data"] = {"train": (train.source, len(train)), "test": (test.source, len(test)),
+                      "ood": (ood.source, len(ood)) if ood is not None else None}
+    config["pe_lab"] = __version__
+    return config
+
+
+def checkpoint_path(args, method: str, seed: int) -> Path:
+    """Where a run's checkpoint lives: keyed by the resolved ``--out`` path, so the same file name in
+    another folder never shares a checkpoint."""
+    out = Path(args.out).resolve()
+    key = hashlib.sha1(str(out).encode()).hexdigest()[:8]
+    return Path(args.runs_dir) / f"{out.stem}-{key}-{method}-seed{seed}.pt"
+
+
+@contextlib.contextmanager
+def _exclusive(out: Path):
+    """Refuse a second run writing the same report at once (the later writer would drop the earlier's runs).
+    An OS lock (flock) is released when the process dies, even by kill -9, so no stale lock remains."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.with_name(out.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; run one experiment per --out there
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RuntimeError(f"{out} is being written by another run ({holder}); wait for it to finish, or use "
+                               "another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_experiment(args) -> dict:
+    methods, seeds = parse_methods(args.methods), parse_seeds(args.seeds)
     device = get_device(args.device)
-    train, test, ood = _load_data(args)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    out = Path(args.out)
+    with _exclusive(out):
+        previous = None
+        if out.exists() and args.resume and not args.restart:
+            previous = read_report(out)  # fail on a broken report before reading any data
+        train, test, ood = _load_data(args)
+        config = run_config(args, train, test, ood)
+        report = {"provenance": make_provenance(train, test, ood, device, seeds,
+                                                "python -m pe_lab.experiment " + " ".join(sys.argv[1:])),
+                  "config": config, "runs": []}
+        if previous is not None:
+            difference = first_difference(previous.get("config", {}), config)
+            if difference:
+                raise ValueError(f"--resume: the runs in {out} were made with other settings ({difference}); "
+                                 "pass --restart to replace them, or use another --out")
+            report["runs"] = [r for r in previous["runs"] if r["method"] in methods and r["seed"] in seeds]
+        done = {(r["method"], r["seed"]) for r in report["runs"]}
+        for seed in seeds:
+            for method in methods:
+                if (method, seed) in done:
+                    continue
+                set_seed(seed)
+                model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators,
+                              gamma=args.gamma, num_classes=len(train.classes))
+                history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                              label_smoothing=args.label_smoothing, device=device, seed=seed,
+                              checkpoint=checkpoint_path(args, method, seed), resume=True, restart=args.restart,
+                              progress=not args.no_progress)
+                run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
+                                                            args.num_bins)
+                report["runs"].append(run)
+                if seed == seeds[0] and args.save_predictions:
+                    save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
+                                     test.labels, ood_probs, test.classes)
+                report["summary"] = summarise(report["runs"], args.ood_criterion)
+                _atomic_json(report, out)
+                metrics = run["metrics"]
+                print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
+                      f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
+        report["summary"] = summarise(report["runs"], args.ood_criterion)
+        _atomic_json(report, out)
+    return report
+
+
+def parse_methods(text: str) -> list[str]:
+    """``"single,deep"`` -> ``["single", "deep"]``; unknown, duplicate or no methods are errors."""
+    methods = [m.strip() for m in str(text).split(",") if m.strip()]
+    if not methods:
+        raise ValueError(f"--methods names no method; choose from {', '.join(METHOD_LABELS)}")
     for method in methods:
         if method not in METHOD_LABELS:
             raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(METHOD_LABELS)}")
-    seeds = [int(s) for s in str(args.seeds).split(",")]
-    out = Path(args.out)
-    report = {"provenance": make_provenance(train, test, ood, device, seeds,
-                                            "python -m pe_lab.experiment " + " ".join(sys.argv[1:])),
-              "config": {k: v for k, v in vars(args).items() if k != "out"}, "runs": []}
-    if out.exists() and args.resume:
-        previous = json.loads(out.read_text())
-        report["runs"] = [r for r in previous.get("runs", []) if r["method"] in methods and r["seed"] in seeds]
-    done = {(r["method"], r["seed"]) for r in report["runs"]}
-    for seed in seeds:
-        for method in methods:
-            if (method, seed) in done:
-                continue
-            set_seed(seed)
-            model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators,
-                          gamma=args.gamma, num_classes=len(train.classes))
-            checkpoint = Path(args.runs_dir) / f"{out.stem}-{method}-seed{seed}.pt"
-            history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                          label_smoothing=args.label_smoothing, device=device, seed=seed,
-                          checkpoint=checkpoint, resume=True, progress=not args.no_progress)
-            run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
-                                                        args.num_bins)
-            report["runs"].append(run)
-            if seed == seeds[0] and args.save_predictions:
-                save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
-                                 test.labels, ood_probs, test.classes)
-            report["summary"] = summarise(report["runs"], args.ood_criterion)
-            _atomic_json(report, out)
-            metrics = run["metrics"]
-            print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
-                  f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
-    report["summary"] = summarise(report["runs"], args.ood_criterion)
-    _atomic_json(report, out)
-    return report
+    duplicates = sorted({m for m in methods if methods.count(m) > 1})
+    if duplicates:
+        raise ValueError(f"--methods lists {', '.join(duplicates)} more than once")
+    return methods
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]``; non-integers and duplicates are errors (a duplicate seed would
+    report one run as two, with a standard deviation of 0)."""
+    parts = [s.strip() for s in str(text).split(",") if s.strip()]
+    if not parts:
+        raise ValueError("--seeds names no seed, e.g. --seeds 0,1,2")
+    try:
+        seeds = [int(s) for s in parts]
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
+    if duplicates:
+        raise ValueError(f"--seeds lists {', '.join(map(str, duplicates))} more than once")
+    if any(s < 0 for s in seeds):
+        raise ValueError(f"--seeds must be >= 0, got {text!r}")
+    return seeds
+
+
+def validate_args(args) -> None:
+    """Every check that needs no data, so that a bad option fails in a second, not after loading CIFAR-10."""
+    parse_methods(args.methods)
+    parse_seeds(args.seeds)
+    if args.model not in ARCHITECTURES:
+        raise ValueError(f"unknown --model {args.model!r}; valid choices: {', '.join(ARCHITECTURES)}")
+    check_int("--epochs", args.epochs, minimum=1)
+    check_int("--batch-size", args.batch_size, minimum=1)
+    check_number("--lr", args.lr, positive=True)
+    check_number("--label-smoothing", args.label_smoothing, minimum=0, maximum=0.999)
+    check_int("--num-bins", args.num_bins, minimum=1)
+    for name in ("train_per_class", "test_per_class"):
+        if getattr(args, name) is not None:
+            check_int("--" + name.replace("_", "-"), getattr(args, name), minimum=1)
+    if args.restart and args.resume:
+        raise ValueError("--resume keeps finished runs and --restart discards them: choose one")
+    get_device(args.device)
+    with torch.device("meta"):  # every layer's divisibility rule, without allocating anything
+        build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
 
 
 COLUMNS = [("accuracy", "Acc", 100), ("nll", "NLL", 1), ("ece", "ECE", 1), ("brier", "Brier", 1),
@@ -278,7 +411,8 @@ def format_table(report: dict) -> str:
         for key, _, scale in COLUMNS:
             if key in stats:
                 digits = 1 if scale == 100 else 3
-                cells.append(f"{stats[key]['mean'] * scale:.{digits}f} ± {stats[key]['std'] * scale:.{digits}f}")
+                spread = f"{stats[key]['std'] * scale:.{digits}f}" if stats[key]["n"] > 1 else "n/a"
+                cells.append(f"{stats[key]['mean'] * scale:.{digits}f} ± {spread}")
             else:
                 cells.append("n/a")
         cells += [f"{stats['params']['mean'] / 1e6:.3f} M", f"{stats['train_seconds']['mean']:.0f}",
@@ -318,7 +452,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="assets/results/experiment.json")
     p.add_argument("--runs-dir", default="runs", help="checkpoints (resumable)")
-    p.add_argument("--resume", action="store_true", help="keep finished runs found in --out")
+    p.add_argument("--resume", action="store_true", help="keep finished runs found in --out (same settings only)")
+    p.add_argument("--restart", action="store_true",
+                   help="train from scratch: ignore checkpoints and runs made with other settings, and replace them")
     p.add_argument("--save-predictions", action="store_true", help="store the first seed's probabilities")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -330,8 +466,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.preset:
         p.set_defaults(**PRESETS[args.preset])
         args = p.parse_args(argv)
-    with torch.device("meta"):  # fail on a bad configuration now, not after loading the data
-        build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
+    try:
+        validate_args(args)
+    except (ValueError, TypeError) as error:
+        p.error(str(error))  # exit 2 with the usage line, before any data is read
     report = run_experiment(args)
     print(format_table(report))
     print(f"\nwrote {args.out}")

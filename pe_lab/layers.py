@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from .validate import check_int, check_number
+
 __all__ = [
     "PackedConv2d",
     "PackedLinear",
@@ -50,13 +52,32 @@ def extended_size(size: int, alpha: float, name: str) -> int:
     return int(rounded)
 
 
-def _check_common(alpha: float, num_estimators: int, gamma: int) -> None:
-    if not alpha > 0:
-        raise ValueError(f"alpha must be > 0, got alpha={alpha}")
-    if not (isinstance(num_estimators, int) and num_estimators >= 1):
-        raise ValueError(f"num_estimators must be an integer >= 1, got num_estimators={num_estimators}")
-    if not (isinstance(gamma, int) and gamma >= 1):
-        raise ValueError(f"gamma must be an integer >= 1, got gamma={gamma}")
+def _check_common(alpha: float, num_estimators: int, gamma: int) -> tuple[float, int, int]:
+    """The three hyperparameters as Python numbers (NumPy ints accepted), or a named error."""
+    return (check_number("alpha", alpha, positive=True), check_int("num_estimators", num_estimators, minimum=1),
+            check_int("gamma", gamma, minimum=1))
+
+
+def _check_kernel(kernel_size, stride, dilation) -> None:
+    for name, value in (("kernel_size", kernel_size), ("stride", stride), ("dilation", dilation)):
+        for v in (value if isinstance(value, tuple | list) else (value,)):
+            check_int(name, v, minimum=1)
+
+
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no argument there
+        return torch.is_autocast_cpu_enabled() if device_type == "cpu" else torch.is_autocast_enabled()
+
+
+def check_input_dtype(module: nn.Module, x: torch.Tensor) -> None:
+    """``TypeError`` naming both dtypes when ``x`` does not match ``module``'s weights (outside autocast,
+    where torch would cast for us); without it a float64 input fails deep inside torch's conv."""
+    weight = next(module.parameters(), None)
+    if weight is not None and x.dtype != weight.dtype and not _autocast_on(x.device.type):
+        raise TypeError(f"{type(module).__name__} has {weight.dtype} weights but got a {x.dtype} input; "
+                        f"convert one of them (x.to({weight.dtype}) or model.to({x.dtype}))")
 
 
 def _check_divisible(size: int, what: str, divisor: int, divisor_name: str) -> None:
@@ -69,7 +90,8 @@ def _packed_sizes(
     in_name: str, out_name: str,
 ) -> tuple[int, int, int]:
     """Return ``(extended_in, extended_out, groups)`` after checking every divisibility rule."""
-    _check_common(alpha, num_estimators, gamma)
+    alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+    in_size, out_size = check_int(in_name, in_size, minimum=1), check_int(out_name, out_size, minimum=1)
     if first and last:
         raise ValueError("a layer cannot be both first=True and last=True")
     ext_in = in_size if first else extended_size(in_size, alpha, in_name)
@@ -112,6 +134,8 @@ class PackedConv2d(nn.Conv2d):
         ext_in, ext_out, groups = _packed_sizes(
             in_channels, out_channels, alpha, num_estimators, gamma, first, last, "in_channels", "out_channels"
         )
+        _check_kernel(kernel_size, stride, dilation)
+        alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
         super().__init__(ext_in, ext_out, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, groups=groups, bias=bias)
         self.base_in_channels, self.base_out_channels = in_channels, out_channels
@@ -136,6 +160,7 @@ class PackedConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self._check_input(x)
+        check_input_dtype(self, x)
         return super().forward(x)
 
     def extra_repr(self) -> str:
@@ -168,6 +193,7 @@ class PackedLinear(nn.Module):
         ext_in, ext_out, groups = _packed_sizes(
             in_features, out_features, alpha, num_estimators, gamma, first, last, "in_features", "out_features"
         )
+        alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
         self.in_features, self.out_features = in_features, out_features
         self.extended_in_features, self.extended_out_features, self.groups = ext_in, ext_out, groups
         self.alpha, self.num_estimators, self.gamma = alpha, num_estimators, gamma
@@ -189,6 +215,7 @@ class PackedLinear(nn.Module):
                 f"PackedLinear expects input (..., {self.extended_in_features}) "
                 f"(alpha*in_features), got {tuple(x.shape)}"
             )
+        check_input_dtype(self, x)
         if self.groups == 1:
             return F.linear(x, self.weight, self.bias)
         x = rearrange(x, "... (g i) -> ... g i", g=self.groups)
@@ -211,8 +238,10 @@ def packed_to_members(x: torch.Tensor, num_estimators: int) -> torch.Tensor:
     tensor([[0., 1., 2., 3.],
             [4., 5., 6., 7.]])
     """
-    if x.shape[1] % num_estimators:
-        raise ValueError(f"channels={x.shape[1]} is not divisible by num_estimators={num_estimators}")
+    num_estimators = check_int("num_estimators", num_estimators, minimum=1)
+    if x.dim() < 2 or x.shape[1] % num_estimators:
+        raise ValueError(f"channels (dim 1) of shape {tuple(x.shape)} is not divisible by "
+                         f"num_estimators={num_estimators}")
     return rearrange(x, "b (m c) ... -> (m b) c ...", m=num_estimators)
 
 
@@ -223,7 +252,8 @@ def members_to_packed(x: torch.Tensor, num_estimators: int) -> torch.Tensor:
     >>> torch.equal(members_to_packed(packed_to_members(x, 4), 4), x)
     True
     """
-    if x.shape[0] % num_estimators:
+    num_estimators = check_int("num_estimators", num_estimators, minimum=1)
+    if x.dim() < 2 or x.shape[0] % num_estimators:
         raise ValueError(f"batch={x.shape[0]} is not divisible by num_estimators={num_estimators}")
     return rearrange(x, "(m b) c ... -> b (m c) ...", m=num_estimators)
 
@@ -236,6 +266,7 @@ def logits_by_member(x: torch.Tensor, num_estimators: int) -> torch.Tensor:
     >>> logits_by_member(torch.zeros(5, 40), 4).shape
     torch.Size([5, 4, 10])
     """
+    num_estimators = check_int("num_estimators", num_estimators, minimum=1)
     if x.dim() != 2 or x.shape[1] % num_estimators:
         raise ValueError(f"expected (B, M*K) with M={num_estimators}, got {tuple(x.shape)}")
     return rearrange(x, "b (m k) -> b m k", m=num_estimators)

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .layers import PackedConv2d, PackedLinear
+from .validate import check_int
 
 __all__ = ["block_mask", "from_dense", "layer_mask", "member_mask", "to_dense"]
 
@@ -40,6 +41,7 @@ def block_mask(out_size: int, in_size: int, groups: int) -> torch.Tensor:
             [0., 0., 1., 1.],
             [0., 0., 1., 1.]])
     """
+    groups = check_int("groups", groups, minimum=1)
     for name, size in (("out_size", out_size), ("in_size", in_size)):
         if size % groups:
             raise ValueError(f"{name}={size} is not divisible by groups={groups}")
@@ -126,11 +128,29 @@ def from_dense(dense: nn.Conv2d | nn.Linear, like: PackedLayer) -> PackedLayer:
     """
     out_size, in_size, _, _ = _sizes(like)
     expected = (out_size, in_size, *_sizes(like)[3])
+    wanted = nn.Conv2d if isinstance(like, PackedConv2d) else nn.Linear
+    if not isinstance(dense, wanted):
+        raise TypeError(f"like is a {type(like).__name__}, so dense must be an nn.{wanted.__name__}, "
+                        f"got {type(dense).__name__}")
     if tuple(dense.weight.shape) != expected:
         raise ValueError(f"dense weight has shape {tuple(dense.weight.shape)}, expected {expected}")
-    outside = dense.weight.detach() * (1 - layer_mask(like).to(dense.weight))
-    if outside.abs().max() > 0:
-        raise ValueError("dense weight has non-zero entries outside the block mask; "
+    if isinstance(like, PackedConv2d):
+        # Same weights under another stride or padding would compute a different function (other sizes).
+        for attr in ("stride", "padding", "dilation", "padding_mode"):
+            if getattr(dense, attr) != getattr(like, attr):
+                raise ValueError(f"dense has {attr}={getattr(dense, attr)} but like has {attr}={getattr(like, attr)}; "
+                                 "the packed layer would not compute the same function")
+        if dense.groups != 1:
+            raise ValueError(f"dense must be an ordinary conv (groups=1), got groups={dense.groups}")
+    if (dense.bias is None) != (like.bias is None):
+        raise ValueError(f"dense has {'no ' if dense.bias is None else 'a '}bias but like has "
+                         f"{'none' if like.bias is None else 'one'}")
+    for what, tensor in (("weight", dense.weight), ("bias", dense.bias)):
+        if tensor is not None and not torch.isfinite(tensor).all():
+            raise ValueError(f"dense {what} has {int((~torch.isfinite(tensor)).sum())} non-finite entries (NaN or inf)")
+    outside = (dense.weight.detach() != 0) & ~layer_mask(like).to(dense.weight.device).bool()
+    if outside.any():
+        raise ValueError(f"dense weight has {int(outside.sum())} non-zero entries outside the block mask; "
                          "a packed layer cannot connect different groups")
     packed = _clone_config(like)
     rows, cols = _scatter_index(like)

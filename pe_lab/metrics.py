@@ -24,6 +24,8 @@ from torchmetrics.functional.classification import (
     multiclass_calibration_error,
 )
 
+from .validate import check_choice, check_int, check_number, check_probabilities, check_scores
+
 __all__ = [
     "OOD_CRITERIA", "accuracy", "brier_score", "ece", "ece_by_hand", "entropy", "evaluate_predictions",
     "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score", "reliability_data",
@@ -33,11 +35,8 @@ __all__ = [
 _EPS = 1e-12
 
 
-def _check(probs: torch.Tensor, labels: torch.Tensor | None = None) -> None:
-    if probs.dim() != 2:
-        raise ValueError(f"probs must be (N, K), got shape {tuple(probs.shape)}")
-    if probs.shape[0] == 0:
-        raise ValueError("probs is empty: no samples to score")
+def _check(probs: torch.Tensor, labels: torch.Tensor | None = None, name: str = "probs") -> None:
+    check_probabilities(name, probs)
     if labels is not None:
         if labels.shape != (probs.shape[0],):
             raise ValueError(f"labels must be ({probs.shape[0]},) to match probs, got {tuple(labels.shape)}")
@@ -84,8 +83,7 @@ def reliability_data(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 
     A confidence ``c`` falls in bin ``b`` iff ``edges[b] < c <= edges[b+1]`` (torchmetrics' convention).
     """
     _check(probs, labels)
-    if not (isinstance(num_bins, int) and num_bins >= 1):
-        raise ValueError(f"num_bins must be an integer >= 1, got {num_bins}")
+    num_bins = check_int("num_bins", num_bins, minimum=1)
     confidence, predicted = probs.max(1)
     correct = (predicted == labels).float()
     edges = torch.linspace(0, 1, num_bins + 1, dtype=probs.dtype)
@@ -122,6 +120,7 @@ def ece(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
     0.4
     """
     _check(probs, labels)
+    num_bins = check_int("num_bins", num_bins, minimum=1)
     return multiclass_calibration_error(probs.float(), labels, num_classes=probs.shape[1], n_bins=num_bins,
                                         norm="l1").item()
 
@@ -167,8 +166,8 @@ OOD_CRITERIA = {
 
 def ood_score(member_probs: torch.Tensor, criterion: str = "msp") -> torch.Tensor:
     """Uncertainty score per sample (higher = more OOD) from member probabilities ``(N, M, K)``."""
-    if member_probs.dim() != 3:
-        raise ValueError(f"member_probs must be (N, M, K), got {tuple(member_probs.shape)}")
+    check_choice("OOD criterion", criterion, OOD_CRITERIA)
+    check_probabilities("member_probs", member_probs, dims=3)
     probs = member_probs.mean(1)
     if criterion == "msp":
         return 1 - probs.max(1).values
@@ -183,14 +182,15 @@ def ood_score(member_probs: torch.Tensor, criterion: str = "msp") -> torch.Tenso
 
 def fpr_at_tpr(in_scores: torch.Tensor, out_scores: torch.Tensor, tpr: float = 0.95) -> float:
     """False-positive rate on in-distribution samples at the first threshold whose TPR on OOD is >= tpr."""
+    tpr = check_number("tpr", tpr, minimum=0, maximum=1)
     scores, targets = _ood_targets(in_scores, out_scores)
     fpr, tpr_curve, _ = binary_roc(scores, targets)
     return fpr[torch.searchsorted(tpr_curve, torch.tensor(tpr, dtype=tpr_curve.dtype))].item()
 
 
 def _ood_targets(in_scores: torch.Tensor, out_scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    if in_scores.numel() == 0 or out_scores.numel() == 0:
-        raise ValueError("OOD metrics need at least one in-distribution and one OOD score")
+    check_scores("in_scores", in_scores)
+    check_scores("out_scores", out_scores)
     scores = torch.cat([in_scores, out_scores]).double()
     targets = torch.cat([torch.zeros(in_scores.numel()), torch.ones(out_scores.numel())]).long()
     return scores, targets
@@ -212,7 +212,18 @@ def ood_metrics(in_scores: torch.Tensor, out_scores: torch.Tensor) -> dict[str, 
 
 def evaluate_predictions(member_probs: torch.Tensor, labels: torch.Tensor, ood_member_probs: torch.Tensor | None = None,
                          *, num_bins: int = 15, criteria: tuple[str, ...] = tuple(OOD_CRITERIA)) -> dict:
-    """All the report's numbers from member probabilities ``(N, M, K)`` (and OOD ones, if given)."""
+    """All the report's numbers from member probabilities ``(N, M, K)`` (and OOD ones, if given).
+
+    Both must be probabilities from the same model: same members ``M`` and classes ``K``.
+    """
+    check_probabilities("member_probs", member_probs, dims=3)
+    if ood_member_probs is not None:
+        check_probabilities("ood_member_probs", ood_member_probs, dims=3)
+        if ood_member_probs.shape[1:] != member_probs.shape[1:]:
+            raise ValueError(f"ood_member_probs (N, M, K) = {tuple(ood_member_probs.shape)} must have the same "
+                             f"members and classes as member_probs {tuple(member_probs.shape)}")
+    for criterion in criteria:
+        check_choice("OOD criterion", criterion, OOD_CRITERIA)
     probs = member_probs.mean(1)
     report = {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels),
               "ece": ece(probs, labels, num_bins), "brier": brier_score(probs, labels),

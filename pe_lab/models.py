@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .layers import PackedConv2d, PackedLinear, _check_common, extended_size, logits_by_member
+from .layers import PackedConv2d, PackedLinear, _check_common, check_input_dtype, extended_size, logits_by_member
 
 __all__ = ["ARCHITECTURES", "KINDS", "DeepEnsemble", "ModelSpec", "build", "build_member"]
 
@@ -118,6 +118,7 @@ class EnsembleNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"expected images (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        check_input_dtype(self, x)
         return logits_by_member(self.forward_head(x), self.num_estimators)
 
 
@@ -202,14 +203,15 @@ class DeepEnsemble(nn.Module):
         return torch.cat([member(x) for member in self.members], dim=1)
 
 
-def _validate(name: str, kind: str, num_classes: int, alpha: float, num_estimators: int, gamma: int) -> None:
+def _validate(name: str, kind: str, num_classes: int, alpha: float, num_estimators: int,
+              gamma: int) -> tuple[float, int, int]:
     if name not in ARCHITECTURES:
         raise ValueError(f"unknown model name {name!r}; valid choices: {', '.join(ARCHITECTURES)}")
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; valid choices: {', '.join(KINDS)}")
     if not (isinstance(num_classes, int) and num_classes >= 2):
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
-    _check_common(alpha, num_estimators, gamma)
+    return _check_common(alpha, num_estimators, gamma)
 
 
 def _plain(name: str, num_classes: int, width: float, groups: int, kind: str, **spec) -> EnsembleNet:
@@ -230,7 +232,7 @@ def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_
     >>> build("resnet20", "single")(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 1, 10])
     """
-    _validate(name, kind, num_classes, alpha, num_estimators, gamma)
+    alpha, num_estimators, gamma = _validate(name, kind, num_classes, alpha, num_estimators, gamma)
     if kind == "single":
         return _plain(name, num_classes, 1.0, 1, "single")
     if kind == "deep":
@@ -250,7 +252,7 @@ def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_esti
     >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
     Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
     """
-    _validate(name, "packed", num_classes, alpha, num_estimators, gamma)
+    alpha, num_estimators, gamma = _validate(name, "packed", num_classes, alpha, num_estimators, gamma)
     # Build the PE first so that every divisibility rule is checked with the packed names and numbers.
     # On the meta device nothing is allocated, so this costs no memory even for resnet18.
     with torch.device("meta"):

@@ -7,12 +7,19 @@
   what independently trained networks do. This is a real difference between the two; notebook 04 shows it.
 * SGD with Nesterov momentum and weight decay, a one-cycle or cosine schedule, optional label smoothing;
   channels_last memory format; on CUDA, mixed precision (fp16 with loss scaling, which the T4 supports).
-* A checkpoint is written atomically after every epoch; ``resume=True`` continues where it stopped.
-  A non-finite loss stops the run with ``TrainingDiverged``, leaving the last good checkpoint in place.
+* A checkpoint is written atomically after every epoch; ``resume=True`` continues where it stopped, but
+  only if the checkpoint's *run identity* (model, data, optimiser, schedule, epochs, batch, augmentation,
+  AMP, seed, pe-lab version) equals this run's: otherwise ``RunMismatch`` names the first difference
+  (``restart=True`` starts over instead). A non-finite loss stops the run with ``TrainingDiverged``,
+  naming the step, and leaves the last good checkpoint in place.
+* The step loop never waits for the GPU: loss, accuracy and the NaN check accumulate on the device and are
+  read every ``SYNC_EVERY`` steps and at the end of each epoch. On CUDA, ``cudnn.benchmark`` is on (it picks
+  the fastest grouped-convolution kernels for the fixed CIFAR shapes).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,17 +30,73 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import __version__
 from .config import atomic_save as _atomic_save
-from .config import get_device
+from .config import cudnn_benchmark, get_device
 from .data import Batches, ImageSet
 from .metrics import accuracy, ece, nll
 from .models import DeepEnsemble
+from .validate import check_choice, check_int, check_number
 
-__all__ = ["History", "TrainingDiverged", "evaluate", "fit", "predict_member_probs"]
+__all__ = ["CheckpointError", "History", "RunMismatch", "TrainingDiverged", "data_fingerprint", "evaluate", "fit",
+           "first_difference", "load_checkpoint", "predict_member_probs"]
+
+SCHEDULES = ("onecycle", "cosine")
+SYNC_EVERY = 50  # steps between host reads of the running loss (and the NaN flag) during an epoch
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the message says where and which checkpoint is safe."""
+
+
+class RunMismatch(ValueError):
+    """A checkpoint exists for this path but was made by a run with other settings."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be read (truncated, not a pe-lab checkpoint)."""
+
+
+def data_fingerprint(data: ImageSet) -> dict:
+    """What identifies a data set for a run: its source, size and a digest of its pixels and labels."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(data.images.cpu().contiguous().numpy().tobytes())
+    digest.update(data.labels.cpu().contiguous().numpy().tobytes())
+    return {"source": data.source, "count": len(data), "digest": digest.hexdigest()}
+
+
+def first_difference(stored, wanted, path: str = "") -> str | None:
+    """The first place where two nested dicts differ, as ``"key.sub: stored -> wanted"``, else None.
+
+    >>> first_difference({"lr": 0.1, "data": {"count": 5}}, {"lr": 0.1, "data": {"count": 6}})
+    'data.count: 5 -> 6'
+    """
+    if isinstance(stored, dict) and isinstance(wanted, dict):
+        for key in list(dict.fromkeys([*stored, *wanted])):
+            where = f"{path}.{key}" if path else str(key)
+            if key not in stored or key not in wanted:
+                return f"{where}: {stored.get(key, '<absent>')!r} -> {wanted.get(key, '<absent>')!r}"
+            found = first_difference(stored[key], wanted[key], where)
+            if found:
+                return found
+        return None
+    return None if stored == wanted else f"{path}: {stored!r} -> {wanted!r}"
+
+
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
+    """A checkpoint written by ``fit``, loaded with ``weights_only=True``; ``CheckpointError`` names the
+    file and the way out when it is truncated or is not one."""
+    path = Path(path)
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except Exception as error:  # truncated zip, garbage bytes, a pickle with code in it
+        raise CheckpointError(f"checkpoint {path} cannot be read ({type(error).__name__}: "
+                              f"{str(error).splitlines()[0] if str(error) else ''}); delete it, or pass "
+                              "restart=True (--restart) to train from scratch") from error
+    if not isinstance(state, dict) or not {"model", "epoch", "units", "history"} <= set(state):
+        raise CheckpointError(f"{path} is not a pe-lab training checkpoint (no model/epoch/units/history); "
+                              "delete it, or pass restart=True (--restart)")
+    return state
 
 
 @dataclass
@@ -77,16 +140,15 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
                                      {"params": no_decay, "weight_decay": 0.0}],
                                     lr=lr, momentum=momentum, nesterov=momentum > 0)
         total = epochs * steps_per_epoch
+        check_choice("schedule", schedule, SCHEDULES)
         if schedule == "onecycle" and total < 10:
             raise ValueError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
                              "use more data or epochs, or schedule='cosine'")
         if schedule == "onecycle":
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
                                                             pct_start=0.25, anneal_strategy="linear")
-        elif schedule == "cosine":
-            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
         else:
-            raise ValueError(f"unknown schedule {schedule!r}; valid choices: onecycle, cosine")
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
         units.append(_Unit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
     return units
 
@@ -131,16 +193,25 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
         lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, schedule: str = "onecycle",
         label_smoothing: float = 0.0, augment: bool = True, device: str | torch.device = "auto",
         amp: bool | None = None, channels_last: bool | None = None, seed: int = 0,
-        checkpoint: str | os.PathLike | None = None, resume: bool = False, progress: bool = True) -> History:
+        checkpoint: str | os.PathLike | None = None, resume: bool = False, restart: bool = False,
+        progress: bool = True) -> History:
     """Train ``model`` for ``epochs`` epochs on ``train``; evaluate on ``test`` after each epoch.
 
     Works for any model returning ``(B, M, K)``. A ``DeepEnsemble``'s members are trained one after the
     other within each epoch, each with its own optimiser, schedule, shuffle and augmentation.
     Returns the ``History``; with ``checkpoint``, the state after each epoch is saved there.
+    ``resume=True`` continues from that checkpoint if its run identity matches (else ``RunMismatch``);
+    ``restart=True`` ignores (and then overwrites) an existing checkpoint.
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be >= 1, got {epochs}")
-    if not 0 <= label_smoothing < 1:
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_number("lr", lr, positive=True)
+    momentum = check_number("momentum", momentum, minimum=0, maximum=0.999)
+    weight_decay = check_number("weight_decay", weight_decay, minimum=0)
+    label_smoothing = check_number("label_smoothing", label_smoothing, minimum=0)
+    check_choice("schedule", schedule, SCHEDULES)
+    seed = check_int("seed", seed)
+    if not label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if len(train) < batch_size:
         raise ValueError(f"the training set has {len(train)} images, fewer than batch_size={batch_size}")
@@ -150,6 +221,16 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     # channels_last measured faster on both: resnet20 train step on 2 CPU cores 0.31 s -> 0.14 s (Single),
     # 0.39 s -> 0.28 s (PE(2,4,1)), batch 128.
     channels_last = True if channels_last is None else channels_last
+    path = Path(checkpoint) if checkpoint is not None else None
+    identity = None
+    if path is not None:
+        identity = {"model": _spec_dict(model), "train": data_fingerprint(train),
+                    "test": data_fingerprint(test) if test is not None else None,
+                    "optimizer": {"name": "sgd", "lr": lr, "momentum": momentum, "nesterov": momentum > 0,
+                                  "weight_decay": weight_decay},
+                    "schedule": schedule, "epochs": epochs, "batch_size": batch_size,
+                    "label_smoothing": label_smoothing, "augment": bool(augment), "amp": bool(amp and cuda),
+                    "seed": seed, "pe_lab": __version__}
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -159,11 +240,16 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                    epochs=epochs, steps_per_epoch=steps, seed=seed)
     scaler = torch.amp.GradScaler("cuda", enabled=amp and cuda)
     history, start_epoch = History(), 0
-    path = Path(checkpoint) if checkpoint is not None else None
-    if resume and path is not None and path.exists():
-        state = torch.load(path, map_location=device, weights_only=True)
+    if resume and not restart and path is not None and path.exists():
+        state = load_checkpoint(path, device)
         if state.get("spec") != _spec_dict(model):
-            raise ValueError(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}")
+            raise RunMismatch(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}; "
+                              "pass restart=True (--restart) to train from scratch, or use another path")
+        difference = first_difference(state.get("identity", {}), identity)
+        if difference:
+            raise RunMismatch(f"checkpoint {path} was made by a run with other settings ({difference}); "
+                              "resuming would report that run under this one's settings. Pass restart=True "
+                              "(--restart) to train from scratch, or use another path.")
         model.load_state_dict(state["model"])
         for unit, unit_state in zip(units, state["units"], strict=True):
             unit.optimizer.load_state_dict(unit_state["optimizer"])
@@ -173,46 +259,65 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
         start_epoch = state["epoch"]
     epoch_bar = tqdm(range(start_epoch, epochs), desc="epochs", disable=not progress, initial=start_epoch,
                      total=epochs)
-    for epoch in epoch_bar:
-        started = time.perf_counter()
-        model.train()
-        loss_sum, correct, seen = 0.0, 0.0, 0
-        for unit in units:
-            batches = Batches(train_on_device, batch_size, shuffle=True, augment=augment, drop_last=True,
-                              generator=unit.generator, channels_last=channels_last)
-            bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
-            for step, (images, labels) in enumerate(bar):
-                with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
-                    logits = unit.module(images)
-                    loss = _member_loss(logits, labels, label_smoothing)
-                if not torch.isfinite(loss):
-                    safe = f"the last good checkpoint is {path} (epoch {start_epoch})" if path and path.exists() \
-                        else "no checkpoint was written"
-                    raise TrainingDiverged(f"loss became {loss.item()} at epoch {epoch + 1}, step {step + 1}; "
-                                           f"{safe}. Try a lower lr (now {lr}).")
-                unit.optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(unit.optimizer)
-                scaler.update()
-                unit.scheduler.step()
-                loss_sum += loss.item() * len(labels) / logits.shape[1]
-                correct += (logits.detach().float().softmax(-1).mean(1).argmax(-1) == labels).sum().item()
-                seen += len(labels)
-                if step % 10 == 0:
-                    bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-        history.train_loss.append(loss_sum / seen)
-        history.train_accuracy.append(correct / seen)
-        history.epoch_seconds.append(time.perf_counter() - started)
-        if test is not None:
-            scores = evaluate(model, test, device=device, channels_last=channels_last)
-            history.test_accuracy.append(scores["accuracy"])
-            history.test_nll.append(scores["nll"])
-            history.test_ece.append(scores["ece"])
-            epoch_bar.set_postfix(test_acc=f"{scores['accuracy']:.3f}", nll=f"{scores['nll']:.3f}")
-        if path is not None:
-            _atomic_save({"spec": _spec_dict(model),
-                          "model": model.state_dict(), "epoch": epoch + 1, "history": history.to_dict(),
-                          "units": [{"optimizer": u.optimizer.state_dict(), "scheduler": u.scheduler.state_dict(),
-                                     "generator": u.generator.get_state()} for u in units]}, path)
-            start_epoch = epoch + 1
+    with cudnn_benchmark(cuda):
+        for epoch in epoch_bar:
+            started = time.perf_counter()
+            model.train()
+            # Running sums live on the device: reading them forces a sync, so it happens every SYNC_EVERY steps.
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            first_bad = torch.full((), -1, device=device, dtype=torch.long)
+            seen, step_index = 0, 0
+            for unit in units:
+                batches = Batches(train_on_device, batch_size, shuffle=True, augment=augment, drop_last=True,
+                                  generator=unit.generator, channels_last=channels_last)
+                bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
+                for images, labels in bar:
+                    with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
+                        logits = unit.module(images)
+                        loss = _member_loss(logits, labels, label_smoothing)
+                    unit.optimizer.zero_grad(set_to_none=True)
+                    scaler.scale(loss).backward()
+                    scaler.step(unit.optimizer)
+                    scaler.update()
+                    unit.scheduler.step()
+                    detached = loss.detach()
+                    first_bad = torch.where((first_bad < 0) & ~torch.isfinite(detached),
+                                            torch.as_tensor(step_index, device=device), first_bad)
+                    loss_sum += detached * len(labels) / logits.shape[1]
+                    correct += (logits.detach().float().softmax(-1).mean(1).argmax(-1) == labels).sum()
+                    seen += len(labels)
+                    step_index += 1
+                    if step_index % SYNC_EVERY == 0 or step_index == len(units) * steps:
+                        _stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
+                        if progress:
+                            bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
+            _stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
+            history.train_loss.append(loss_sum.item() / seen)
+            history.train_accuracy.append(correct.item() / seen)
+            history.epoch_seconds.append(time.perf_counter() - started)
+            if test is not None:
+                scores = evaluate(model, test, device=device, channels_last=channels_last)
+                history.test_accuracy.append(scores["accuracy"])
+                history.test_nll.append(scores["nll"])
+                history.test_ece.append(scores["ece"])
+                epoch_bar.set_postfix(test_acc=f"{scores['accuracy']:.3f}", nll=f"{scores['nll']:.3f}")
+            if path is not None:
+                _atomic_save({"spec": _spec_dict(model), "identity": identity,
+                              "model": model.state_dict(), "epoch": epoch + 1, "history": history.to_dict(),
+                              "units": [{"optimizer": u.optimizer.state_dict(), "scheduler": u.scheduler.state_dict(),
+                                         "generator": u.generator.get_state()} for u in units]}, path)
+                start_epoch = epoch + 1
     return history
+
+
+def _stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path | None, good_epoch: int,
+                      lr: float) -> None:
+    bad = int(first_bad.item())
+    if bad < 0:
+        return
+    unit, step = divmod(bad, steps)
+    where = f"epoch {epoch + 1}, step {step + 1}" + (f" of member {unit}" if unit else "")
+    safe = f"the last good checkpoint is {path} (epoch {good_epoch})" if path and path.exists() \
+        else "no checkpoint was written"
+    raise TrainingDiverged(f"loss became non-finite (NaN or inf) at {where}; {safe}. Try a lower lr (now {lr}).")

@@ -120,11 +120,11 @@ def test_evaluate_predictions_skips_constant_criteria_for_a_single():
 
 
 @pytest.mark.parametrize("call,message", [
-    (lambda: accuracy(torch.rand(3, 2), torch.tensor([0, 1])), r"labels must be \(3,\)"),
-    (lambda: nll(torch.rand(2, 2), torch.tensor([0, 2])), r"labels must lie in \[0, 2\)"),
+    (lambda: accuracy(torch.rand(3, 2).softmax(1), torch.tensor([0, 1])), r"labels must be \(3,\)"),
+    (lambda: nll(torch.rand(2, 2).softmax(1), torch.tensor([0, 2])), r"labels must lie in \[0, 2\)"),
     (lambda: ece(torch.rand(2), torch.tensor([0, 1])), r"probs must be \(N, K\)"),
     (lambda: brier_score(torch.rand(0, 3), torch.zeros(0, dtype=torch.long)), "probs is empty"),
-    (lambda: reliability_data(torch.rand(2, 2), torch.tensor([0, 1]), 0), "num_bins must be an integer >= 1"),
+    (lambda: reliability_data(torch.rand(2, 2).softmax(1), torch.tensor([0, 1]), 0), "num_bins must be an integer >= 1"),
     (lambda: ood_metrics(torch.tensor([]), torch.tensor([1.])), "at least one in-distribution"),
 ])
 def test_bad_input_errors(call, message):
