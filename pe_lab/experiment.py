@@ -32,14 +32,16 @@ import torch
 
 from . import __version__
 from .config import assets_dir, atomic_save, get_device, set_seed
-from .data import ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
+from .data import DataError, ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
-from .train import first_difference, fit, predict_member_probs
+from .train import CheckpointError, RunMismatch, TrainingDiverged, first_difference, fit, predict_member_probs
 from .validate import check_int, check_number
 
-__all__ = ["PRESETS", "compare_methods", "evaluate_run", "format_table", "load_committed", "load_predictions",
-           "main", "make_provenance", "run_experiment", "save_predictions", "summarise"]
+__all__ = [
+    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "evaluate_run", "format_table",
+    "load_committed", "load_predictions", "main", "make_provenance", "parse_methods", "parse_seeds", "read_report",
+    "run_config", "run_experiment", "save_predictions", "summarise", "validate_args"]
 
 METHOD_LABELS = {"single": "Single", "deep": "DE", "packed": "PE"}
 
@@ -80,7 +82,8 @@ def hardware(device: torch.device) -> str:
 def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
     if args.synthetic:
         per_class = args.train_per_class or 100
-        return synthetic_splits(per_class, max(10, per_class // 5))
+        train, test, ood = synthetic_splits(per_class, max(10, per_class // 5))
+        return train, test, None if args.no_ood else ood
     train = load_cifar10("train", args.data, download=not args.offline)
     test = load_cifar10("test", args.data, download=not args.offline)
     if args.train_per_class:
@@ -147,10 +150,10 @@ def load_predictions(path: Path) -> dict:
     try:
         stored = torch.load(path, weights_only=True)
     except Exception as error:  # truncated or not a torch file
-        raise ValueError(f"stored predictions {path} cannot be read ({type(error).__name__}); restore the file "
+        raise ReportError(f"stored predictions {path} cannot be read ({type(error).__name__}); restore the file "
                          "(git checkout) or rerun the experiment with --save-predictions") from error
     if not isinstance(stored, dict) or not {"test", "test_labels", "classes"} <= set(stored):
-        raise ValueError(f"{path} is not a pe-lab predictions file (needs test, test_labels, classes)")
+        raise ReportError(f"{path} is not a pe-lab predictions file (needs test, test_labels, classes)")
     stored["test"] = stored["test"].float()
     if stored.get("ood") is not None:
         stored["ood"] = stored["ood"].float()
@@ -207,15 +210,23 @@ def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("
     return report, predictions
 
 
+class ReportError(ValueError):
+    """A report (``--out``, a committed result) that cannot be read, or that holds runs of other settings."""
+
+
+class RunLocked(RuntimeError):
+    """Another run is writing the same ``--out`` right now."""
+
+
 def read_report(path: Path) -> dict:
     """A JSON report written by this CLI; ``ValueError`` naming the file if it is not one."""
     try:
         report = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"report {path} cannot be read as JSON ({error}); restore it, or pass --restart "
+        raise ReportError(f"report {path} cannot be read as JSON ({error}); restore it, or pass --restart "
                          "(or another --out) to write a new one") from error
     if not isinstance(report, dict) or not {"provenance", "runs"} <= set(report):
-        raise ValueError(f"{path} is not a pe-lab experiment report (no provenance/runs)")
+        raise ReportError(f"{path} is not a pe-lab experiment report (no provenance/runs)")
     return report
 
 
@@ -230,7 +241,7 @@ def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> d
     config["data"] = {"train": (train.source, len(train)), "test": (test.source, len(test)),
                       "ood": (ood.source, len(ood)) if ood is not None else None}
     config["pe_lab"] = __version__
-    return config
+    return json.loads(json.dumps(config))  # as it will read back from the report (tuples become lists)
 
 
 def checkpoint_path(args, method: str, seed: int) -> Path:
@@ -258,7 +269,7 @@ def _exclusive(out: Path):
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise RuntimeError(f"{out} is being written by another run ({holder}); wait for it to finish, or use "
+            raise RunLocked(f"{out} is being written by another run ({holder}); wait for it to finish, or use "
                                "another --out") from None
         handle.seek(0)
         handle.truncate()
@@ -286,7 +297,7 @@ def run_experiment(args) -> dict:
         if previous is not None:
             difference = first_difference(previous.get("config", {}), config)
             if difference:
-                raise ValueError(f"--resume: the runs in {out} were made with other settings ({difference}); "
+                raise ReportError(f"--resume: the runs in {out} were made with other settings ({difference}); "
                                  "pass --restart to replace them, or use another --out")
             report["runs"] = [r for r in previous["runs"] if r["method"] in methods and r["seed"] in seeds]
         done = {(r["method"], r["seed"]) for r in report["runs"]}
@@ -470,7 +481,12 @@ def main(argv: list[str] | None = None) -> dict:
         validate_args(args)
     except (ValueError, TypeError) as error:
         p.error(str(error))  # exit 2 with the usage line, before any data is read
-    report = run_experiment(args)
+    try:
+        report = run_experiment(args)
+    except (RunMismatch, CheckpointError, DataError, ReportError, RunLocked, TrainingDiverged,
+            FileNotFoundError) as error:
+        # Named failures a user can act on: the message says which file and what to do, no traceback needed.
+        p.exit(1, f"{p.prog}: error: {error}\n")
     print(format_table(report))
     print(f"\nwrote {args.out}")
     return report

@@ -59,6 +59,8 @@ def _bind(controls: dict, redraw):
         unknown = set(values) - set(controls)
         if unknown:
             raise TypeError(f"update() got unknown parameters {sorted(unknown)}; valid: {sorted(controls)}")
+        for name, value in values.items():
+            _check_allowed(name, controls[name], value)
         state["syncing"] = True
         try:
             for name, value in values.items():
@@ -69,6 +71,31 @@ def _bind(controls: dict, redraw):
         return redraw(**{name: control.value for name, control in controls.items()})
 
     return update
+
+
+def _check_allowed(name: str, control, value) -> None:
+    """A widget silently clamps or ignores a value it cannot show (M=0 would be drawn as M=1): refuse it."""
+    if isinstance(control, widgets.IntSlider | widgets.FloatSlider):
+        kind = int if isinstance(control, widgets.IntSlider) else float
+        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+            raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+        if not control.min <= value <= control.max:
+            raise ValueError(f"{name}={value} is outside this explorer's range [{control.min}, {control.max}]")
+        steps = (value - control.min) / control.step
+        if abs(steps - round(steps)) > 1e-9:
+            raise ValueError(f"{name}={value} is not on the slider's grid (from {control.min} in steps of "
+                             f"{control.step})")
+    elif isinstance(control, widgets.SelectMultiple):
+        values = tuple(value) if isinstance(value, list | tuple) else (value,)
+        unknown = [v for v in values if v not in _option_values(control)]
+        if unknown:
+            raise ValueError(f"{name}={value!r} must be a selection of {list(_option_values(control))}")
+    elif hasattr(control, "options") and value not in _option_values(control):
+        raise ValueError(f"{name}={value!r} is not one of {list(_option_values(control))}")
+
+
+def _option_values(control) -> tuple:
+    return tuple(o[1] if isinstance(o, tuple) else o for o in control.options)
 
 
 def _slider(description: str, value, low, high, step=1, float_=False):
