@@ -17,13 +17,21 @@ from pathlib import Path
 import torch
 
 from .config import get_device
-from .cost import CONTENDERS, REFERENCE, Cost, measure, reference_available
+from .cost import REFERENCE, Cost, contender_label, measure, reference_available, registered_contenders
 from .experiment import _atomic_json, _git_commit, hardware
+from .methods import get_method
 from .models import build
 from .validate import check_choice, check_int
 
-LABELS = {"single": "Single", "deep_loop": "DE (loop)", "deep_vmap": "DE (vmap)", "packed": "PE",
-          "reference_pe": "torch-uncertainty PE"}
+# The report compares every contender with the lab's subject (the PE) and the PE with the baseline.
+BASELINE, SUBJECT = "single", "packed"
+
+
+def _label(name: str, config: dict) -> str:
+    label = contender_label(name)
+    if name in (SUBJECT, REFERENCE):
+        label = get_method(SUBJECT).label(config).replace(get_method(SUBJECT).title, label, 1)
+    return label
 
 
 def format_table(costs: list[Cost], config: dict) -> str:
@@ -31,27 +39,26 @@ def format_table(costs: list[Cost], config: dict) -> str:
     lines = ["| Contender | Params | GFLOPs/img | Activations (MiB) | Forward ms | Train step ms |",
              "|---|---|---|---|---|---|"]
     for c in costs:
-        label = LABELS[c.name]
-        if c.name in ("packed", "reference_pe"):
-            label += f"({config['alpha']:g},{config['num_estimators']},{config['gamma']})"
+        label = _label(c.name, config)
         if c.error:
             lines.append(f"| {label} | failed on this device: {c.error.replace('|', '/')} | | | | |")
             continue
         lines.append(f"| {label} | {c.params / 1e6:.3f} M | {c.flops / 1e9:.3f} | {c.activation_bytes / 2**20:.1f} | "
                      f"{c.forward_ms:.1f} | {c.train_step_ms:.1f} |")
     ratios = []
-    if "packed" in by_name and "single" in by_name:
-        pe, single = by_name["packed"], by_name["single"]
+    if SUBJECT in by_name and BASELINE in by_name:
+        pe, single = by_name[SUBJECT], by_name[BASELINE]
         ratios.append(f"PE/Single: params {pe.params / single.params:.3f}, FLOPs {pe.flops / single.flops:.3f}, "
                       f"train step {pe.train_step_ms / single.train_step_ms:.2f}x, "
                       f"forward {pe.forward_ms / single.forward_ms:.2f}x")
-    for deep in ("deep_loop", "deep_vmap"):
-        if deep in by_name and "packed" in by_name:
-            d, pe = by_name[deep], by_name["packed"]
-            ratios.append(f"{LABELS[deep]}/PE: train step {d.train_step_ms / pe.train_step_ms:.2f}x, "
-                          f"forward {d.forward_ms / pe.forward_ms:.2f}x")
-    if REFERENCE in by_name and "packed" in by_name:
-        ref, pe = by_name[REFERENCE], by_name["packed"]
+    for name, other in by_name.items():
+        if name in (SUBJECT, BASELINE, REFERENCE) or SUBJECT not in by_name:
+            continue
+        pe = by_name[SUBJECT]
+        ratios.append(f"{contender_label(name)}/PE: train step {other.train_step_ms / pe.train_step_ms:.2f}x, "
+                      f"forward {other.forward_ms / pe.forward_ms:.2f}x")
+    if REFERENCE in by_name and SUBJECT in by_name:
+        ref, pe = by_name[REFERENCE], by_name[SUBJECT]
         ratios.append(f"pe-lab PE / torch-uncertainty PE: train step {pe.train_step_ms / ref.train_step_ms:.2f}x, "
                       f"params {pe.params / ref.params:.3f}")
     return "\n".join(lines + [""] + ratios)
@@ -69,7 +76,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--contenders", default=None,
-                   help=f"comma-separated, from {', '.join(CONTENDERS)}, reference_pe "
+                   help=f"comma-separated, from {', '.join(tuple(registered_contenders()))}, reference_pe "
                         "(default: all, with reference_pe when torch-uncertainty is installed)")
     p.add_argument("--no-channels-last", action="store_true")
     p.add_argument("--out", default=None, help="JSON path (default assets/results/bench-<model>-<device>.json)")
@@ -77,13 +84,14 @@ def main(argv: list[str] | None = None) -> dict:
     try:  # every option is checked before a model is built
         device = get_device(args.device)
         if args.contenders is None:
-            contenders = CONTENDERS + ((REFERENCE,) if reference_available() else ())
+            contenders = tuple(registered_contenders()) + ((REFERENCE,) if reference_available() else ())
         else:
             contenders = tuple(c.strip() for c in args.contenders.split(",") if c.strip())
             if not contenders:
-                raise ValueError(f"--contenders names none; choose from {', '.join((*CONTENDERS, REFERENCE))}")
+                choices = ", ".join((*registered_contenders(), REFERENCE))
+                raise ValueError(f"--contenders names none; choose from {choices}")
             for kind in contenders:
-                check_choice("contender", kind, (*CONTENDERS, REFERENCE))
+                check_choice("contender", kind, (*registered_contenders(), REFERENCE))
         check_int("--batch", args.batch, minimum=1)
         check_int("--repeats", args.repeats, minimum=1)
         check_int("--warmup", args.warmup, minimum=0)

@@ -1,6 +1,7 @@
 """What a model costs: parameters, FLOPs, activation memory, and wall time, side by side.
 
-Contenders (``CONTENDERS``) for one architecture and PE(alpha, M, gamma):
+Contenders (``CONTENDERS``) come from the method registry (``pe_lab.methods``): each method says how it is
+timed. For Single / DE / PE of one architecture:
 
 * ``single``: one network;
 * ``deep_loop``: a Deep Ensemble of M networks run one after another (what most code does);
@@ -23,17 +24,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .models import DeepEnsemble, build
+from .methods import METHODS, Contender, training_units
+from .models import build
+from .train import member_loss
 from .validate import check_int
 
-__all__ = ["CONTENDERS", "Cost", "activation_bytes", "count_flops", "count_params", "measure"]
+__all__ = ["CONTENDERS", "Cost", "activation_bytes", "contender_label", "count_flops", "count_params", "measure",
+           "registered_contenders"]
 
-CONTENDERS = ("single", "deep_loop", "deep_vmap", "packed")
 REFERENCE = "reference_pe"  # torch-uncertainty's packed ResNet, when it is installed (optional peer)
+
+
+def registered_contenders() -> dict[str, tuple[str, Contender]]:
+    """Contender name -> (method name, contender): every registered method's ways of being timed."""
+    return {c.name: (m.name, c) for m in METHODS.values() for c in m.contenders}
+
+
+CONTENDERS = tuple(registered_contenders())  # pe-lab's own; registered_contenders() also sees later ones
+
+
+def contender_label(name: str) -> str:
+    """``"DE (loop)"`` for ``"deep_loop"``; the peer's label for ``reference_pe``."""
+    return "torch-uncertainty PE" if name == REFERENCE else registered_contenders()[name][1].label
 
 
 def reference_available() -> bool:
@@ -54,8 +69,7 @@ def _make_model(kind: str, model_name: str, alpha: float, num_estimators: int, g
             raise ValueError(f"the reference library has packed ResNets only, not {model_name!r}")
         return packed_resnet(in_channels=3, num_classes=num_classes, arch=int(model_name[len("resnet"):]),
                              num_estimators=num_estimators, alpha=alpha, gamma=gamma, style="cifar")
-    build_kind = {"single": "single", "deep_loop": "deep", "deep_vmap": "deep", "packed": "packed"}[kind]
-    return build(model_name, build_kind, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
+    return build(model_name, registered_contenders()[kind][0], alpha=alpha, num_estimators=num_estimators, gamma=gamma,
                  num_classes=num_classes)
 
 
@@ -150,10 +164,16 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
                     device: torch.device, channels_last: bool):
     """(forward, train_step, module or None) for one contender."""
     model = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
-    if channels_last:
+    mode = "joint" if kind == REFERENCE else registered_contenders()[kind][1].mode
+    # torch.vmap cannot query channels_last strides on CUDA ("NYI: querying is_contiguous inside of vmap",
+    # seen on an H100), so a vmap contender always runs NCHW.
+    if channels_last and mode != "vmap":
         model = model.to(memory_format=torch.channels_last)
-    if kind == "deep_vmap":
-        forward, params, _ = _vmapped_ensemble(list(model.members))
+    if mode == "vmap":
+        vmapped, params, _ = _vmapped_ensemble(list(model.members))
+
+        def forward(x):
+            return vmapped(x.contiguous())
     else:
         forward, params = model, list(model.parameters())
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
@@ -165,25 +185,20 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
             return forward(x)
 
     def run_train_step(x, y):
-        if isinstance(model, DeepEnsemble) and kind == "deep_loop":
-            # Members one after another, each with its own backward: how a DE is usually trained.
-            optimizer.zero_grad(set_to_none=True)
-            for member in model.members:
+        optimizer.zero_grad(set_to_none=True)
+        if mode == "units":
+            # Units one after another, each with its own backward: how a DE is usually trained.
+            for unit in training_units(model):
                 with autocast:
-                    loss = F.cross_entropy(member(x)[:, 0].float(), y)
+                    loss = member_loss(unit(x), y, 0.0)
                 scaler.scale(loss).backward()
         else:
-            optimizer.zero_grad(set_to_none=True)
             with autocast:
                 logits = forward(x)
                 if kind == REFERENCE:  # it returns (M*B, K), member-major
-                    members = logits.shape[0] // y.shape[0]
-                    loss = F.cross_entropy(logits.float(), y.repeat(members))
-                else:
-                    members = logits.shape[1]
-                    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(),
-                                           y.repeat_interleave(members))
-            scaler.scale(loss * members).backward()
+                    logits = logits.reshape(-1, y.shape[0], logits.shape[-1]).transpose(0, 1)
+                loss = member_loss(logits, y, 0.0)
+            scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
 
@@ -209,8 +224,9 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
 
     device = get_device(device)
     for kind in contenders:
-        if kind not in (*CONTENDERS, REFERENCE):
-            raise ValueError(f"unknown contender {kind!r}; valid choices: {', '.join((*CONTENDERS, REFERENCE))}")
+        valid = (*registered_contenders(), REFERENCE)
+        if kind not in valid:
+            raise ValueError(f"unknown contender {kind!r}; valid choices: {', '.join(valid)}")
         if kind == REFERENCE and not reference_available():
             raise ValueError("contender 'reference_pe' needs torch-uncertainty (pip install torch-uncertainty)")
     check_int("repeats", repeats, minimum=1)
@@ -257,8 +273,9 @@ def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, 
             costs.append(Cost.failed(kind, failures[kind]))
             continue
         fresh = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
-        # A DE trained member by member only ever holds one member's activations.
-        held = fresh.members[0] if kind == "deep_loop" else fresh
+        # A model trained unit by unit only ever holds one unit's activations.
+        mode = "joint" if kind == REFERENCE else registered_contenders()[kind][1].mode
+        held = training_units(fresh)[0] if mode == "units" else fresh
         costs.append(Cost(kind, count_params(fresh), count_flops(fresh, (1, 3, image_size, image_size)),
                           activation_bytes(held, (batch_size, 3, image_size, image_size)),
                           statistics.median(forward_ms[kind]), statistics.median(train_ms[kind])))

@@ -33,17 +33,17 @@ import torch
 from . import __version__
 from .config import assets_dir, atomic_save, get_device, set_seed
 from .data import DataError, ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
+from .methods import METHODS, get_method
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
 from .train import CheckpointError, RunMismatch, TrainingDiverged, first_difference, fit, predict_member_probs
-from .validate import check_int, check_number
+from .validate import check_choice, check_int, check_number
 
 __all__ = [
     "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "evaluate_run", "format_table",
     "load_committed", "load_predictions", "main", "make_provenance", "parse_methods", "parse_seeds", "read_report",
     "run_config", "run_experiment", "save_predictions", "summarise", "validate_args"]
 
-METHOD_LABELS = {"single": "Single", "deep": "DE", "packed": "PE"}
 
 PRESETS = {
     # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
@@ -161,7 +161,7 @@ def load_predictions(path: Path) -> dict:
 
 
 def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: ImageSet | None, *,
-                    methods: tuple[str, ...] = ("single", "deep", "packed"), alpha: float = 2,
+                    methods: tuple[str, ...] = tuple(METHODS), alpha: float = 2,
                     num_estimators: int = 4, gamma: int = 1, epochs: int = 3, batch_size: int = 128,
                     lr: float = 0.1, seed: int = 0, device: str | torch.device = "auto",
                     progress: bool = True) -> tuple[dict, dict[str, dict]]:
@@ -332,10 +332,9 @@ def parse_methods(text: str) -> list[str]:
     """``"single,deep"`` -> ``["single", "deep"]``; unknown, duplicate or no methods are errors."""
     methods = [m.strip() for m in str(text).split(",") if m.strip()]
     if not methods:
-        raise ValueError(f"--methods names no method; choose from {', '.join(METHOD_LABELS)}")
+        raise ValueError(f"--methods names no method; choose from {', '.join(METHODS)}")
     for method in methods:
-        if method not in METHOD_LABELS:
-            raise ValueError(f"unknown method {method!r}; valid choices: {', '.join(METHOD_LABELS)}")
+        check_choice("method", method, METHODS)
     duplicates = sorted({m for m in methods if methods.count(m) > 1})
     if duplicates:
         raise ValueError(f"--methods lists {', '.join(duplicates)} more than once")
@@ -413,12 +412,7 @@ def format_table(report: dict) -> str:
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for method, stats in summary.items():
         spec = next(r["spec"] for r in report["runs"] if r["method"] == method)
-        label = METHOD_LABELS[method]
-        if method == "packed":
-            label += f"({spec['alpha']:g},{spec['num_estimators']},{spec['gamma']})"
-        elif method == "deep":
-            label += f"({spec['num_estimators']})"
-        cells = [label]
+        cells = [get_method(method).label(spec)]
         for key, _, scale in COLUMNS:
             if key in stats:
                 digits = 1 if scale == 100 else 3

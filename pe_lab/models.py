@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
 
-from .layers import PackedConv2d, PackedLinear, _check_common, check_input_dtype, extended_size, logits_by_member
+from .layers import PackedConv2d, PackedLinear, check_input_dtype, extended_size, logits_by_member
 
-__all__ = ["ARCHITECTURES", "KINDS", "DeepEnsemble", "ModelSpec", "build", "build_member"]
-
-KINDS = ("single", "deep", "packed")
+__all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "PackedFactory", "PlainFactory", "build",
+           "build_member", "plain_network"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,23 @@ class ModelSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class LayerFactory(Protocol):
+    """What an architecture asks for its layers. Any object with these members works (an open protocol):
+    ``PlainFactory`` and ``PackedFactory`` here, and whatever factory a new method brings."""
+
+    num_estimators: int
+
+    def size(self, base: int, name: str = "channels") -> int: ...
+
+    def conv(self, in_c: int, out_c: int, kernel: int, *, stride: int = 1, padding: int = 0, first: bool = False,
+             last: bool = False, bias: bool = True) -> nn.Module: ...
+
+    def linear(self, in_f: int, out_f: int, *, first: bool = False, last: bool = False,
+               bias: bool = True) -> nn.Module: ...
+
+    def norm(self, channels: int) -> nn.Module: ...
 
 
 class PlainFactory:
@@ -99,7 +116,7 @@ class PackedFactory:
         return nn.BatchNorm2d(self.size(channels))
 
 
-Factory = PlainFactory | PackedFactory
+Factory = LayerFactory
 
 
 class EnsembleNet(nn.Module):
@@ -203,18 +220,9 @@ class DeepEnsemble(nn.Module):
         return torch.cat([member(x) for member in self.members], dim=1)
 
 
-def _validate(name: str, kind: str, num_classes: int, alpha: float, num_estimators: int,
-              gamma: int) -> tuple[float, int, int]:
-    if name not in ARCHITECTURES:
-        raise ValueError(f"unknown model name {name!r}; valid choices: {', '.join(ARCHITECTURES)}")
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}; valid choices: {', '.join(KINDS)}")
-    if not (isinstance(num_classes, int) and num_classes >= 2):
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
-    return _check_common(alpha, num_estimators, gamma)
-
-
-def _plain(name: str, num_classes: int, width: float, groups: int, kind: str, **spec) -> EnsembleNet:
+def plain_network(name: str, num_classes: int, width: float, groups: int, kind: str, **spec) -> EnsembleNet:
+    """Architecture ``name`` with ordinary layers at ``width`` times the base channels, hidden layers in
+    ``groups`` groups: a Single (width 1, groups 1) or a PE member (width alpha/M, groups gamma)."""
     model = ARCHITECTURES[name](PlainFactory(width, groups), num_classes)
     model.spec = ModelSpec(name, kind, num_classes, width=width, groups=groups, **spec)
     return model
@@ -222,26 +230,19 @@ def _plain(name: str, num_classes: int, width: float, groups: int, kind: str, **
 
 def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
           gamma: int = 1) -> nn.Module:
-    """Build ``name`` (``lenet``, ``resnet20``, ``resnet18``) as a ``single`` network, a ``deep`` ensemble
-    of ``num_estimators`` full networks, or a ``packed`` ensemble PE(alpha, num_estimators, gamma).
-
-    ``alpha`` and ``gamma`` only matter for ``packed``. Output: logits ``(B, M, K)``.
+    """Build ``name`` (``lenet``, ``resnet20``, ``resnet18``) as a registered method ``kind``: a ``single``
+    network, a ``deep`` ensemble of ``num_estimators`` full networks, a ``packed`` ensemble
+    PE(alpha, num_estimators, gamma), ... (``pe_lab.methods.METHODS``). Output: logits ``(B, M, K)``.
 
     >>> build("lenet", "packed", alpha=2, num_estimators=4)(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 4, 10])
     >>> build("resnet20", "single")(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 1, 10])
     """
-    alpha, num_estimators, gamma = _validate(name, kind, num_classes, alpha, num_estimators, gamma)
-    if kind == "single":
-        return _plain(name, num_classes, 1.0, 1, "single")
-    if kind == "deep":
-        ensemble = DeepEnsemble([_plain(name, num_classes, 1.0, 1, "single") for _ in range(num_estimators)])
-        ensemble.spec = ModelSpec(name, "deep", num_classes, num_estimators=num_estimators)
-        return ensemble
-    model = ARCHITECTURES[name](PackedFactory(alpha, num_estimators, gamma), num_classes)
-    model.spec = ModelSpec(name, "packed", num_classes, num_estimators, alpha, gamma)
-    return model
+    from .methods import build as build_method  # the registry imports this module: import it on use
+
+    return build_method(name, kind, num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
+                        gamma=gamma)
 
 
 def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
@@ -252,9 +253,10 @@ def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_esti
     >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
     Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
     """
-    alpha, num_estimators, gamma = _validate(name, "packed", num_classes, alpha, num_estimators, gamma)
-    # Build the PE first so that every divisibility rule is checked with the packed names and numbers.
-    # On the meta device nothing is allocated, so this costs no memory even for resnet18.
+    # Build the PE first so that every argument and divisibility rule is checked with the packed names and
+    # numbers. On the meta device nothing is allocated, so this costs no memory even for resnet18.
     with torch.device("meta"):
-        build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
-    return _plain(name, num_classes, alpha / num_estimators, gamma, "member")
+        packed = build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
+                       gamma=gamma)
+    spec = packed.spec
+    return plain_network(name, num_classes, spec.alpha / spec.num_estimators, spec.gamma, "member")

@@ -34,12 +34,12 @@ from . import __version__
 from .config import atomic_save as _atomic_save
 from .config import cudnn_benchmark, get_device
 from .data import Batches, ImageSet
+from .methods import method_of, training_units
 from .metrics import accuracy, ece, nll
-from .models import DeepEnsemble
 from .validate import check_choice, check_int, check_number
 
 __all__ = ["CheckpointError", "History", "RunMismatch", "TrainingDiverged", "data_fingerprint", "evaluate", "fit",
-           "first_difference", "load_checkpoint", "predict_member_probs"]
+           "first_difference", "load_checkpoint", "member_loss", "predict_member_probs"]
 
 SCHEDULES = ("onecycle", "cosine")
 SYNC_EVERY = 50  # steps between host reads of the running loss (and the NaN flag) during an epoch
@@ -130,7 +130,7 @@ class _Unit:
 
 def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float, schedule: str,
            epochs: int, steps_per_epoch: int, seed: int) -> list[_Unit]:
-    modules = list(model.members) if isinstance(model, DeepEnsemble) else [model]
+    modules = training_units(model)
     units = []
     for index, module in enumerate(modules):
         # No weight decay on BatchNorm and biases: the usual CIFAR recipe.
@@ -158,7 +158,7 @@ def _spec_dict(model: nn.Module) -> dict | None:
     return spec.to_dict() if spec is not None else None
 
 
-def _member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
+def member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
     """Sum over members of each member's mean cross-entropy; logits ``(B, M, K)``."""
     batch, members, classes = logits.shape
     per_sample = F.cross_entropy(logits.reshape(batch * members, classes).float(),
@@ -175,10 +175,12 @@ def predict_member_probs(model: nn.Module, data: ImageSet, *, batch_size: int = 
     model = model.to(device).eval()
     batches = Batches(data.to(device), batch_size, channels_last=channels_last)
     autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
+    method = method_of(model)
+    test_batch = method.test_batch if method is not None else (lambda images: images)
     out = []
     for images, _ in batches:
         with autocast:
-            out.append(model(images).float().softmax(-1).cpu())
+            out.append(model(test_batch(images)).float().softmax(-1).cpu())
     return torch.cat(out)
 
 
@@ -197,8 +199,9 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
         progress: bool = True) -> History:
     """Train ``model`` for ``epochs`` epochs on ``train``; evaluate on ``test`` after each epoch.
 
-    Works for any model returning ``(B, M, K)``. A ``DeepEnsemble``'s members are trained one after the
-    other within each epoch, each with its own optimiser, schedule, shuffle and augmentation.
+    Works for any model returning ``(B, M, K)``. The model's method (``pe_lab.methods``) says how it splits
+    into training units: a Deep Ensemble's members are trained one after the other within each epoch, each
+    with its own optimiser, schedule, shuffle and augmentation; and how a batch is fed to it.
     Returns the ``History``; with ``checkpoint``, the state after each epoch is saved there.
     ``resume=True`` continues from that checkpoint if its run identity matches (else ``RunMismatch``);
     ``restart=True`` ignores (and then overwrites) an existing checkpoint.
@@ -240,6 +243,8 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                    epochs=epochs, steps_per_epoch=steps, seed=seed)
     scaler = torch.amp.GradScaler("cuda", enabled=amp and cuda)
     history, start_epoch = History(), 0
+    method = method_of(model)
+    train_batch = method.train_batch if method is not None else (lambda images, labels: (images, labels))
     if resume and not restart and path is not None and path.exists():
         state = load_checkpoint(path, device)
         if state.get("spec") != _spec_dict(model):
@@ -273,9 +278,10 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                                   generator=unit.generator, channels_last=channels_last)
                 bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
                 for images, labels in bar:
+                    images, labels = train_batch(images, labels)
                     with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
                         logits = unit.module(images)
-                        loss = _member_loss(logits, labels, label_smoothing)
+                        loss = member_loss(logits, labels, label_smoothing)
                     unit.optimizer.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     scaler.step(unit.optimizer)

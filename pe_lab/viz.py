@@ -17,6 +17,7 @@ from matplotlib.ticker import MaxNLocator
 from plotly.subplots import make_subplots
 from torchmetrics.functional.classification import binary_precision_recall_curve, binary_roc
 
+from .methods import METHODS
 from .metrics import ece, ood_metrics, ood_score, reliability_data
 
 __all__ = [
@@ -257,12 +258,12 @@ def results_figure(report: dict,
     criterion = summary[methods[0]].get("ood_criterion", "msp")
     titles = {"accuracy": "accuracy ↑", "nll": "NLL ↓", "ece": "ECE ↓", "brier": "Brier ↓",
               "auroc": f"AUROC ({criterion}) ↑", "aupr": f"AUPR ({criterion}) ↑", "fpr95": f"FPR95 ({criterion}) ↓"}
-    labels = {"single": "Single", "deep": "DE", "packed": "PE"}
+    labels = {m: METHODS[m].title if m in METHODS else m for m in methods}
     fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.0))
     for ax, key in zip(axes, keys, strict=True):
         means = [summary[m][key]["mean"] for m in methods]
         stds = [summary[m][key]["std"] for m in methods]
-        ax.bar([labels.get(m, m) for m in methods], means, yerr=stds, capsize=4,
+        ax.bar([labels[m] for m in methods], means, yerr=stds, capsize=4,
                color=[_member_colour(i) for i in range(len(methods))])
         low, high = min(means) - 3 * max(stds + [1e-3]), max(means) + 3 * max(stds + [1e-3])
         ax.set_ylim(max(0, low - 0.1 * (high - low)), high + 0.1 * (high - low))

@@ -197,3 +197,51 @@ def test_ood_explorer_criterion_changes_figure_and_metrics(browser, lab):
     assert metrics.inner_text().startswith("entropy")
     assert after_title != before_title and "entropy" in after_title
     _save_screenshot(page, explorer, "05_ood_explorer.png")
+
+
+def test_make_lab_opens_notebook_01(browser, tmp_path):
+    """The README's first command, as a student types it, plus only what a headless run needs: settings kept
+    out of the home folder, a known port and token, and a "browser" that records the URL JupyterLab asks it to
+    open (which the test then loads in Chromium). As root, the Makefile must add --allow-root itself."""
+    notebook = ROOT / "notebooks" / "01_convolution_math.ipynb"
+    original = notebook.read_bytes()
+    port, token = _free_port(), secrets.token_hex(16)
+    opened = tmp_path / "opened-url.txt"
+    recorder = tmp_path / "record_url.py"
+    recorder.write_text(f"import sys, pathlib; pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
+    lab_args = (f"--ip=127.0.0.1 --port={port} --IdentityProvider.token={token} "
+                f"--ServerApp.browser='{sys.executable} {recorder} %s' "
+                f"--LabApp.workspaces_dir={tmp_path / 'workspaces'} --LabApp.user_settings_dir={tmp_path / 'settings'} "
+                "--LabApp.news_url= --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(tmp_path / "config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    log_path = tmp_path / "make-lab.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(["make", "lab", f"LAB_ARGS={lab_args}"], cwd=ROOT, stdout=log,
+                                  stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.time() + 300  # make may first (re)install the environment
+        while not opened.exists():
+            if time.time() > deadline or server.poll() is not None:
+                raise AssertionError(f"make lab opened no notebook:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.5)
+        # JupyterLab hands the browser a local redirect page (file://...-open.html) that forwards, with the
+        # token, to the notebook: load it as the student's browser would.
+        url = opened.read_text().strip()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="domcontentloaded")
+        page.wait_for_url(f"http://127.0.0.1:{port}/lab/tree/01_convolution_math.ipynb*", timeout=60_000)
+        page.locator(".lm-TabBar-tabLabel", has_text="01_convolution_math.ipynb").first.wait_for(timeout=90_000)
+        heading = page.locator(".jp-Notebook .jp-MarkdownOutput h1").first
+        heading.wait_for(timeout=60_000)
+        assert "Convolution" in heading.inner_text()
+        assert "No such file or directory" not in log_path.read_text()
+        page.close()
+    finally:
+        os.killpg(server.pid, 15)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)
+        if notebook.read_bytes() != original:  # never leave an autosaved notebook in the repository
+            notebook.write_bytes(original)
+            raise AssertionError("make lab's server rewrote notebooks/01_convolution_math.ipynb")

@@ -1,0 +1,163 @@
+"""The methods pe-lab compares (Single, Deep Ensemble, Packed-Ensemble), each as one record in one registry.
+
+A *method* is everything that differs between, say, a Deep Ensemble and a Packed-Ensemble of the same
+architecture: how the model is built, which hyperparameters name it (``PE(alpha, M, gamma)``), how it is
+split into training units (one optimiser for a PE, one per member for a DE), how a batch is handed to it
+in training and at test time, and how its cost is measured. Every other module (``models.build``,
+``train.fit``, ``experiment``, ``bench``, ``cost``, ``viz``, ``explorers``) asks this registry, so adding
+a method is one ``register(Method(...))`` call, and no method is special-cased anywhere else.
+
+The shape contract holds for every method: a model maps images ``(B, 3, H, W)`` to logits ``(B, M, K)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .models import ARCHITECTURES, DeepEnsemble, ModelSpec, PackedFactory, plain_network
+from .validate import check_choice
+
+__all__ = ["HYPERPARAMETERS", "METHODS", "Contender", "Method", "build", "get_method", "method_of", "register",
+           "training_units"]
+
+# The hyperparameters a method may take, with pe-lab's defaults; a method names the ones it uses.
+HYPERPARAMETERS = {"alpha": 2.0, "num_estimators": 4, "gamma": 1}
+
+
+def _whole(model: nn.Module) -> list[nn.Module]:
+    return [model]
+
+
+def _same_images(images: torch.Tensor) -> torch.Tensor:
+    return images
+
+
+def _same_batch(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return images, labels
+
+
+@dataclass(frozen=True)
+class Contender:
+    """One way of running a method in the cost benchmark.
+
+    ``mode``: ``"joint"`` (one forward and backward of the whole model), ``"units"`` (each training unit with
+    its own backward, one after another: how a DE is usually trained) or ``"vmap"`` (members vectorised with
+    ``torch.func``; needs a model with ``members``).
+    """
+
+    name: str
+    label: str
+    mode: str = "joint"
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method: its name, how to build it, train it and measure it.
+
+    * ``make(architecture, num_classes, **hyperparameters)`` returns the model (logits ``(B, M, K)``);
+    * ``hyperparameters``: the names (from ``HYPERPARAMETERS``) that identify a configuration, in label order;
+    * ``units(model)``: the modules that each get their own optimiser, schedule and data order;
+    * ``train_batch(images, labels)`` / ``test_batch(images)``: what the model is fed (identity here; a
+      method such as MIMO, which feeds each member its own images, overrides them);
+    * ``contenders``: how ``pe_lab.cost`` times it.
+    """
+
+    name: str
+    title: str
+    summary: str
+    make: Callable[..., nn.Module]
+    hyperparameters: tuple[str, ...] = ()
+    units: Callable[[nn.Module], list[nn.Module]] = _whole
+    train_batch: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = _same_batch
+    test_batch: Callable[[torch.Tensor], torch.Tensor] = _same_images
+    contenders: tuple[Contender, ...] = ()
+
+    def label(self, spec: dict | None = None) -> str:
+        """``"PE(2,4,1)"``, ``"DE(4)"``, ``"Single"``: the title and the hyperparameters of ``spec``."""
+        if not self.hyperparameters:
+            return self.title
+        spec = {**HYPERPARAMETERS, **(spec or {})}
+        return f"{self.title}({','.join(f'{spec[h]:g}' for h in self.hyperparameters)})"
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    """Add ``method`` to the registry (a name can be registered once)."""
+    if method.name in METHODS:
+        raise ValueError(f"a method named {method.name!r} is already registered")
+    for name in method.hyperparameters:
+        check_choice("hyperparameter", name, HYPERPARAMETERS)
+    METHODS[method.name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    """The registered method ``name``, or a ``ValueError`` listing the valid choices."""
+    check_choice("method", name, METHODS)
+    return METHODS[name]
+
+
+def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
+          gamma: int = 1) -> nn.Module:
+    """``architecture`` (``lenet``, ``resnet20``, ``resnet18``) as ``method`` (``single``, ``deep``,
+    ``packed``, ...). Hyperparameters a method does not use are ignored. Output: logits ``(B, M, K)``."""
+    from .layers import _check_common
+
+    check_choice("model name", architecture, ARCHITECTURES)
+    chosen = get_method(method)
+    if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 2):
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
+    alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+    return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
+
+
+def method_of(model: nn.Module) -> Method | None:
+    """The registered method that built ``model`` (from its ``spec``), or None for any other model."""
+    spec = getattr(model, "spec", None)
+    return METHODS.get(spec.kind) if spec is not None else None
+
+
+def training_units(model: nn.Module) -> list[nn.Module]:
+    """How ``model`` splits into training units, asked of its method (a model pe-lab did not build: itself)."""
+    method = method_of(model)
+    return method.units(model) if method is not None else [model]
+
+
+# ------------------------------------------------------------------------------------------ the methods
+
+def _make_single(architecture: str, num_classes: int, **_) -> nn.Module:
+    return plain_network(architecture, num_classes, 1.0, 1, "single")
+
+
+def _make_deep(architecture: str, num_classes: int, *, num_estimators: int, **_) -> nn.Module:
+    ensemble = DeepEnsemble([plain_network(architecture, num_classes, 1.0, 1, "single")
+                             for _ in range(num_estimators)])
+    ensemble.spec = ModelSpec(architecture, "deep", num_classes, num_estimators=num_estimators)
+    return ensemble
+
+
+def _make_packed(architecture: str, num_classes: int, *, alpha: float, num_estimators: int, gamma: int) -> nn.Module:
+    model = ARCHITECTURES[architecture](PackedFactory(alpha, num_estimators, gamma), num_classes)
+    model.spec = ModelSpec(architecture, "packed", num_classes, num_estimators, alpha, gamma)
+    return model
+
+
+register(Method(
+    "single", "Single", "one network", _make_single,
+    contenders=(Contender("single", "Single"),)))
+register(Method(
+    "deep", "DE", "M independently trained networks (Lakshminarayanan et al., 2017)", _make_deep,
+    hyperparameters=("num_estimators",),
+    # Each member has its own optimiser, schedule, shuffle and augmentation: independent training.
+    units=lambda model: list(model.members),
+    contenders=(Contender("deep_loop", "DE (loop)", "units"), Contender("deep_vmap", "DE (vmap)", "vmap"))))
+register(Method(
+    "packed", "PE", "M networks packed into grouped layers (Laurent et al., 2023)", _make_packed,
+    hyperparameters=("alpha", "num_estimators", "gamma"),
+    contenders=(Contender("packed", "PE"),)))

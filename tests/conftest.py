@@ -1,0 +1,31 @@
+"""Shared test plumbing: notebook timings are recorded and printed, never asserted."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# The quick-mode budget the notebooks are written for (2 CPU cores); reported beside each time, not enforced.
+QUICK_BUDGET_SECONDS = 240
+TIMINGS = ROOT / "runs" / "notebook-timings.json"
+_seconds: dict[str, float] = {}
+
+
+def record_notebook_seconds(name: str, seconds: float) -> None:
+    """Remember how long a notebook took in quick mode; written to runs/notebook-timings.json."""
+    _seconds[name] = round(seconds, 1)
+    TIMINGS.parent.mkdir(exist_ok=True)
+    TIMINGS.write_text(json.dumps({"budget_seconds": QUICK_BUDGET_SECONDS, "cpu_count": os.cpu_count(),
+                                   "seconds": _seconds}, indent=1))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _seconds:
+        return
+    terminalreporter.section("notebook timings (quick mode; a benchmark, not a test)")
+    for name, seconds in _seconds.items():
+        over = "  (over the budget on this machine)" if seconds > QUICK_BUDGET_SECONDS else ""
+        terminalreporter.write_line(f"{name}: {seconds:.0f} s of a {QUICK_BUDGET_SECONDS} s budget{over}")
+    terminalreporter.write_line(f"recorded in {TIMINGS.relative_to(ROOT)}")
