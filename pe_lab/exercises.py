@@ -1,10 +1,14 @@
-"""Checkers for the notebooks' exercises: each says "right", or shows the first wrong entry and why.
+"""Checkers for the notebooks' exercises: each says "right", or *what* is wrong and why, never the answer.
 
-A checker returns a ``Check`` (truthy when right) whose text is meant to be read by a student.
+A checker returns a ``Check`` (truthy when right) whose text is meant to be read by a student. Each one
+recognises the classic wrong answers of its exercise and names the mistake. Instructors pass
+``reveal=True`` (or set ``PE_LAB_INSTRUCTOR=1``) to see the expected answer in the message as well.
 """
 
 from __future__ import annotations
 
+import numbers
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -12,10 +16,26 @@ import torch
 
 from .ensemble import predict_proba
 from .layers import PackedConv2d
-from .masks import layer_mask
+from .masks import layer_mask, member_mask
 from .metrics import ece
 
-__all__ = ["Check", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask", "check_pe_params"]
+__all__ = ["INSTRUCTOR_ENV", "Check", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
+           "check_pe_params"]
+
+
+INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
+
+
+def _revealing(reveal: bool | None) -> bool:
+    if reveal is not None:
+        return reveal
+    return os.environ.get(INSTRUCTOR_ENV, "0").strip().lower() not in {"", "0", "false", "no", "off"}
+
+
+def _with_answer(check: Check, answer: str, reveal: bool | None) -> Check:
+    if check.ok or not _revealing(reveal):
+        return check
+    return Check(False, f"{check.message} [instructor: the answer is {answer}]")
 
 
 @dataclass
@@ -36,30 +56,58 @@ class Check:
 
 
 def check_mask(your_mask, *, in_channels: int, out_channels: int, num_estimators: int, gamma: int = 1,
-               alpha: float = 1) -> Check:
-    """Check a hand-written ``mask^j`` ``(alpha*out_channels, alpha*in_channels)`` of a hidden layer.
+               alpha: float = 1, member: int | None = None, reveal: bool | None = None) -> Check:
+    """Check a hand-written ``mask^j`` ``(alpha*out_channels, alpha*in_channels)`` of a hidden layer, or with
+    ``member=m`` the member's own ``mask_m^j`` (only member m's output rows are kept).
 
     >>> check_mask(torch.eye(2), in_channels=2, out_channels=2, num_estimators=2)
     Right! mask^j for C_in=2, C_out=2, M=2, gamma=1, alpha=1: 2 groups of 1x1.
     """
     layer = PackedConv2d(in_channels, out_channels, 1, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
-    expected = layer_mask(layer)[..., 0, 0]
-    mask = torch.as_tensor(your_mask).float()
+    full = layer_mask(layer)[..., 0, 0]
+    expected = full if member is None else member_mask(layer, member)[..., 0, 0]
+    name = "mask^j" if member is None else f"mask_{member}^j"
+    check = _check_mask(your_mask, expected, full, layer, name, member)
+    if check.ok:
+        return Check(True, f"{name} for C_in={in_channels}, C_out={out_channels}, M={num_estimators}, "
+                           f"gamma={gamma}, alpha={alpha:g}: {layer.groups} groups of "
+                           f"{full.shape[0] // layer.groups}x{full.shape[1] // layer.groups}.")
+    return _with_answer(check, f"\n{expected.int()}", reveal)
+
+
+def _check_mask(your_mask, expected, full, layer, name, member) -> Check:
+    try:
+        mask = torch.as_tensor(your_mask).float()
+    except (TypeError, ValueError, RuntimeError):
+        return Check(False, f"{name} must be a 0/1 matrix (a tensor or nested lists), got {type(your_mask).__name__}")
     if mask.shape != expected.shape:
-        return Check(False, f"your mask has shape {tuple(mask.shape)}; mask^j has one row per output channel "
-                            f"and one column per input channel: {tuple(expected.shape)} "
-                            f"(alpha*C_out, alpha*C_in).")
+        hint = ""
+        if mask.shape == (expected.shape[0] // layer.alpha, expected.shape[1] // layer.alpha) or \
+                (mask.dim() == 2 and mask.shape[0] * layer.alpha == expected.shape[0]):
+            hint = " Did you forget to widen by alpha?"
+        return Check(False, f"your mask has shape {tuple(mask.shape)}; {name} has one row per output channel "
+                            f"and one column per input channel of the packed layer (alpha*C_out, alpha*C_in).{hint}")
+    if not torch.all((mask == 0) | (mask == 1)):
+        return Check(False, f"{name} holds only 0s and 1s (a connection is there or not).")
+    if torch.equal(mask, expected):
+        return Check(True, "")
+    if member is not None and torch.equal(mask, full):
+        return Check(False, f"that is the whole layer's mask^j; {name} keeps only member {member}'s output rows "
+                            "(the rows of every other member are 0).")
     groups = layer.groups
-    rows_per, cols_per = expected.shape[0] // groups, expected.shape[1] // groups
+    rows_per, cols_per = full.shape[0] // groups, full.shape[1] // groups
+    if torch.equal(mask, torch.eye(*expected.shape)) and not torch.equal(expected, torch.eye(*expected.shape)):
+        return Check(False, f"the identity connects each channel to itself only; in a grouped layer every output "
+                            f"channel reads all the {cols_per} input channels of its group.")
     wrong = (mask != expected).nonzero()
-    if len(wrong):
-        k, col = (int(v) for v in wrong[0])
-        return Check(False, f"entry (k={k}, l={col}) is {mask[k, col]:g}, expected {expected[k, col]:g}: output "
-                            f"channel k={k} is in group floor(k/{rows_per})={k // rows_per} and input channel "
-                            f"l={col} in group floor(l/{cols_per})={col // cols_per}; the entry is 1 iff the "
-                            f"groups are equal. ({len(wrong)} wrong entries in all.)")
-    return Check(True, f"mask^j for C_in={in_channels}, C_out={out_channels}, M={num_estimators}, gamma={gamma}, "
-                       f"alpha={alpha:g}: {groups} groups of {rows_per}x{cols_per}.")
+    k, col = (int(v) for v in wrong[0])
+    why = (f"output channel k={k} is in group floor(k/{rows_per})={k // rows_per} and input channel l={col} in "
+           f"group floor(l/{cols_per})={col // cols_per}")
+    if member is not None and k // (full.shape[0] // layer.num_estimators) != member:
+        rule = f"row k={k} belongs to another member than m={member}, so all of it is 0"
+    else:
+        rule = "the entry is 1 iff the groups are equal"
+    return Check(False, f"entry (k={k}, l={col}) is wrong: {why}; {rule}. ({len(wrong)} wrong entries in all.)")
 
 
 def check_grouped_index(your_index: Callable[[int, int, int, int, int], int]) -> Check:
@@ -73,24 +121,43 @@ def check_grouped_index(your_index: Callable[[int, int, int, int, int], int]) ->
                     got = your_index(c, k, c_in, c_out, groups)
                     if got != expected:
                         return Check(False, f"for c={c}, k={k}, C_in={c_in}, C_out={c_out}, groups={groups} you "
-                                            f"return {got}, expected {expected}: output channel c is in group "
+                                            f"return {got}, not the channel it reads: output channel c is in group "
                                             f"floor(c/(C_out/groups))={c // (c_out // groups)}, whose inputs start "
                                             f"at {(c // (c_out // groups)) * (c_in // groups)}.")
     return Check(True, "your index matches k + floor(c/(C_out/groups)) * C_in/groups on every case tried.")
 
 
 def check_pe_params(your_count: int, *, in_channels: int, out_channels: int, kernel_size: int, alpha: float,
-                    num_estimators: int, gamma: int = 1) -> Check:
-    """Check the number of weights (no bias) of a hidden packed conv layer."""
+                    num_estimators: int, gamma: int = 1, reveal: bool | None = None) -> Check:
+    """Check the number of weights (no bias) of a hidden packed conv layer. The message names the mistake
+    (a classic wrong formula) without giving the number."""
+    if isinstance(your_count, bool) or not isinstance(your_count, numbers.Integral):
+        return Check(False, f"give the count as an integer (e.g. 1234), not {type(your_count).__name__} "
+                            f"{your_count!r}")
     layer = PackedConv2d(in_channels, out_channels, kernel_size, alpha=alpha, num_estimators=num_estimators,
                          gamma=gamma, bias=False)
     expected = layer.weight.numel()
     if your_count == expected:
         return Check(True, f"{expected} = (alpha*C_in)*(alpha*C_out)*k^2/(M*gamma).")
     dense = in_channels * out_channels * kernel_size ** 2
-    return Check(False, f"you say {your_count}, it has {expected}. The dense layer has C_in*C_out*k^2={dense}; "
-                        f"widening by alpha multiplies by alpha^2={alpha ** 2:g}; splitting into M*gamma="
-                        f"{num_estimators * gamma} groups divides by that.")
+    groups = num_estimators * gamma
+    mistakes = [
+        (dense, "that is the dense base layer; the packed layer is widened by alpha on both sides and split into "
+                "M*gamma groups"),
+        (round(dense * alpha ** 2), "widened by alpha^2, right, but a grouped layer only connects channels within "
+                                    "a group: divide by the number of groups"),
+        (round(dense * alpha ** 2 / num_estimators), "each of the M members is split further into gamma groups: "
+                                                     "divide by M*gamma, not by M"),
+        (round(dense * alpha / groups), "alpha widens both the input and the output channels: alpha^2, not alpha"),
+        (round(dense / groups), "the layer is also widened by alpha on both sides (alpha^2)"),
+        (round(dense * alpha ** 2 / groups) + alpha * out_channels, "count the weights only, without the bias"),
+    ]
+    for value, reason in mistakes:
+        if your_count == value and value != expected:
+            return _with_answer(Check(False, f"not yet: {reason}."), str(expected), reveal)
+    check = Check(False, f"that is not the number of weights. Start from the dense layer's C_in*C_out*k^2 "
+                         f"(k={kernel_size}), then apply alpha={alpha:g} and the M*gamma={groups} groups.")
+    return _with_answer(check, str(expected), reveal)
 
 
 def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Tensor]) -> Check:
@@ -107,21 +174,76 @@ def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Te
                             "probabilities: mean over m of softmax(logits[:, m]).")
     if not torch.allclose(got, expected, atol=1e-5):
         b, k = divmod(int((got - expected).abs().argmax()), expected.shape[1])
-        return Check(False, f"entry ({b}, {k}) is {got[b, k]:.4f}, expected {expected[b, k]:.4f}.")
+        return Check(False, f"entry ({b}, {k}) is {got[b, k]:.4f}, which is not the members' average probability "
+                            f"of class {k}.")
     return Check(True, "the mean over members of softmax(logits).")
 
 
-def check_ece(your_ece: Callable[[torch.Tensor, torch.Tensor, int], float]) -> Check:
-    """Check ``your_ece(probs (N, K), labels (N,), num_bins)`` against torchmetrics on random predictions."""
-    generator = torch.Generator().manual_seed(0)
-    for num_bins in (5, 10, 15):
-        probs = (torch.randn(400, 10, generator=generator) * 2.5).softmax(-1)
-        labels = torch.randint(0, 10, (400,), generator=generator)
+def _calibration_test_set(num_bins: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predictions whose bins are over-confident at high confidence and under-confident at low confidence,
+    so that the binned ECE differs from the unbinned |mean accuracy - mean confidence| (where the gaps of
+    opposite sign cancel) and from every other classic shortcut."""
+    generator = torch.Generator().manual_seed(seed)
+    n, k = 600, 10
+    probs = (torch.randn(n, k, generator=generator) * torch.linspace(0.3, 4.0, n)[:, None]).softmax(-1)
+    confidence, predicted = probs.max(1)
+    # P(correct | c): above c for c < 0.5 (under-confident), below it above (over-confident).
+    p_correct = (confidence + 0.25 * torch.sin(2 * torch.pi * confidence)).clamp(0, 1)
+    correct = torch.rand(n, generator=generator) < p_correct
+    other = (predicted + torch.randint(1, k, (n,), generator=generator)) % k
+    return probs, torch.where(correct, predicted, other)
+
+
+def check_ece(your_ece: Callable[[torch.Tensor, torch.Tensor, int], float], *, reveal: bool | None = None) -> Check:
+    """Check ``your_ece(probs (N, K), labels (N,), num_bins)`` against torchmetrics, on predictions that are
+    over-confident in some bins and under-confident in others; names the classic mistakes."""
+    from .metrics import reliability_data
+
+    for num_bins, seed in ((5, 0), (10, 1), (15, 2)):
+        probs, labels = _calibration_test_set(num_bins, seed)
         expected = ece(probs, labels, num_bins)
-        got = float(your_ece(probs, labels, num_bins))
-        if abs(got - expected) > 1e-4:
-            return Check(False, f"with {num_bins} bins you get {got:.5f}, torchmetrics gets {expected:.5f}. "
-                                "Bins are equal-width on [0, 1] by confidence (max probability), a sample with "
-                                "confidence c goes to the bin with lower < c <= upper, and each bin's "
-                                "|accuracy - mean confidence| is weighted by its share of the samples.")
-    return Check(True, "your ECE agrees with torchmetrics' MulticlassCalibrationError (L1) for 5, 10, 15 bins.")
+        try:
+            got = float(your_ece(probs.clone(), labels.clone(), num_bins))
+        except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
+            return Check(False, f"your function raised {type(error).__name__}: {error}")
+        if abs(got - expected) <= 1e-4:
+            continue
+        confidence, predicted = probs.max(1)
+        accuracy = (predicted == labels).float()
+        data = reliability_data(probs, labels, num_bins)
+        filled = data["count"] > 0
+        gaps = data["accuracy"][filled] - data["confidence"][filled]
+        shortcuts = [
+            (abs(accuracy.mean() - confidence.mean()).item(),
+             "you compared the mean accuracy with the mean confidence over all samples (summing the bins' signed "
+             "gaps before |.| gives the same); ECE takes |acc - conf| in each confidence bin, so over- and "
+             "under-confident bins cannot cancel"),
+            (gaps.abs().mean().item(), "each bin's gap must be weighted by its share of the samples |B_b|/N, "
+                                      "not averaged over bins"),
+            (_ece_with_true_class_confidence(probs, labels, num_bins), "the confidence is the maximum probability "
+                                                                       "(of the predicted class), not the "
+                                                                       "probability of the true class"),
+        ]
+        for value, reason in shortcuts:
+            if abs(got - value) <= 1e-4:
+                return _with_answer(Check(False, f"with {num_bins} bins: {reason}."), f"{expected:.5f}", reveal)
+        check = Check(False, f"with {num_bins} bins your ECE disagrees with torchmetrics'. Bins are equal-width on "
+                             "[0, 1] by confidence (max probability), a sample with confidence c goes to the bin "
+                             "with lower < c <= upper, and each bin's |accuracy - mean confidence| is weighted by "
+                             "its share of the samples.")
+        return _with_answer(check, f"{expected:.5f}", reveal)
+    return Check(True, "your ECE agrees with torchmetrics' MulticlassCalibrationError (L1) for 5, 10, 15 bins, "
+                       "on predictions that are over-confident in some bins and under-confident in others.")
+
+
+def _ece_with_true_class_confidence(probs: torch.Tensor, labels: torch.Tensor, num_bins: int) -> float:
+    confidence = probs.gather(1, labels[:, None])[:, 0]
+    accuracy = (probs.argmax(1) == labels).float()
+    edges = torch.linspace(0, 1, num_bins + 1)
+    index = (torch.bucketize(confidence, edges) - 1).clamp(0, num_bins - 1)
+    total = 0.0
+    for b in range(num_bins):
+        chosen = index == b
+        if chosen.any():
+            total += chosen.float().mean().item() * abs(accuracy[chosen].mean() - confidence[chosen].mean()).item()
+    return total

@@ -1,0 +1,123 @@
+"""Exercise checkers (issue 13): each accepts the right answer, rejects the classic wrong ones with a message
+that names the mistake, and never prints the answer unless an instructor asks for it."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pe_lab.exercises import _calibration_test_set, check_ece, check_mask, check_pe_params
+from pe_lab.layers import PackedConv2d
+from pe_lab.masks import layer_mask, member_mask
+from pe_lab.metrics import ece, ece_by_hand, reliability_data
+
+PE = dict(in_channels=16, out_channels=32, kernel_size=3, alpha=3, num_estimators=4, gamma=2)
+RIGHT = 16 * 32 * 9 * 9 // 8  # alpha^2 * dense / (M*gamma)
+
+
+def test_pe_params_right_answer():
+    assert check_pe_params(RIGHT, **PE)
+
+
+@pytest.mark.parametrize("wrong,reason", [
+    (16 * 32 * 9, "dense base layer"),
+    (16 * 32 * 9 * 9, "divide by the number of groups"),
+    (16 * 32 * 9 * 9 // 4, "divide by M*gamma, not by M"),
+    (16 * 32 * 9 * 3 // 8, "alpha^2, not alpha"),
+    (16 * 32 * 9 // 8, "widened by alpha on both sides"),
+    (RIGHT + 96, "without the bias"),
+    (12345, "not the number of weights"),
+])
+def test_pe_params_names_the_mistake_and_hides_the_answer(wrong, reason, monkeypatch):
+    monkeypatch.delenv("PE_LAB_INSTRUCTOR", raising=False)
+    verdict = check_pe_params(wrong, **PE)
+    assert not verdict and reason in verdict.message
+    assert str(RIGHT) not in verdict.message
+
+
+@pytest.mark.parametrize("wrong", [str(RIGHT), float(RIGHT), True, None])
+def test_pe_params_wants_an_integer(wrong):
+    verdict = check_pe_params(wrong, **PE)
+    assert not verdict and "as an integer" in verdict.message
+
+
+def test_instructor_mode_reveals_the_answer(monkeypatch):
+    assert f"the answer is {RIGHT}" in check_pe_params(0, **PE, reveal=True).message
+    monkeypatch.setenv("PE_LAB_INSTRUCTOR", "1")
+    assert f"the answer is {RIGHT}" in check_pe_params(0, **PE).message
+    assert "the answer is" not in check_pe_params(0, **PE, reveal=False).message
+    assert "the answer is 0.1" in check_ece(lambda p, y, b: 0.0).message  # ECE of these predictions: 0.1...
+    assert "the answer is" in check_mask(torch.zeros(6, 6), in_channels=3, out_channels=3, num_estimators=3,
+                                         alpha=2).message
+
+
+def test_ece_test_data_has_over_and_under_confident_bins():
+    for num_bins, seed in ((5, 0), (10, 1), (15, 2)):
+        probs, labels = _calibration_test_set(num_bins, seed)
+        data = reliability_data(probs, labels, num_bins)
+        gaps = (data["accuracy"] - data["confidence"])[data["count"] >= 20]
+        assert (gaps > 0.05).any() and (gaps < -0.05).any()
+        confidence, predicted = probs.max(1)
+        unbinned = abs((predicted == labels).float().mean() - confidence.mean()).item()
+        assert abs(ece(probs, labels, num_bins) - unbinned) > 0.05
+
+
+def _unbinned(probs, labels, num_bins):
+    confidence, predicted = probs.max(1)
+    return abs((predicted == labels).float().mean() - confidence.mean()).item()
+
+
+def _unweighted(probs, labels, num_bins):
+    data = reliability_data(probs, labels, num_bins)
+    return (data["accuracy"] - data["confidence"]).abs().nanmean().item()
+
+
+def _signed(probs, labels, num_bins):
+    data = reliability_data(probs, labels, num_bins)
+    weights = data["count"] / data["count"].sum()
+    return abs((weights * (data["accuracy"] - data["confidence"]).nan_to_num(0)).sum().item())
+
+
+def _true_class(probs, labels, num_bins):
+    from pe_lab.exercises import _ece_with_true_class_confidence
+
+    return _ece_with_true_class_confidence(probs, labels, num_bins)
+
+
+def test_ece_accepts_the_right_answer():
+    assert check_ece(ece_by_hand)
+    assert check_ece(ece)
+
+
+@pytest.mark.parametrize("wrong,reason", [
+    (_unbinned, "over all samples"),
+    (_unweighted, "weighted by its share"),
+    (_signed, "over all samples"),
+    (_true_class, "not the probability of the true class"),
+    (lambda p, y, b: 0.0, "disagrees with torchmetrics"),
+    (lambda p, y, b: ece_by_hand(p, y, 10), "disagrees with torchmetrics"),  # ignores num_bins
+])
+def test_ece_rejects_the_classic_wrong_answers(wrong, reason, monkeypatch):
+    monkeypatch.delenv("PE_LAB_INSTRUCTOR", raising=False)
+    verdict = check_ece(wrong)
+    assert not verdict and reason in verdict.message, verdict.message
+
+
+def test_ece_reports_an_exception():
+    verdict = check_ece(lambda p, y, b: 1 / 0)
+    assert not verdict and "ZeroDivisionError" in verdict.message
+
+
+def test_member_mask_exercise():
+    layer = PackedConv2d(3, 3, 1, alpha=2, num_estimators=3, gamma=1)
+    kwargs = dict(in_channels=3, out_channels=3, num_estimators=3, alpha=2, member=1)
+    assert check_mask(member_mask(layer, 1)[..., 0, 0], **kwargs)
+    whole = check_mask(layer_mask(layer)[..., 0, 0], **kwargs)
+    assert not whole and "whole layer's mask^j" in whole.message
+    other = check_mask(member_mask(layer, 0)[..., 0, 0], **kwargs)
+    assert not other and "belongs to another member" in other.message
+    eye = check_mask(torch.eye(6), **kwargs)
+    assert not eye
+    unwidened = check_mask(torch.ones(3, 3), **kwargs)
+    assert not unwidened and "forget to widen by alpha" in unwidened.message
+    assert not check_mask(member_mask(layer, 1)[..., 0, 0] * 2, **kwargs)
