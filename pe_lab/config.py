@@ -46,18 +46,16 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
-def set_seed(seed: int = 0) -> int:
-    """Seed Python, NumPy and torch (all devices) so a run can be repeated.
+def set_seed(seed: int = 0) -> None:
+    """Seed Python, NumPy and torch (all devices) so a run can be repeated. Returns nothing, so that a
+    notebook cell ending in ``set_seed(0)`` prints nothing.
 
     >>> set_seed(3); a = torch.rand(1); set_seed(3); bool(torch.equal(a, torch.rand(1)))
-    3
-    3
     True
     """
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    return seed
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path | None:
@@ -109,3 +107,12 @@ def cudnn_benchmark(enabled: bool = True):
         yield
     finally:
         torch.backends.cudnn.benchmark = previous
+
+
+def grad_scaler(enabled: bool):
+    """A CUDA loss scaler for fp16 training: ``torch.amp.GradScaler("cuda")`` where torch has it (2.3+), else
+    the older ``torch.cuda.amp.GradScaler`` (Colab images can lag behind); disabled, it passes steps through."""
+    amp_scaler = getattr(getattr(torch, "amp", None), "GradScaler", None)
+    if amp_scaler is not None:
+        return amp_scaler("cuda", enabled=enabled)
+    return torch.cuda.amp.GradScaler(enabled=enabled)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from .config import cudnn_benchmark, get_device, grad_scaler
 from .methods import METHODS, Contender, training_units
 from .models import build
 from .train import member_loss
@@ -178,7 +179,7 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
         forward, params = model, list(model.parameters())
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
     autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
-    scaler = torch.amp.GradScaler("cuda", enabled=device.type == "cuda")
+    scaler = grad_scaler(device.type == "cuda")
 
     def run_forward(x):
         with torch.no_grad(), autocast:
@@ -220,8 +221,6 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
             contenders: tuple[str, ...] = CONTENDERS, repeats: int = 5, warmup: int = 2,
             channels_last: bool = True, image_size: int = 32) -> list[Cost]:
     """Measure every contender; returns one ``Cost`` per contender, in the order given."""
-    from .config import cudnn_benchmark, get_device
-
     device = get_device(device)
     for kind in contenders:
         valid = (*registered_contenders(), REFERENCE)

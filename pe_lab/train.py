@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from .config import atomic_save as _atomic_save
-from .config import cudnn_benchmark, get_device
+from .config import cudnn_benchmark, get_device, grad_scaler
 from .data import Batches, ImageSet
 from .methods import method_of, training_units
 from .metrics import accuracy, ece, nll
@@ -241,7 +241,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     steps = len(train) // batch_size
     units = _units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
                    epochs=epochs, steps_per_epoch=steps, seed=seed)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp and cuda)
+    scaler = grad_scaler(amp and cuda)
     history, start_epoch = History(), 0
     method = method_of(model)
     train_batch = method.train_batch if method is not None else (lambda images, labels: (images, labels))
