@@ -33,16 +33,17 @@ import torch
 from . import __version__
 from .config import assets_dir, atomic_save, get_device, set_seed
 from .data import DataError, ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
-from .methods import METHODS, get_method
+from .methods import METHODS, get_method, label_for
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
 from .train import CheckpointError, RunMismatch, TrainingDiverged, first_difference, fit, predict_member_probs
 from .validate import check_choice, check_int, check_number
 
 __all__ = [
-    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "evaluate_run", "format_table",
-    "load_committed", "load_predictions", "main", "make_provenance", "parse_methods", "parse_seeds", "read_report",
-    "run_config", "run_experiment", "save_predictions", "summarise", "validate_args"]
+    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "evaluate_run",
+    "format_table", "load_committed", "load_committed_samples", "load_predictions", "main", "make_provenance",
+    "parse_methods", "parse_seeds", "pick_sample_images", "read_report", "run_config", "run_experiment",
+    "save_predictions", "save_sample_images", "summarise", "validate_args"]
 
 
 PRESETS = {
@@ -189,6 +190,38 @@ def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: Image
     return report, predictions
 
 
+def pick_sample_images(member_probs: torch.Tensor, count: int = 8, seed: int = 0) -> torch.Tensor:
+    """Indices of ``count`` test images for a prediction grid, by a seeded random pick: half on which the
+    members disagree (their arg-max differs), half on which they agree. ``member_probs`` ``(N, M, K)``."""
+    order = torch.randperm(member_probs.shape[0], generator=torch.Generator().manual_seed(seed))
+    votes = member_probs[order].argmax(-1)
+    disagree = order[(votes != votes[:, :1]).any(1)]
+    agree = order[(votes == votes[:, :1]).all(1)]
+    half = count // 2
+    chosen = torch.cat([disagree[:half], agree[:count - min(half, len(disagree))]])
+    return chosen[:count]
+
+
+def save_sample_images(path: Path, images: torch.Tensor, index: torch.Tensor) -> None:
+    """Store the few test images a notebook draws (uint8), so that it need not read the whole test set."""
+    atomic_save({"index": index.cpu(), "images": images[index.to(images.device)].cpu()}, path)
+
+
+def load_committed_samples(name: str = "cifar10_resnet20") -> dict | None:
+    """The test images stored beside committed predictions (``index``, ``images`` uint8), or None."""
+    path = assets_dir() / "results" / f"{name}-samples.pt"
+    if not path.exists():
+        return None
+    try:
+        stored = torch.load(path, weights_only=True)
+    except Exception as error:
+        raise ReportError(f"stored sample images {path} cannot be read ({type(error).__name__}); restore the file "
+                          "(git checkout) or rerun the experiment with --save-predictions") from error
+    if not isinstance(stored, dict) or stored.get("images") is None or stored.get("index") is None:
+        raise ReportError(f"{path} is not a pe-lab sample-images file (needs index and images)")
+    return stored
+
+
 def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("single", "deep", "packed"),
                    ) -> tuple[dict, dict[str, dict]]:
     """The committed report ``assets/results/<name>.json`` and its first seed's stored predictions.
@@ -318,6 +351,9 @@ def run_experiment(args) -> dict:
                 if seed == seeds[0] and args.save_predictions:
                     save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
                                      test.labels, ood_probs, test.classes)
+                    samples = out.with_name(f"{out.stem}-samples.pt")
+                    if member_probs.shape[1] > 1:  # picked where members can disagree
+                        save_sample_images(samples, test.images, pick_sample_images(member_probs))
                 report["summary"] = summarise(report["runs"], args.ood_criterion)
                 _atomic_json(report, out)
                 metrics = run["metrics"]
@@ -429,6 +465,39 @@ def format_table(report: dict) -> str:
                  f"({prov['data']['test']}), OOD: {prov['data']['ood']} ({prov['data']['num_ood']}); "
                  f"{prov['hardware']}; torch {prov['torch']}; commit {prov['git_commit'][:12]}; "
                  f"{prov['date']}.{note}")
+    return "\n".join(lines)
+
+
+def describe(report: dict) -> str:
+    """What a report shows, in Markdown sentences generated from its numbers (never typed): which method is
+    best on each headline metric, and how each ensemble compares with the others, with the seed spread.
+    A difference within the larger of the two standard deviations is called *within noise*."""
+    summary = report["summary"]
+    labels = {m: label_for(next(r["spec"] for r in report["runs"] if r["method"] == m)) for m in summary}
+    criterion = next(iter(summary.values())).get("ood_criterion", "msp")
+    metrics = [("accuracy", "accuracy", True, 100, "%"), ("nll", "NLL", False, 1, ""), ("ece", "ECE", False, 1, ""),
+               ("brier", "Brier score", False, 1, ""), ("auroc", f"OOD AUROC ({criterion})", True, 100, "%")]
+    prov = report["provenance"]
+    seeds = {stats["accuracy"]["n"] for stats in summary.values()}
+    where = (f"{'synthetic data' if prov['data']['synthetic'] else 'real data'}, {prov['data']['num_train']} "
+             f"training images, {'/'.join(map(str, sorted(seeds)))} seed(s), {prov['hardware']}")
+    lines = [f"*Generated from the report ({where}).*", ""]
+    for key, name, higher, scale, unit in metrics:
+        present = {m: s[key] for m, s in summary.items() if key in s}
+        if len(present) < 2:
+            continue
+        ranked = sorted(present, key=lambda m: present[m]["mean"], reverse=higher)
+        best, runner = ranked[0], ranked[1]
+        gap = abs(present[best]["mean"] - present[runner]["mean"])
+        noise = max(present[best]["std"], present[runner]["std"])
+        digits = 1 if scale == 100 else 3
+        verdict = "within noise" if min(present[best]["n"], present[runner]["n"]) > 1 and gap <= noise else (
+            "one seed: no spread to compare with" if min(present[best]["n"], present[runner]["n"]) == 1 else
+            "beyond one standard deviation")
+        values = ", ".join(f"{labels[m]} {present[m]['mean'] * scale:.{digits}f}{unit}" for m in ranked)
+        lead = f"{gap * scale:.{digits}f}" + (" points" if unit else "")
+        lines.append(f"* **{name}**: best is {labels[best]} ({values}); its lead over {labels[runner]} is "
+                     f"{lead}, {verdict}.")
     return "\n".join(lines)
 
 

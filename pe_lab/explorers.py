@@ -188,8 +188,9 @@ def cost_explorer(model_name: str = "resnet20", *, num_estimators: int = 4, alph
             return {"figure": None, "error": str(error)}
         cells = "".join(f"<tr><td>{n}</td><td>{r['params']:,}</td><td>{r['flops'] / 1e6:,.1f}</td></tr>"
                         for n, r in rows.items())
-        table.value = (f"<table><tr><th>{model_name}</th><th>params</th><th>MFLOPs / image</th></tr>{cells}</table>")
-        figure = cost_figure(rows)
+        table.value = (f"<table><tr><th>{model_name}</th><th>parameters</th><th>forward MFLOPs per 32x32 image"
+                       f"</th></tr>{cells}</table>")
+        figure = cost_figure(rows, title=f"{model_name}, 10 classes, 32x32 images")
         _show(figure_out, figure)
         return {"figure": figure, "rows": rows}
 
@@ -253,10 +254,12 @@ def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, s
             in_scores, out_scores = ood_score(probs_in.float(), criterion), ood_score(probs_out.float(), criterion)
             scores[name] = (in_scores, out_scores)
             metrics[name] = ood_metrics(in_scores, out_scores)
-        rows = "".join(f"<tr><td>{n}</td>" + "".join(f"<td>{m[key]:.4f}</td>" for key in ("auroc", "aupr", "fpr95"))
-                       + "</tr>" for n, m in metrics.items())
+        rows = "".join(f"<tr><td>{n}</td>" + "".join(f"<td>{100 * m[key]:.1f}</td>"
+                                                     for key in ("auroc", "aupr", "fpr95")) + "</tr>"
+                       for n, m in metrics.items())
         summary.value = (f"<b>{html.escape(criterion)}</b>: {html.escape(OOD_CRITERIA[criterion])}"
-                         f"<table><tr><th>model</th><th>AUROC</th><th>AUPR</th><th>FPR95</th></tr>{rows}</table>")
+                         f"<table><tr><th>model</th><th>AUROC (%)</th><th>AUPR (%)</th><th>FPR95 (%)</th></tr>{rows}"
+                         "</table>")
         if model not in scores:
             histogram = None
             summary.value += f"<i>{html.escape(model)} has one member: no {html.escape(criterion)} histogram.</i>"

@@ -21,8 +21,9 @@ from torch import nn
 from .models import ARCHITECTURES, DeepEnsemble, ModelSpec, PackedFactory, plain_network
 from .validate import check_choice
 
-__all__ = ["HYPERPARAMETERS", "METHODS", "Contender", "Method", "build", "get_method", "method_of", "register",
-           "training_units"]
+__all__ = [
+    "Contender", "HYPERPARAMETERS", "METHODS", "Method", "build", "get_method", "label_for", "method_of", "register",
+    "training_units"]
 
 # The hyperparameters a method may take, with pe-lab's defaults; a method names the ones it uses.
 HYPERPARAMETERS = {"alpha": 2.0, "num_estimators": 4, "gamma": 1}
@@ -115,6 +116,13 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
     alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
     return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
+
+
+def label_for(spec: dict) -> str:
+    """The label of a model from its spec (``model.spec.to_dict()``, or a run's ``spec`` in a report):
+    ``"PE(2,4,1)"`` for the PE that was actually run, whatever a notebook's settings say now."""
+    method = METHODS.get(spec.get("kind"))
+    return method.label(spec) if method is not None else str(spec.get("kind"))
 
 
 def method_of(model: nn.Module) -> Method | None:

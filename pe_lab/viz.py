@@ -68,24 +68,32 @@ def mask_figure(member_masks: list[torch.Tensor], *, title: str = "", ax=None) -
 
 
 def rearrange_figure(batch: int, num_estimators: int, channels: int) -> Figure:
-    """The two layouts of a packed activation: ``(B, M*C)`` and ``(M*B, C)``, coloured by member."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    """The two layouts of a packed activation: ``(B, M*C)`` and ``(M*B, C)``, coloured by member; every entry is
+    labelled ``b,c`` (sample b, channel c of its member), so one entry can be followed as it moves."""
+    fig, axes = plt.subplots(1, 2, figsize=(max(9.0, 1.1 * num_estimators * channels + 4), 3.6))
     packed = np.repeat(np.arange(num_estimators), channels)[None, :].repeat(batch, 0)
     members = np.repeat(np.arange(num_estimators), batch)[:, None].repeat(channels, 1)
     cmap = ListedColormap([_member_colour(m) for m in range(num_estimators)])
-    for ax, grid, title, xlabel, ylabel in (
-        (axes[0], packed, f"packed: (B, M·C) = ({batch}, {num_estimators * channels})", "channel", "sample b"),
-        (axes[1], members, f"member-major: (M·B, C) = ({num_estimators * batch}, {channels})", "channel c",
-         "member m, sample b"),
+    # (b, c) of each entry in both layouts: packed column m*C + c, member-major row m*B + b.
+    packed_labels = [[f"{b},{col % channels}" for col in range(num_estimators * channels)] for b in range(batch)]
+    member_labels = [[f"{row % batch},{c}" for c in range(channels)] for row in range(num_estimators * batch)]
+    for ax, grid, labels, title, xlabel, ylabel in (
+        (axes[0], packed, packed_labels, f"packed: (B, M·C) = ({batch}, {num_estimators * channels})",
+         "channel m·C + c", "sample b"),
+        (axes[1], members, member_labels, f"member-major: (M·B, C) = ({num_estimators * batch}, {channels})",
+         "channel c", "row m·B + b"),
     ):
-        ax.imshow(grid, cmap=cmap, vmin=0, vmax=num_estimators - 1, aspect="auto", interpolation="nearest")
+        ax.imshow(grid, cmap=cmap, vmin=0, vmax=max(num_estimators - 1, 1), aspect="auto", interpolation="nearest")
+        for row, line in enumerate(labels):
+            for col, text in enumerate(line):
+                ax.text(col, row, text, ha="center", va="center", fontsize=8, color="white")
         ax.set_xticks(range(grid.shape[1]))
         ax.set_yticks(range(grid.shape[0]))
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
-    fig.suptitle("rearrange 'b (m c) -> (m b) c': same numbers, member blocks moved from channels to batch",
-                 fontsize=10)
+    fig.suptitle("rearrange 'b (m c) -> (m b) c': each entry 'b,c' keeps its colour (member m) and moves from "
+                 "the channels to the batch", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -97,10 +105,12 @@ def learning_curves(histories: dict[str, dict], *, synthetic: bool = False) -> F
         colour = _member_colour(index)
         epochs = np.arange(1, len(history["train_loss"]) + 1)
         axes[0].plot(epochs, history["train_loss"], "o-", color=colour, label=name)
-        for ax, key in zip(axes[1:], ("test_accuracy", "test_nll", "test_ece"), strict=True):
+        for ax, key, scale in zip(axes[1:], ("test_accuracy", "test_nll", "test_ece"), (100, 1, 1), strict=True):
             if history.get(key):
-                ax.plot(epochs, history[key], "o-", color=colour, label=name)
-    for ax, label in zip(axes, ("train loss (member CE)", "test accuracy", "test NLL", "test ECE"), strict=True):
+                ax.plot(epochs, np.asarray(history[key]) * scale, "o-", color=colour, label=name)
+    # Rates in percent, scores (NLL, ECE, Brier) as numbers: the same convention as the results tables.
+    for ax, label in zip(axes, ("train loss (sum of member CE)", "test accuracy (%)", "test NLL", "test ECE"),
+                         strict=True):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(label + (_SYNTHETIC_NOTE if synthetic else ""), fontsize=10)
@@ -136,25 +146,34 @@ def confusion_matrix_figure(probs: torch.Tensor, labels: torch.Tensor, classes: 
 
 def prediction_grid(images: torch.Tensor, labels: torch.Tensor, member_probs: torch.Tensor,
                     classes: tuple[str, ...], *, columns: int = 4) -> Figure:
-    """Test images, each with its true class, every member's vote and the ensemble's confidence.
+    """Test images, each with its true class and the ensemble's prediction and confidence above it, and every
+    member's vote below it (green: the ensemble is right).
 
     ``images`` uint8 ``(N, 3, H, W)``, ``member_probs`` ``(N, M, K)``.
     """
     n = images.shape[0]
     rows = -(-n // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.1 * columns, 3.3 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.3 * columns, 4.1 * rows), squeeze=False,
+                             layout="constrained")
     probs = member_probs.float().mean(1)
     for i, ax in enumerate(axes.flat):
-        ax.axis("off")
         if i >= n:
+            ax.axis("off")
             continue
         ax.imshow(images[i].permute(1, 2, 0).numpy())
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
         confidence, predicted = probs[i].max(0)
-        votes = ", ".join(classes[int(v)][:5] for v in member_probs[i].argmax(-1))
         right = int(predicted) == int(labels[i])
-        ax.set_title(f"true: {classes[int(labels[i])]}\nensemble: {classes[int(predicted)]} ({confidence:.0%})\n"
-                     f"members: {votes}", fontsize=7.5, color="#228833" if right else "#CC3311")
-    fig.tight_layout()
+        colour = "#228833" if right else "#CC3311"
+        ax.set_title(f"true: {classes[int(labels[i])]}\nensemble: {classes[int(predicted)]} ({confidence:.0%})",
+                     fontsize=10, color=colour)
+        votes = [classes[int(v)] for v in member_probs[i].argmax(-1)]
+        halves = [", ".join(votes[:2]), ", ".join(votes[2:])] if len(votes) > 2 else [", ".join(votes)]
+        # An x label (not free text) so that the layout keeps it clear of the next row's titles.
+        ax.set_xlabel("members: " + ",\n".join(h for h in halves if h), fontsize=9)
     return fig
 
 
@@ -233,18 +252,25 @@ def ood_curves(scores: dict[str, tuple[torch.Tensor, torch.Tensor]], *, syntheti
     return fig
 
 
-def cost_figure(rows: dict[str, dict[str, float]], *, keys: tuple[str, ...] = ("params", "flops")) -> Figure:
-    """Bar charts of costs; ``rows``: contender -> {key: value}. Values are shown relative to the first."""
+def cost_figure(rows: dict[str, dict[str, float]], *, keys: tuple[str, ...] = ("params", "flops"),
+                title: str = "") -> Figure:
+    """Bar charts of costs; ``rows``: contender -> {key: value}. Bars carry their ratio to the first contender;
+    ``params`` are shown in millions, ``flops`` in MFLOPs per image."""
+    units = {"params": ("parameters (millions)", 1e-6), "flops": ("forward MFLOPs per image", 1e-6)}
     names = list(rows)
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.4), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
+        label, scale = units.get(key, (key, 1.0))
         values = [rows[n][key] for n in names]
-        bars = ax.bar(names, values, color=[_member_colour(i) for i in range(len(names))])
+        bars = ax.bar(names, [v * scale for v in values], color=[_member_colour(i) for i in range(len(names))])
         for bar, value in zip(bars, values, strict=True):
             ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), f"{value / values[0]:.2f}x",
                     ha="center", va="bottom", fontsize=8)
-        ax.set_title(key, fontsize=10)
+        ax.set_title(label, fontsize=10)
+        ax.set_ylabel(label, fontsize=9)
         ax.tick_params(axis="x", labelsize=8)
+    if title:
+        fig.suptitle(title + " (bar labels: ratio to the first)", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -256,13 +282,16 @@ def results_figure(report: dict,
     summary = report["summary"]
     methods = list(summary)
     criterion = summary[methods[0]].get("ood_criterion", "msp")
-    titles = {"accuracy": "accuracy ↑", "nll": "NLL ↓", "ece": "ECE ↓", "brier": "Brier ↓",
-              "auroc": f"AUROC ({criterion}) ↑", "aupr": f"AUPR ({criterion}) ↑", "fpr95": f"FPR95 ({criterion}) ↓"}
+    titles = {"accuracy": "accuracy (%) ↑", "nll": "NLL ↓", "ece": "ECE ↓", "brier": "Brier ↓",
+              "auroc": f"AUROC ({criterion}, %) ↑", "aupr": f"AUPR ({criterion}, %) ↑",
+              "fpr95": f"FPR95 ({criterion}, %) ↓"}
     labels = {m: METHODS[m].title if m in METHODS else m for m in methods}
     fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.0))
+    percent = {"accuracy", "auroc", "aupr", "fpr95"}  # rates in %, as in the tables
     for ax, key in zip(axes, keys, strict=True):
-        means = [summary[m][key]["mean"] for m in methods]
-        stds = [summary[m][key]["std"] for m in methods]
+        scale = 100 if key in percent else 1
+        means = [summary[m][key]["mean"] * scale for m in methods]
+        stds = [summary[m][key]["std"] * scale for m in methods]
         ax.bar([labels[m] for m in methods], means, yerr=stds, capsize=4,
                color=[_member_colour(i) for i in range(len(methods))])
         low, high = min(means) - 3 * max(stds + [1e-3]), max(means) + 3 * max(stds + [1e-3])
