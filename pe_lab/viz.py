@@ -109,7 +109,8 @@ def learning_curves(histories: dict[str, dict], *, synthetic: bool = False) -> F
             if history.get(key):
                 ax.plot(epochs, np.asarray(history[key]) * scale, "o-", color=colour, label=name)
     # Rates in percent, scores (NLL, ECE, Brier) as numbers: the same convention as the results tables.
-    for ax, label in zip(axes, ("train loss (sum of member CE)", "test accuracy (%)", "test NLL", "test ECE"),
+    # The train loss is the mean over members of their cross-entropy (fit records loss / M).
+    for ax, label in zip(axes, ("train loss (CE per member)", "test accuracy (%)", "test NLL", "test ECE"),
                          strict=True):
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
