@@ -27,10 +27,9 @@ from torchmetrics.functional.classification import (
 from .validate import check_choice, check_int, check_number, check_probabilities, check_scores
 
 __all__ = [
-    "OOD_CRITERIA", "accuracy", "brier_score", "ece", "ece_by_hand", "entropy", "evaluate_predictions",
-    "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score", "reliability_data",
-    "variation_ratio",
-]
+    "OOD_CRITERIA", "accuracy", "brier_score", "calibration_direction", "ece", "ece_by_hand", "entropy",
+    "evaluate_predictions", "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score",
+    "reliability_data", "variation_ratio", "with_temperature"]
 
 _EPS = 1e-12
 
@@ -101,6 +100,22 @@ def reliability_data(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 
     }
 
 
+def calibration_direction(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> dict[str, float]:
+    """Where the miscalibration lies: how many non-empty bins (and what share of samples) are over-confident
+    (accuracy < confidence) or under-confident (accuracy > confidence).
+
+    >>> calibration_direction(torch.tensor([[.9, .1], [.9, .1]]), torch.tensor([0, 1]), num_bins=10)
+    {'over_bins': 1, 'under_bins': 0, 'filled_bins': 1, 'share_over': 1.0, 'share_under': 0.0}
+    """
+    data = reliability_data(probs, labels, num_bins)
+    filled = data["count"] > 0
+    gap = (data["accuracy"] - data["confidence"])[filled]
+    count = data["count"][filled]
+    return {"over_bins": int((gap < 0).sum()), "under_bins": int((gap > 0).sum()), "filled_bins": int(filled.sum()),
+            "share_over": (count[gap < 0].sum() / count.sum()).item(),
+            "share_under": (count[gap > 0].sum() / count.sum()).item()}
+
+
 def ece_by_hand(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
     """Expected calibration error written out: ``sum_b |B_b|/N * |acc(B_b) - conf(B_b)|``.
 
@@ -123,6 +138,21 @@ def ece(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
     num_bins = check_int("num_bins", num_bins, minimum=1)
     return multiclass_calibration_error(probs.float(), labels, num_classes=probs.shape[1], n_bins=num_bins,
                                         norm="l1").item()
+
+
+def with_temperature(member_probs: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Temperature scaling from stored probabilities: ``softmax(log p_m / T)`` for each member, ``(N, M, K)``.
+
+    Exactly ``softmax(z_m / T)`` for the logits ``z_m`` behind ``p_m``, because ``log p_m`` differs from ``z_m``
+    by a constant per sample, which the softmax ignores. ``T > 1`` softens, ``T < 1`` sharpens.
+
+    >>> p = torch.tensor([[[0.7, 0.2, 0.1]]])
+    >>> torch.allclose(with_temperature(p, 1.0), p)
+    True
+    """
+    check_probabilities("member_probs", member_probs, dims=3)
+    temperature = check_number("temperature", temperature, positive=True)
+    return (member_probs.clamp_min(_EPS).log() / temperature).softmax(-1)
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:

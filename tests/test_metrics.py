@@ -130,3 +130,14 @@ def test_evaluate_predictions_skips_constant_criteria_for_a_single():
 def test_bad_input_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_temperature_from_probabilities_equals_temperature_on_logits():
+    from pe_lab.metrics import with_temperature
+
+    logits = torch.randn(50, 3, 10, generator=torch.Generator().manual_seed(0)) * 3
+    for temperature in (0.5, 1.0, 2.5):
+        assert torch.allclose(with_temperature(logits.softmax(-1), temperature), (logits / temperature).softmax(-1),
+                              atol=1e-5)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        with_temperature(logits.softmax(-1), 0)
