@@ -58,3 +58,24 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
     record_notebook_seconds(path.name, seconds)
+
+
+def _repository() -> str:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    url = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["urls"]["Repository"]
+    assert url.startswith("https://github.com/"), url
+    return url.removeprefix("https://github.com/").rstrip("/")
+
+
+@pytest.mark.parametrize("path", [*NOTEBOOKS, ROOT / "README.md"], ids=lambda p: p.stem)
+def test_every_link_to_the_repository_uses_the_one_in_pyproject(path):
+    import re
+
+    repository = _repository()
+    text = path.read_text()
+    found = set(re.findall(r"(?:github\.com|/gh)/([\w.-]+/[\w.-]+?)(?:\.git|/blob|/main|\))", text))
+    assert found, f"{path.name} has no link to the repository"
+    assert found == {repository}, f"{path.name} names {found - {repository}}, but pyproject.toml says {repository}"
+    if path.suffix == ".ipynb":
+        assert f"git clone --quiet --depth 1 https://github.com/{repository}.git" in text
