@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pe-lab-installed
 
-.PHONY: lab test test-browser lint bench experiment clean
+.PHONY: lab test test-browser lint bench experiment gpu-pack gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ bench: $(STAMP)
 
 experiment: $(STAMP)
 	$(PY) -m pe_lab.experiment --preset quick
+
+# A GPU machine gets only the checkout: pack the data into an ignored folder first (here, where ../shared is),
+# then run the check there with OUT set to the folder that comes back.
+SHARED_DATA ?= ../shared/data
+gpu-pack: $(STAMP)  ## pack JPEG CIFAR-10 + 10k SVHN into .gpu-data/ (37 MiB) for a GPU machine
+	$(PY) -m pe_lab.datapack pack $(SHARED_DATA) .gpu-data/cifar10-svhn.pack
+
+gpu-check:  ## on the GPU machine (no venv needed): device checks, bench b128/b512, H100 preset -> $$OUT
+	python scripts/gpu_check.py --out "$${OUT:?set OUT to the results folder}"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

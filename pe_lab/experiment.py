@@ -36,11 +36,19 @@ from .data import DataError, ImageSet, load_cifar10, load_svhn, subset, syntheti
 from .methods import METHODS, get_method, label_for
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
-from .train import CheckpointError, RunMismatch, TrainingDiverged, first_difference, fit, predict_member_probs
+from .train import (
+    CheckpointError,
+    RunMismatch,
+    TrainingDiverged,
+    first_difference,
+    fit,
+    predict_member_probs,
+    seconds_per_epoch,
+)
 from .validate import check_choice, check_int, check_number
 
 __all__ = [
-    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "evaluate_run",
+    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "estimate", "evaluate_run",
     "format_table", "load_committed", "load_committed_samples", "load_predictions", "main", "make_provenance",
     "parse_methods", "parse_seeds", "pick_sample_images", "read_report", "run_config", "run_experiment",
     "save_predictions", "save_sample_images", "summarise", "validate_args"]
@@ -50,6 +58,14 @@ PRESETS = {
     # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
     "quick": dict(methods="single,packed", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=2,
                   seeds="0", batch_size=128, lr=0.1),
+    # An H100-class card: the batch-512 recipe measured at commit bb9e316 (Single 27 s, PE 38 s of training for
+    # 15 epochs on one H100; the DE was not finished there). The ETA line prints the estimate before it starts.
+    "h100": dict(methods="single,packed,deep", model="resnet18", alpha=2, num_estimators=4, gamma=1, epochs=15,
+                 seeds="0", batch_size=512, lr=0.2, label_smoothing=0.1, device="cuda"),
+    # A T4-class card (Colab): ResNet-20, the three methods. Not yet timed on a T4: the ETA line measures it on
+    # the card at hand before training starts, and a disconnect resumes from the last epoch's checkpoint.
+    "t4": dict(methods="single,packed,deep", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=20,
+               seeds="0", batch_size=256, lr=0.1, label_smoothing=0.1, device="cuda"),
 }
 
 
@@ -265,7 +281,7 @@ def read_report(path: Path) -> dict:
 
 # Options that cannot change a run's numbers; every other option is part of the run's identity.
 _NOT_IDENTITY = {"methods", "seeds", "out", "runs_dir", "resume", "restart", "save_predictions", "no_progress",
-                 "ood_criterion", "preset", "device", "data", "offline"}
+                 "no_eta", "ood_criterion", "preset", "device", "data", "offline"}
 
 
 def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> dict:
@@ -334,6 +350,8 @@ def run_experiment(args) -> dict:
                                  "pass --restart to replace them, or use another --out")
             report["runs"] = [r for r in previous["runs"] if r["method"] in methods and r["seed"] in seeds]
         done = {(r["method"], r["seed"]) for r in report["runs"]}
+        if not args.no_eta:
+            report["eta"] = estimate(args, train, methods, seeds, done, device)
         for seed in seeds:
             for method in methods:
                 if (method, seed) in done:
@@ -362,6 +380,24 @@ def run_experiment(args) -> dict:
         report["summary"] = summarise(report["runs"], args.ood_criterion)
         _atomic_json(report, out)
     return report
+
+
+def estimate(args, train: ImageSet, methods: list[str], seeds: list[int], done: set, device: torch.device) -> dict:
+    """Print and return the estimated training time of the runs still to do, from a few timed steps of each
+    method on this machine (training only; evaluation adds a little)."""
+    per_epoch = {}
+    for method in methods:
+        if all((method, seed) in done for seed in seeds):
+            continue
+        model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
+                      num_classes=len(train.classes))
+        per_epoch[method] = seconds_per_epoch(model, train, batch_size=args.batch_size, device=device)
+    runs = {m: sum((m, s) not in done for s in seeds) for m in per_epoch}
+    total = sum(per_epoch[m] * args.epochs * runs[m] for m in per_epoch)
+    parts = ", ".join(f"{m} {per_epoch[m]:.0f} s/epoch x {args.epochs} x {runs[m]} run(s)" for m in per_epoch)
+    print(f"ETA (training only, from 3 timed steps per method here): {parts}; about {total / 60:.1f} min in all",
+          flush=True)
+    return {"seconds_per_epoch": per_epoch, "total_seconds": total, "runs": runs}
 
 
 def parse_methods(text: str) -> list[str]:
@@ -531,6 +567,7 @@ def parser() -> argparse.ArgumentParser:
                    help="train from scratch: ignore checkpoints and runs made with other settings, and replace them")
     p.add_argument("--save-predictions", action="store_true", help="store the first seed's probabilities")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-eta", action="store_true", help="skip the few timed steps that estimate the run's time")
     return p
 
 

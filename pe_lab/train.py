@@ -39,7 +39,7 @@ from .metrics import accuracy, ece, nll
 from .validate import check_choice, check_int, check_number
 
 __all__ = ["CheckpointError", "History", "RunMismatch", "TrainingDiverged", "data_fingerprint", "evaluate", "fit",
-           "first_difference", "load_checkpoint", "member_loss", "predict_member_probs"]
+           "first_difference", "load_checkpoint", "member_loss", "predict_member_probs", "seconds_per_epoch"]
 
 SCHEDULES = ("onecycle", "cosine")
 SYNC_EVERY = 50  # steps between host reads of the running loss (and the NaN flag) during an epoch
@@ -315,6 +315,49 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                                          "generator": u.generator.get_state()} for u in units]}, path)
                 start_epoch = epoch + 1
     return history
+
+
+def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 128, device: str | torch.device = "auto",
+                      amp: bool | None = None, channels_last: bool | None = None, steps: int = 3) -> float:
+    """Estimated training seconds per epoch of ``model`` on ``train``, from ``steps`` timed steps (after one
+    warm-up) of each training unit on a copy of the model: an ETA to print before a long run starts. The
+    copy leaves the model, its random state and its BatchNorm statistics untouched."""
+    import copy
+
+    device = get_device(device)
+    cuda = device.type == "cuda"
+    amp = cuda if amp is None else amp
+    channels_last = True if channels_last is None else channels_last
+    steps = check_int("steps", steps, minimum=1)
+    probe = copy.deepcopy(model).to(device)
+    if channels_last:
+        probe = probe.to(memory_format=torch.channels_last)
+    probe.train()
+    count = min(len(train), batch_size * (steps + 1))
+    sample = ImageSet(train.images[:count], train.labels[:count], train.classes, train.source).to(device)
+    total = 0.0
+    with cudnn_benchmark(cuda), torch.random.fork_rng(devices=[device] if cuda else []):
+        for unit in training_units(probe):
+            optimizer = torch.optim.SGD(unit.parameters(), lr=1e-3, momentum=0.9)
+            batches = list(Batches(sample, min(batch_size, count), shuffle=True, augment=True, drop_last=True,
+                                   channels_last=channels_last))
+            timed = 0.0
+            for index in range(steps + 1):
+                images, labels = batches[index % len(batches)]
+                if cuda:
+                    torch.cuda.synchronize(device)
+                started = time.perf_counter()
+                with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
+                    loss = member_loss(unit(images), labels, 0.0)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if cuda:
+                    torch.cuda.synchronize(device)
+                if index:  # the first step is a warm-up (allocation, kernel choice)
+                    timed += time.perf_counter() - started
+            total += timed / steps
+    return total * (len(train) // batch_size)
 
 
 def _stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path | None, good_epoch: int,
