@@ -37,6 +37,8 @@ from .methods import METHODS, get_method, label_for
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
 from .train import (
+    MEMBER_LOSSES,
+    SCHEDULES,
     CheckpointError,
     RunMismatch,
     TrainingDiverged,
@@ -58,6 +60,15 @@ PRESETS = {
     # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
     "quick": dict(methods="single,packed", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=2,
                   seeds="0", batch_size=128, lr=0.1),
+    # torch-uncertainty's tutorial "From a Standard Classifier to a Packed-Ensemble" (the version the seed ran):
+    # its LeNet, PE(2,4,1), batch 4, SGD lr 0.001 with plain momentum 0.9, no weight decay, constant lr, no
+    # augmentation, 2 epochs, cross-entropy averaged over the M*B outputs (mean over members).
+    "tutorial": dict(methods="single,packed,deep", model="lenet", alpha=2, num_estimators=4, gamma=1, epochs=2,
+                     seeds="0,1,2", batch_size=4, lr=0.001, momentum=0.9, no_nesterov=True, weight_decay=0.0,
+                     schedule="constant", no_augment=True, member_loss="mean"),
+    # The same network trained to convergence on a CPU: batch 128, Nesterov, cosine, crop + flip, weight decay.
+    "lenet": dict(methods="single,packed,deep", model="lenet", alpha=2, num_estimators=4, gamma=1, epochs=20,
+                  seeds="0,1,2", batch_size=128, lr=0.05, weight_decay=5e-4, schedule="cosine"),
     # An H100-class card: the batch-512 recipe measured at commit bb9e316 (Single 27 s, PE 38 s of training for
     # 15 epochs on one H100; the DE was not finished there). The ETA line prints the estimate before it starts.
     "h100": dict(methods="single,packed,deep", model="resnet18", alpha=2, num_estimators=4, gamma=1, epochs=15,
@@ -360,9 +371,11 @@ def run_experiment(args) -> dict:
                 model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators,
                               gamma=args.gamma, num_classes=len(train.classes))
                 history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                              label_smoothing=args.label_smoothing, device=device, seed=seed,
-                              checkpoint=checkpoint_path(args, method, seed), resume=True, restart=args.restart,
-                              progress=not args.no_progress)
+                              momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
+                              nesterov=not args.no_nesterov, augment=not args.no_augment,
+                              member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
+                              device=device, seed=seed, checkpoint=checkpoint_path(args, method, seed),
+                              resume=True, restart=args.restart, progress=not args.no_progress)
                 run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
                                                             args.num_bins)
                 report["runs"].append(run)
@@ -441,6 +454,8 @@ def validate_args(args) -> None:
     check_int("--batch-size", args.batch_size, minimum=1)
     check_number("--lr", args.lr, positive=True)
     check_number("--label-smoothing", args.label_smoothing, minimum=0, maximum=0.999)
+    check_number("--momentum", args.momentum, minimum=0, maximum=0.999)
+    check_number("--weight-decay", args.weight_decay, minimum=0)
     check_int("--num-bins", args.num_bins, minimum=1)
     for name in ("train_per_class", "test_per_class"):
         if getattr(args, name) is not None:
@@ -550,6 +565,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--no-nesterov", action="store_true", help="plain momentum (as the tutorials use)")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--schedule", default="onecycle", choices=SCHEDULES)
+    p.add_argument("--no-augment", action="store_true", help="no random crop and flip")
+    p.add_argument("--member-loss", default="sum", choices=MEMBER_LOSSES,
+                   help="sum over members (each gets its own gradient) or mean (torch-uncertainty's convention)")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--data", default=None, help="data root (else $PE_LAB_DATA, else download)")
     p.add_argument("--offline", action="store_true", help="never try to download")

@@ -41,7 +41,8 @@ from .validate import check_choice, check_int, check_number
 __all__ = ["CheckpointError", "History", "RunMismatch", "TrainingDiverged", "data_fingerprint", "evaluate", "fit",
            "first_difference", "load_checkpoint", "member_loss", "predict_member_probs", "seconds_per_epoch"]
 
-SCHEDULES = ("onecycle", "cosine")
+SCHEDULES = ("onecycle", "cosine", "constant")
+MEMBER_LOSSES = ("sum", "mean")
 SYNC_EVERY = 50  # steps between host reads of the running loss (and the NaN flag) during an epoch
 
 
@@ -129,7 +130,7 @@ class _Unit:
 
 
 def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float, schedule: str,
-           epochs: int, steps_per_epoch: int, seed: int) -> list[_Unit]:
+           epochs: int, steps_per_epoch: int, seed: int, nesterov: bool = True) -> list[_Unit]:
     modules = training_units(model)
     units = []
     for index, module in enumerate(modules):
@@ -138,7 +139,7 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
         no_decay = [p for p in module.parameters() if p.dim() <= 1]
         optimizer = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
                                      {"params": no_decay, "weight_decay": 0.0}],
-                                    lr=lr, momentum=momentum, nesterov=momentum > 0)
+                                    lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
         total = epochs * steps_per_epoch
         check_choice("schedule", schedule, SCHEDULES)
         if schedule == "onecycle" and total < 10:
@@ -147,8 +148,10 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
         if schedule == "onecycle":
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
                                                             pct_start=0.25, anneal_strategy="linear")
-        else:
+        elif schedule == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        else:  # constant, as in PyTorch's and torch-uncertainty's CIFAR-10 tutorials
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
         units.append(_Unit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
     return units
 
@@ -158,12 +161,14 @@ def _spec_dict(model: nn.Module) -> dict | None:
     return spec.to_dict() if spec is not None else None
 
 
-def member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
-    """Sum over members of each member's mean cross-entropy; logits ``(B, M, K)``."""
+def member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float,
+                reduction: str = "sum") -> torch.Tensor:
+    """Sum (pe-lab's default) or mean (torch-uncertainty's) over members of each member's mean cross-entropy;
+    logits ``(B, M, K)``. The mean divides every member's gradient by M."""
     batch, members, classes = logits.shape
     per_sample = F.cross_entropy(logits.reshape(batch * members, classes).float(),
                                  labels.repeat_interleave(members), label_smoothing=label_smoothing)
-    return per_sample * members
+    return per_sample * members if reduction == "sum" else per_sample
 
 
 @torch.no_grad()
@@ -196,13 +201,14 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
         label_smoothing: float = 0.0, augment: bool = True, device: str | torch.device = "auto",
         amp: bool | None = None, channels_last: bool | None = None, seed: int = 0,
         checkpoint: str | os.PathLike | None = None, resume: bool = False, restart: bool = False,
-        progress: bool = True) -> History:
+        progress: bool = True, nesterov: bool = True, member_reduction: str = "sum") -> History:
     """Train ``model`` for ``epochs`` epochs on ``train``; evaluate on ``test`` after each epoch.
 
     Works for any model returning ``(B, M, K)``. The model's method (``pe_lab.methods``) says how it splits
     into training units: a Deep Ensemble's members are trained one after the other within each epoch, each
     with its own optimiser, schedule, shuffle and augmentation; and how a batch is fed to it.
     Returns the ``History``; with ``checkpoint``, the state after each epoch is saved there.
+    ``member_reduction="mean"`` reproduces torch-uncertainty's loss (mean over members) for comparison runs.
     ``resume=True`` continues from that checkpoint if its run identity matches (else ``RunMismatch``);
     ``restart=True`` ignores (and then overwrites) an existing checkpoint.
     """
@@ -213,6 +219,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     weight_decay = check_number("weight_decay", weight_decay, minimum=0)
     label_smoothing = check_number("label_smoothing", label_smoothing, minimum=0)
     check_choice("schedule", schedule, SCHEDULES)
+    check_choice("member_reduction", member_reduction, MEMBER_LOSSES)
     seed = check_int("seed", seed)
     if not label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
@@ -229,9 +236,11 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     if path is not None:
         identity = {"model": _spec_dict(model), "train": data_fingerprint(train),
                     "test": data_fingerprint(test) if test is not None else None,
-                    "optimizer": {"name": "sgd", "lr": lr, "momentum": momentum, "nesterov": momentum > 0,
+                    "optimizer": {"name": "sgd", "lr": lr, "momentum": momentum,
+                                  "nesterov": bool(nesterov and momentum > 0),
                                   "weight_decay": weight_decay},
                     "schedule": schedule, "epochs": epochs, "batch_size": batch_size,
+                    "member_reduction": member_reduction,
                     "label_smoothing": label_smoothing, "augment": bool(augment), "amp": bool(amp and cuda),
                     "seed": seed, "pe_lab": __version__}
     model = model.to(device)
@@ -240,7 +249,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     train_on_device = train.to(device)
     steps = len(train) // batch_size
     units = _units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
-                   epochs=epochs, steps_per_epoch=steps, seed=seed)
+                   epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
     scaler = grad_scaler(amp and cuda)
     history, start_epoch = History(), 0
     method = method_of(model)
@@ -281,7 +290,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                     images, labels = train_batch(images, labels)
                     with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
                         logits = unit.module(images)
-                        loss = member_loss(logits, labels, label_smoothing)
+                        loss = member_loss(logits, labels, label_smoothing, member_reduction)
                     unit.optimizer.zero_grad(set_to_none=True)
                     scaler.scale(loss).backward()
                     scaler.step(unit.optimizer)
@@ -290,7 +299,8 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                     detached = loss.detach()
                     first_bad = torch.where((first_bad < 0) & ~torch.isfinite(detached),
                                             torch.as_tensor(step_index, device=device), first_bad)
-                    loss_sum += detached * len(labels) / logits.shape[1]
+                    per_member = logits.shape[1] if member_reduction == "sum" else 1
+                    loss_sum += detached * len(labels) / per_member
                     correct += (logits.detach().float().softmax(-1).mean(1).argmax(-1) == labels).sum()
                     seen += len(labels)
                     step_index += 1
