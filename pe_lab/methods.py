@@ -26,7 +26,8 @@ __all__ = [
     "training_units"]
 
 # The hyperparameters a method may take, with pe-lab's defaults; a method names the ones it uses.
-HYPERPARAMETERS = {"alpha": 2.0, "num_estimators": 4, "gamma": 1}
+# rho, batch_repetition: MIMO's input and batch repetition; scale: Masksembles' mask overlap control.
+HYPERPARAMETERS = {"alpha": 2.0, "num_estimators": 4, "gamma": 1, "rho": 0.6, "batch_repetition": 2, "scale": 2.0}
 
 
 def _whole(model: nn.Module) -> list[nn.Module]:
@@ -37,7 +38,8 @@ def _same_images(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def _same_batch(images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _same_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     return images, labels
 
 
@@ -62,8 +64,9 @@ class Method:
     * ``make(architecture, num_classes, **hyperparameters)`` returns the model (logits ``(B, M, K)``);
     * ``hyperparameters``: the names (from ``HYPERPARAMETERS``) that identify a configuration, in label order;
     * ``units(model)``: the modules that each get their own optimiser, schedule and data order;
-    * ``train_batch(images, labels)`` / ``test_batch(images)``: what the model is fed (identity here; a
-      method such as MIMO, which feeds each member its own images, overrides them);
+    * ``train_batch(model, images, labels, generator)`` / ``test_batch(images)``: what the model is fed and
+      the labels its outputs ``(B, M, K)`` answer, ``(B,)`` or one per member ``(B, M)`` (identity for most;
+      MIMO feeds each member its own images);
     * ``contenders``: how ``pe_lab.cost`` times it.
     """
 
@@ -73,7 +76,7 @@ class Method:
     make: Callable[..., nn.Module]
     hyperparameters: tuple[str, ...] = ()
     units: Callable[[nn.Module], list[nn.Module]] = _whole
-    train_batch: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] = _same_batch
+    train_batch: Callable[..., tuple[torch.Tensor, torch.Tensor]] = _same_batch
     test_batch: Callable[[torch.Tensor], torch.Tensor] = _same_images
     contenders: tuple[Contender, ...] = ()
 
@@ -81,8 +84,9 @@ class Method:
         """``"PE(2,4,1)"``, ``"DE(4)"``, ``"Single"``: the title and the hyperparameters of ``spec``."""
         if not self.hyperparameters:
             return self.title
-        spec = {**HYPERPARAMETERS, **(spec or {})}
-        return f"{self.title}({','.join(f'{spec[h]:g}' for h in self.hyperparameters)})"
+        spec = spec or {}
+        values = {**HYPERPARAMETERS, **spec, **(spec.get("options") or {})}
+        return f"{self.title}({','.join(f'{values[h]:g}' for h in self.hyperparameters)})"
 
 
 METHODS: dict[str, Method] = {}
@@ -105,9 +109,11 @@ def get_method(name: str) -> Method:
 
 
 def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-          gamma: int = 1) -> nn.Module:
-    """``architecture`` (``lenet``, ``resnet20``, ``resnet18``) as ``method`` (``single``, ``deep``,
-    ``packed``, ...). Hyperparameters a method does not use are ignored. Output: logits ``(B, M, K)``."""
+          gamma: int = 1, **options) -> nn.Module:
+    """``architecture`` (``lenet``, ``resnet20``, ``resnet18``, ``resnet50``, ``wrn28_10``) as ``method``
+    (``single``, ``deep``, ``packed``, ``batch``, ``mimo``, ``masksembles``). ``options`` are the other
+    ``HYPERPARAMETERS`` (``rho``, ``batch_repetition``, ``scale``); those a method does not use are ignored.
+    Output: logits ``(B, M, K)``."""
     from .layers import _check_common
 
     check_choice("model name", architecture, ARCHITECTURES)
@@ -115,7 +121,11 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
     if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 2):
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
     alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
-    return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
+    others = [h for h in HYPERPARAMETERS if h not in ("alpha", "num_estimators", "gamma")]
+    for name in options:
+        check_choice("hyperparameter", name, others)
+    used = {k: v for k, v in options.items() if k in chosen.hyperparameters}
+    return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma, **used)
 
 
 def label_for(spec: dict) -> str:
@@ -169,3 +179,26 @@ register(Method(
     "packed", "PE", "M networks packed into grouped layers (Laurent et al., 2023)", _make_packed,
     hyperparameters=("alpha", "num_estimators", "gamma"),
     contenders=(Contender("packed", "PE"),)))
+
+
+def _register_rivals() -> None:
+    # The paper's other baselines; each module holds its layers, its factory and its maker.
+    from . import mimo
+    from .batchensemble import make_batch_ensemble
+    from .masksembles import make_masksembles
+
+    register(Method(
+        "batch", "BatchEnsemble", "a shared weight per layer with rank-1 fast weights per member (Wen et al., 2020)",
+        make_batch_ensemble, hyperparameters=("num_estimators",),
+        contenders=(Contender("batch", "BatchEnsemble"),)))
+    register(Method(
+        "mimo", "MIMO", "M inputs and M heads on one shared network (Havasi et al., 2021)", mimo.make_mimo,
+        hyperparameters=("num_estimators", "rho", "batch_repetition"), train_batch=mimo.train_batch,
+        contenders=(Contender("mimo", "MIMO"),)))
+    register(Method(
+        "masksembles", "Masksembles", "one network with a fixed channel mask per member (Durasov et al., 2021)",
+        make_masksembles, hyperparameters=("num_estimators", "scale"),
+        contenders=(Contender("masksembles", "Masksembles"),)))
+
+
+_register_rivals()

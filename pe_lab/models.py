@@ -11,7 +11,7 @@ The shape contract: every model maps images ``(B, 3, H, W)`` to logits ``(B, M, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 import torch
@@ -36,6 +36,7 @@ class ModelSpec:
     gamma: int = 1
     width: float = 1.0
     groups: int = 1
+    options: dict = field(default_factory=dict)  # a method's own hyperparameters (e.g. MIMO's rho)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,7 +44,12 @@ class ModelSpec:
 
 class LayerFactory(Protocol):
     """What an architecture asks for its layers. Any object with these members works (an open protocol):
-    ``PlainFactory`` and ``PackedFactory`` here, and whatever factory a new method brings."""
+    ``PlainFactory`` and ``PackedFactory`` here, and whatever factory a new method brings.
+
+    Optional members: ``input_channels(in_channels)`` (the channel counts the network accepts, default
+    ``(in_channels,)``), ``expand(x)`` (what the network does to its input first, e.g. repeat it for every
+    member) and ``collect(out)`` (the head's output to logits ``(B, M, K)``, default ``logits_by_member``).
+    """
 
     num_estimators: int
 
@@ -128,15 +134,23 @@ class EnsembleNet(nn.Module):
         super().__init__()
         self.num_estimators = factory.num_estimators
         self.in_channels = in_channels
+        accepted = getattr(factory, "input_channels", None)
+        self.accepted_channels = tuple(accepted(in_channels)) if accepted else (in_channels,)
+        self._expand = getattr(factory, "expand", None)
+        self._collect = getattr(factory, "collect", None)
 
     def forward_head(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected images (B, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        if x.dim() != 4 or x.shape[1] not in self.accepted_channels:
+            wanted = " or ".join(str(c) for c in self.accepted_channels)
+            raise ValueError(f"expected images (B, {wanted}, H, W), got {tuple(x.shape)}")
         check_input_dtype(self, x)
-        return logits_by_member(self.forward_head(x), self.num_estimators)
+        if self._expand is not None:
+            x = self._expand(x)
+        out = self.forward_head(x)
+        return self._collect(out) if self._collect is not None else logits_by_member(out, self.num_estimators)
 
 
 class LeNet(EnsembleNet):
@@ -179,6 +193,96 @@ class BasicBlock(nn.Module):
         return torch.relu(out + self.shortcut(x))
 
 
+class Bottleneck(nn.Module):
+    """ResNet bottleneck block: 1x1 reduce, 3x3, 1x1 expand (x4); the shortcut is a 1x1 conv + BN when needed."""
+
+    expansion = 4
+
+    def __init__(self, f: Factory, in_planes: int, planes: int, stride: int) -> None:
+        super().__init__()
+        out_planes = planes * self.expansion
+        self.conv1 = f.conv(in_planes, planes, 1, bias=False)
+        self.bn1 = f.norm(planes)
+        self.conv2 = f.conv(planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = f.norm(planes)
+        self.conv3 = f.conv(planes, out_planes, 1, bias=False)
+        self.bn3 = f.norm(out_planes)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_planes != out_planes:
+            self.shortcut = nn.Sequential(f.conv(in_planes, out_planes, 1, stride=stride, bias=False),
+                                          f.norm(out_planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = torch.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return torch.relu(out + self.shortcut(x))
+
+
+class BottleneckResNet(EnsembleNet):
+    """ResNet-50 for CIFAR: 3x3 stem without max-pool, bottleneck stages (3, 4, 6, 3), average pool, linear."""
+
+    def __init__(self, f: Factory, blocks: tuple[int, ...] = (3, 4, 6, 3), num_classes: int = 10) -> None:
+        super().__init__(f)
+        self.stem = nn.Sequential(f.conv(3, 64, 3, padding=1, first=True, bias=False), f.norm(64),
+                                  nn.ReLU(inplace=True))
+        stages, in_planes = [], 64
+        for i, (planes, count) in enumerate(zip((64, 128, 256, 512), blocks, strict=True)):
+            for j in range(count):
+                stages.append(Bottleneck(f, in_planes, planes, stride=2 if (i > 0 and j == 0) else 1))
+                in_planes = planes * Bottleneck.expansion
+        self.stages = nn.Sequential(*stages)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = f.linear(in_planes, num_classes, last=True)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.pool(self.stages(self.stem(x))))
+
+
+class WideBlock(nn.Module):
+    """Pre-activation wide-ResNet block: BN-ReLU-conv3x3, BN-ReLU-conv3x3, 1x1 shortcut when the shape changes."""
+
+    def __init__(self, f: Factory, in_planes: int, planes: int, stride: int) -> None:
+        super().__init__()
+        self.bn1 = f.norm(in_planes)
+        self.conv1 = f.conv(in_planes, planes, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = f.norm(planes)
+        self.conv2 = f.conv(planes, planes, 3, padding=1, bias=False)
+        self.shortcut = None
+        if stride != 1 or in_planes != planes:
+            self.shortcut = f.conv(in_planes, planes, 1, stride=stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(x))
+        shortcut = x if self.shortcut is None else self.shortcut(out)
+        out = self.conv1(out)
+        out = self.conv2(torch.relu(self.bn2(out)))
+        return out + shortcut
+
+
+class WideResNet(EnsembleNet):
+    """WRN-depth-k (Zagoruyko & Komodakis, 2016) for CIFAR: 3x3 stem of 16, three groups of (depth-4)/6 blocks
+    of widths 16k, 32k, 64k, a final BN-ReLU, average pool, linear. WRN-28-10 has about 36.5 M parameters."""
+
+    def __init__(self, f: Factory, depth: int = 28, widen: int = 10, num_classes: int = 10) -> None:
+        super().__init__(f)
+        if (depth - 4) % 6:
+            raise ValueError(f"a wide ResNet needs depth = 6n + 4, got depth={depth}")
+        per_group = (depth - 4) // 6
+        self.stem = f.conv(3, 16, 3, padding=1, first=True, bias=False)
+        stages, in_planes = [], 16
+        for i, planes in enumerate((16 * widen, 32 * widen, 64 * widen)):
+            for j in range(per_group):
+                stages.append(WideBlock(f, in_planes, planes, stride=2 if (i > 0 and j == 0) else 1))
+                in_planes = planes
+        self.stages = nn.Sequential(*stages)
+        self.final = nn.Sequential(f.norm(in_planes), nn.ReLU(inplace=True), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = f.linear(in_planes, num_classes, last=True)
+
+    def forward_head(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.final(self.stages(self.stem(x))))
+
+
 class ResNet(EnsembleNet):
     """CIFAR ResNet: 3x3 stem, no max-pool, stages of basic blocks, global average pool, linear head."""
 
@@ -203,6 +307,8 @@ ARCHITECTURES: dict[str, Callable[[Factory, int], EnsembleNet]] = {
     "lenet": lambda f, k: LeNet(f, k),
     "resnet20": lambda f, k: ResNet(f, (16, 32, 64), (3, 3, 3), k),
     "resnet18": lambda f, k: ResNet(f, (64, 128, 256, 512), (2, 2, 2, 2), k),
+    "resnet50": lambda f, k: BottleneckResNet(f, (3, 4, 6, 3), k),
+    "wrn28_10": lambda f, k: WideResNet(f, 28, 10, k),
 }
 
 

@@ -166,8 +166,9 @@ def member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: flo
     """Sum (pe-lab's default) or mean (torch-uncertainty's) over members of each member's mean cross-entropy;
     logits ``(B, M, K)``. The mean divides every member's gradient by M."""
     batch, members, classes = logits.shape
-    per_sample = F.cross_entropy(logits.reshape(batch * members, classes).float(),
-                                 labels.repeat_interleave(members), label_smoothing=label_smoothing)
+    targets = labels.reshape(-1) if labels.dim() == 2 else labels.repeat_interleave(members)  # (B, M) or (B,)
+    per_sample = F.cross_entropy(logits.reshape(batch * members, classes).float(), targets,
+                                 label_smoothing=label_smoothing)
     return per_sample * members if reduction == "sum" else per_sample
 
 
@@ -253,7 +254,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     scaler = grad_scaler(amp and cuda)
     history, start_epoch = History(), 0
     method = method_of(model)
-    train_batch = method.train_batch if method is not None else (lambda images, labels: (images, labels))
+    train_batch = method.train_batch if method is not None else (lambda model, images, labels, g: (images, labels))
     if resume and not restart and path is not None and path.exists():
         state = load_checkpoint(path, device)
         if state.get("spec") != _spec_dict(model):
@@ -279,7 +280,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
             model.train()
             # Running sums live on the device: reading them forces a sync, so it happens every SYNC_EVERY steps.
             loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device, dtype=torch.long)
+            correct = torch.zeros((), device=device)
             first_bad = torch.full((), -1, device=device, dtype=torch.long)
             seen, step_index = 0, 0
             for unit in units:
@@ -287,7 +288,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                                   generator=unit.generator, channels_last=channels_last)
                 bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
                 for images, labels in bar:
-                    images, labels = train_batch(images, labels)
+                    images, labels = train_batch(model, images, labels, unit.generator)
                     with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
                         logits = unit.module(images)
                         loss = member_loss(logits, labels, label_smoothing, member_reduction)
@@ -301,7 +302,10 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                                             torch.as_tensor(step_index, device=device), first_bad)
                     per_member = logits.shape[1] if member_reduction == "sum" else 1
                     loss_sum += detached * len(labels) / per_member
-                    correct += (logits.detach().float().softmax(-1).mean(1).argmax(-1) == labels).sum()
+                    if labels.dim() == 1:  # the ensemble's accuracy on the batch
+                        correct += (logits.detach().float().softmax(-1).mean(1).argmax(-1) == labels).sum()
+                    else:  # one label per member (MIMO's slots): the members' mean accuracy
+                        correct += (logits.detach().argmax(-1) == labels).float().mean(1).sum()
                     seen += len(labels)
                     step_index += 1
                     if step_index % SYNC_EVERY == 0 or step_index == len(units) * steps:
