@@ -368,7 +368,7 @@ def run_experiment(args) -> dict:
                 if (method, seed) in done:
                     continue
                 set_seed(seed)
-                model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators,
+                model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators, **options(args),
                               gamma=args.gamma, num_classes=len(train.classes))
                 history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                               momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
@@ -402,7 +402,8 @@ def estimate(args, train: ImageSet, methods: list[str], seeds: list[int], done: 
     for method in methods:
         if all((method, seed) in done for seed in seeds):
             continue
-        model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
+        model = build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators, **options(args),
+                      gamma=args.gamma,
                       num_classes=len(train.classes))
         per_epoch[method] = seconds_per_epoch(model, train, batch_size=args.batch_size, device=device)
     runs = {m: sum((m, s) not in done for s in seeds) for m in per_epoch}
@@ -411,6 +412,12 @@ def estimate(args, train: ImageSet, methods: list[str], seeds: list[int], done: 
     print(f"ETA (training only, from 3 timed steps per method here): {parts}; about {total / 60:.1f} min in all",
           flush=True)
     return {"seconds_per_epoch": per_epoch, "total_seconds": total, "runs": runs}
+
+
+def options(args) -> dict:
+    """The rivals' own hyperparameters from the command line (MIMO's rho and batch repetition,
+    Masksembles' scale), as ``build`` takes them."""
+    return {"rho": args.rho, "batch_repetition": args.batch_repetition, "scale": args.scale}
 
 
 def parse_methods(text: str) -> list[str]:
@@ -464,7 +471,9 @@ def validate_args(args) -> None:
         raise ValueError("--resume keeps finished runs and --restart discards them: choose one")
     get_device(args.device)
     with torch.device("meta"):  # every layer's divisibility rule, without allocating anything
-        build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
+        for method in parse_methods(args.methods):
+            build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
+                  **options(args))
 
 
 COLUMNS = [("accuracy", "Acc", 100), ("nll", "NLL", 1), ("ece", "ECE", 1), ("brier", "Brier", 1),
@@ -565,6 +574,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--rho", type=float, default=0.6, help="MIMO: input repetition probability")
+    p.add_argument("--batch-repetition", type=int, default=2, help="MIMO: batch repetitions per step")
+    p.add_argument("--scale", type=float, default=2.0, help="Masksembles: mask overlap control (>= 1)")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--no-nesterov", action="store_true", help="plain momentum (as the tutorials use)")
     p.add_argument("--weight-decay", type=float, default=5e-4)

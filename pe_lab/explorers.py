@@ -21,7 +21,7 @@ from IPython.display import display
 from .cost import count_flops, count_params
 from .layers import PackedConv2d, PackedLinear
 from .masks import member_mask
-from .methods import METHODS
+from .methods import HYPERPARAMETERS, METHODS
 from .metrics import OOD_CRITERIA, ece, ood_metrics, ood_score
 from .models import build
 from .viz import cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram
@@ -180,7 +180,7 @@ def cost_explorer(model_name: str = "resnet20", *, num_estimators: int = 4, alph
             knobs = {"alpha": alpha, "num_estimators": num_estimators, "gamma": gamma}
             rows = {}
             for method in METHODS.values():  # every registered method, with the knobs it takes
-                used = {h: knobs[h] for h in method.hyperparameters}
+                used = {h: knobs.get(h, HYPERPARAMETERS[h]) for h in method.hyperparameters}
                 rows[method.label(used)] = cost_of(method.name, **used)
         except ValueError as error:
             _message(table, f"not a valid PE for {model_name}: {error}", error=True)

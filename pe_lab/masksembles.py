@@ -25,9 +25,11 @@ __all__ = ["ChannelMasks", "MasksemblesFactory", "generate_masks"]
 
 def _draw(ones: int, num_masks: int, scale: float, generator: torch.Generator) -> torch.Tensor:
     positions = max(ones, int(round(ones * scale)))
-    masks = torch.zeros(num_masks, positions)
+    # On the CPU explicitly: a model may be built under torch.device("meta"), where this data-dependent
+    # selection cannot run.
+    masks = torch.zeros(num_masks, positions, device="cpu")
     for mask in masks:
-        mask[torch.randperm(positions, generator=generator)[:ones]] = 1
+        mask[torch.randperm(positions, generator=generator, device="cpu")[:ones]] = 1
     return masks[:, masks.any(0)]  # positions no mask drew carry nothing: drop them
 
 
@@ -43,15 +45,16 @@ def generate_masks(channels: int, num_masks: int, scale: float, seed: int = 0) -
     num_masks = check_int("num_masks", num_masks, minimum=1)
     scale = check_number("scale", scale, minimum=1)
     generator = torch.Generator().manual_seed(seed * 1_000_003 + channels * 101 + num_masks)
-    # The number of kept positions grows with the ones per mask: search the smallest count that covers
-    # exactly `channels` positions (several draws per count, since the draw is random).
-    for ones in range(1, channels + 1):
-        for _ in range(50):
+    # Each position is drawn by some mask with probability 1 - (1 - 1/s)^M, so about k*s*(1 - (1 - 1/s)^M)
+    # positions survive for k ones per mask. Start from the k that expectation gives, then try its neighbours
+    # (the draw is random) until one covers exactly `channels`.
+    covered = scale * (1 - (1 - 1 / scale) ** num_masks) if scale > 1 else 1.0
+    guess = max(1, min(channels, round(channels / covered)))
+    for ones in sorted(range(max(1, guess - 3), min(channels, guess + 3) + 1), key=lambda k: abs(k - guess)):
+        for _ in range(100):
             masks = _draw(ones, num_masks, scale, generator)
             if masks.shape[1] == channels:
                 return masks
-            if masks.shape[1] > channels:
-                break
     raise ValueError(f"no masks cover exactly channels={channels} with num_masks={num_masks} and scale={scale:g}; "
                      "try another scale")
 
@@ -112,5 +115,5 @@ def make_masksembles(architecture: str, num_classes: int, *, num_estimators: int
     scale = check_number("scale", scale, minimum=1)
     model = ARCHITECTURES[architecture](MasksemblesFactory(num_estimators, scale), num_classes)
     model.spec = ModelSpec(architecture, "masksembles", num_classes, num_estimators=num_estimators,
-                           options={"scale": scale})
+                           options=(("scale", scale),))
     return model

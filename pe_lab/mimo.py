@@ -86,12 +86,12 @@ def make_mimo(architecture: str, num_classes: int, *, num_estimators: int, rho: 
     batch_repetition = check_int("batch_repetition", batch_repetition, minimum=1)
     model = ARCHITECTURES[architecture](MimoFactory(num_estimators), num_classes)
     model.spec = ModelSpec(architecture, "mimo", num_classes, num_estimators=num_estimators,
-                           options={"rho": rho, "batch_repetition": batch_repetition})
+                           options=(("rho", rho), ("batch_repetition", batch_repetition)))
     return model
 
 
 def train_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                 generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    options = model.spec.options
+    options = dict(model.spec.options)
     return mimo_batch(images, labels, num_estimators=model.num_estimators, rho=options["rho"],
                       batch_repetition=options["batch_repetition"], generator=generator)

@@ -11,7 +11,7 @@ The shape contract: every model maps images ``(B, 3, H, W)`` to logits ``(B, M, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import torch
@@ -36,10 +36,11 @@ class ModelSpec:
     gamma: int = 1
     width: float = 1.0
     groups: int = 1
-    options: dict = field(default_factory=dict)  # a method's own hyperparameters (e.g. MIMO's rho)
+    options: tuple[tuple[str, float], ...] = ()  # a method's own hyperparameters, e.g. (("rho", 0.6),)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """A plain dict (JSON-ready), ``options`` as a dict."""
+        return {**asdict(self), "options": dict(self.options)}
 
 
 class LayerFactory(Protocol):
@@ -335,10 +336,11 @@ def plain_network(name: str, num_classes: int, width: float, groups: int, kind: 
 
 
 def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-          gamma: int = 1) -> nn.Module:
+          gamma: int = 1, **options) -> nn.Module:
     """Build ``name`` (``lenet``, ``resnet20``, ``resnet18``) as a registered method ``kind``: a ``single``
     network, a ``deep`` ensemble of ``num_estimators`` full networks, a ``packed`` ensemble
-    PE(alpha, num_estimators, gamma), ... (``pe_lab.methods.METHODS``). Output: logits ``(B, M, K)``.
+    PE(alpha, num_estimators, gamma), or a rival (``batch``, ``mimo``, ``masksembles``; their own
+    hyperparameters go in ``options``): ``pe_lab.methods.METHODS``. Output: logits ``(B, M, K)``.
 
     >>> build("lenet", "packed", alpha=2, num_estimators=4)(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 4, 10])
@@ -348,7 +350,7 @@ def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_
     from .methods import build as build_method  # the registry imports this module: import it on use
 
     return build_method(name, kind, num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
-                        gamma=gamma)
+                        gamma=gamma, **options)
 
 
 def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,

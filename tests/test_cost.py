@@ -25,7 +25,7 @@ def test_activation_bytes_scale_with_batch_and_ignore_parameters():
 
 def test_measure_lenet_pe_matches_single_params_and_flops_rules():
     costs = {c.name: c for c in measure("lenet", alpha=2, num_estimators=4, batch_size=8, repeats=1, warmup=0)}
-    assert set(costs) == {"single", "deep_loop", "deep_vmap", "packed"}
+    assert set(costs) == {"single", "deep_loop", "deep_vmap", "packed", "batch", "mimo", "masksembles"}
     assert costs["deep_loop"].params == 4 * costs["single"].params == costs["deep_vmap"].params
     assert costs["deep_loop"].flops == 4 * costs["single"].flops
     assert costs["packed"].params < costs["deep_loop"].params / 2

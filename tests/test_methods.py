@@ -14,12 +14,12 @@ from pe_lab.train import fit, predict_member_probs
 
 
 def test_the_three_methods_and_their_labels():
-    assert list(METHODS) == ["single", "deep", "packed"]
+    assert list(METHODS) == ["single", "deep", "packed", "batch", "mimo", "masksembles"]
     assert get_method("packed").label({"alpha": 2, "num_estimators": 4, "gamma": 1}) == "PE(2,4,1)"
     assert get_method("deep").label({"num_estimators": 4}) == "DE(4)"
     assert get_method("single").label({}) == "Single"
-    with pytest.raises(ValueError, match="unknown method 'mimo'; valid choices: single, deep, packed"):
-        get_method("mimo")
+    with pytest.raises(ValueError, match="unknown method 'bagging'; valid choices: single, deep, packed, batch, mimo"):
+        get_method("bagging")
 
 
 def test_training_units_come_from_the_method():
