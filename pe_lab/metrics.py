@@ -27,7 +27,7 @@ from torchmetrics.functional.classification import (
 from .validate import check_choice, check_int, check_number, check_probabilities, check_scores
 
 __all__ = [
-    "OOD_CRITERIA", "accuracy", "brier_score", "calibration_direction", "ece", "ece_by_hand", "entropy",
+    "OOD_CRITERIA", "accuracy", "brier_score", "calibration_direction", "diversity", "ece", "ece_by_hand", "entropy",
     "evaluate_predictions", "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score",
     "reliability_data", "variation_ratio", "with_temperature"]
 
@@ -153,6 +153,29 @@ def with_temperature(member_probs: torch.Tensor, temperature: float) -> torch.Te
     check_probabilities("member_probs", member_probs, dims=3)
     temperature = check_number("temperature", temperature, positive=True)
     return (member_probs.clamp_min(_EPS).log() / temperature).softmax(-1)
+
+
+def diversity(member_probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Why an ensemble helps, in numbers: each member's accuracy, the ensemble's, the **ensemble gain**
+    (ensemble accuracy minus the mean member accuracy) and the mean **pairwise disagreement** (the share of
+    images on which two members predict different classes). ``member_probs`` ``(N, M, K)``.
+
+    >>> p = torch.tensor([[[.9, .1], [.2, .8]], [[.8, .2], [.7, .3]]])
+    >>> d = diversity(p, torch.tensor([0, 0]))
+    >>> d["member_accuracy"], d["ensemble_accuracy"], d["disagreement"]
+    ([1.0, 0.5], 1.0, 0.5)
+    """
+    check_probabilities("member_probs", member_probs, dims=3)
+    _check(member_probs[:, 0], labels, "member_probs[:, 0]")
+    votes = member_probs.argmax(-1)                                              # (N, M)
+    member_accuracy = (votes == labels[:, None]).float().mean(0).tolist()
+    ensemble = accuracy(member_probs.mean(1), labels)
+    members = member_probs.shape[1]
+    pairs = [(votes[:, a] != votes[:, b]).float().mean().item() for a in range(members) for b in range(a + 1, members)]
+    return {"member_accuracy": member_accuracy, "ensemble_accuracy": ensemble,
+            "mean_member_accuracy": sum(member_accuracy) / members,
+            "ensemble_gain": ensemble - sum(member_accuracy) / members,
+            "disagreement": sum(pairs) / len(pairs) if pairs else 0.0}
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:

@@ -21,9 +21,8 @@ from .methods import METHODS
 from .metrics import ece, ood_metrics, ood_score, reliability_data
 
 __all__ = [
-    "MEMBER_COLOURS", "confusion_matrix_figure", "cost_figure", "learning_curves", "mask_figure",
-    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram", "results_figure",
-]
+    "MEMBER_COLOURS", "confusion_matrix_figure", "cost_figure", "diversity_figure", "learning_curves", "mask_figure",
+    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram", "results_figure"]
 
 MEMBER_COLOURS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
 _SYNTHETIC_NOTE = "  [SYNTHETIC DATA]"
@@ -175,6 +174,32 @@ def prediction_grid(images: torch.Tensor, labels: torch.Tensor, member_probs: to
         halves = [", ".join(votes[:2]), ", ".join(votes[2:])] if len(votes) > 2 else [", ".join(votes)]
         # An x label (not free text) so that the layout keeps it clear of the next row's titles.
         ax.set_xlabel("members: " + ",\n".join(h for h in halves if h), fontsize=9)
+    return fig
+
+
+def diversity_figure(diversities: dict[str, dict], *, synthetic: bool = False) -> Figure:
+    """Each method's members' test accuracy (dots) against its ensemble's (bar), with the ensemble gain and the
+    pairwise disagreement written above; ``diversities``: label -> ``metrics.diversity(...)``."""
+    names = list(diversities)
+    fig, ax = plt.subplots(figsize=(1.9 * len(names) + 2.5, 3.6))
+    for index, name in enumerate(names):
+        d = diversities[name]
+        ax.bar(index, 100 * d["ensemble_accuracy"], color=_member_colour(index), alpha=0.35, width=0.6,
+               label="ensemble" if index == 0 else None)
+        members = [100 * a for a in d["member_accuracy"]]
+        ax.scatter([index] * len(members), members, color=_member_colour(index), zorder=3, s=25,
+                   label="members" if index == 0 else None)
+        ax.text(index, 100 * d["ensemble_accuracy"] + 0.5, f"gain {100 * d['ensemble_gain']:+.1f}\n"
+                f"disagree {100 * d['disagreement']:.0f}%", ha="center", va="bottom", fontsize=8)
+    low = min(min(d["member_accuracy"]) for d in diversities.values()) * 100
+    high = max(d["ensemble_accuracy"] for d in diversities.values()) * 100
+    ax.set_ylim(max(0, low - 5), high + 6)
+    ax.set_xticks(range(len(names)), names, fontsize=9)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("members (dots) vs their ensemble (bar); gain in points" + (_SYNTHETIC_NOTE if synthetic else ""),
+                 fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
     return fig
 
 

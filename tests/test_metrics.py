@@ -141,3 +141,22 @@ def test_temperature_from_probabilities_equals_temperature_on_logits():
                               atol=1e-5)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         with_temperature(logits.softmax(-1), 0)
+
+
+def test_diversity_numbers():
+    from pe_lab.metrics import diversity
+
+    labels = torch.tensor([0, 1, 2, 0])
+    one_hot = torch.nn.functional.one_hot
+    # member 0 right everywhere, member 1 wrong on the last two images
+    votes = torch.tensor([[0, 0], [1, 1], [2, 0], [0, 1]])
+    probs = one_hot(votes, 3).float() * 0.8 + 0.2 / 3
+    probs = probs / probs.sum(-1, keepdim=True)
+    d = diversity(probs, labels)
+    assert d["member_accuracy"] == [1.0, 0.5]
+    assert d["disagreement"] == 0.5 and d["mean_member_accuracy"] == 0.75
+    assert d["ensemble_gain"] == pytest.approx(d["ensemble_accuracy"] - 0.75)
+    single = diversity(probs[:, :1], labels)
+    assert single["disagreement"] == 0.0 and single["ensemble_gain"] == 0.0
+    with pytest.raises(ValueError, match="logits passed"):
+        diversity(torch.randn(4, 2, 3) * 5, labels)
