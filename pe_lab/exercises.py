@@ -19,8 +19,9 @@ from .layers import PackedConv2d
 from .masks import layer_mask, member_mask
 from .metrics import ece
 
-__all__ = ["INSTRUCTOR_ENV", "Check", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
-           "check_pe_params"]
+__all__ = [
+    "Check", "INSTRUCTOR_ENV", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
+    "check_pe_params", "check_tutorial_loss"]
 
 
 INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
@@ -177,6 +178,44 @@ def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Te
         return Check(False, f"entry ({b}, {k}) is {got[b, k]:.4f}, which is not the members' average probability "
                             f"of class {k}.")
     return Check(True, "the mean over members of softmax(logits).")
+
+
+def check_tutorial_loss(your_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,
+                        reveal: bool | None = None) -> Check:
+    """Check ``your_loss(logits, labels)`` for torch-uncertainty's layout: ``logits`` ``(M*B, K)`` member-major
+    (rows ``[mB, (m+1)B)`` are member m's), ``labels`` ``(B,)``; the tutorial's loss is the cross-entropy averaged
+    over all ``M*B`` rows."""
+    import torch.nn.functional as F
+
+    generator = torch.Generator().manual_seed(0)
+    members, batch, classes = 4, 6, 5
+    logits = torch.randn(members * batch, classes, generator=generator) * 2
+    labels = torch.randint(0, classes, (batch,), generator=generator)
+    expected = F.cross_entropy(logits, labels.repeat(members))
+    try:
+        got = your_loss(logits.clone(), labels.clone())
+    except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
+        return Check(False, f"your function raised {type(error).__name__}: {error}")
+    if not isinstance(got, torch.Tensor) or got.numel() != 1:
+        return Check(False, f"return the loss as a scalar tensor, got {getattr(got, 'shape', type(got).__name__)}")
+    got = got.reshape(())
+    if torch.allclose(got, expected, atol=1e-6):
+        return Check(True, "cross-entropy over the M*B member-major rows, labels repeated member by member.")
+    mistakes = [
+        (F.cross_entropy(logits, labels.repeat_interleave(members)),
+         "the rows are member-major (all of member 0's batch, then member 1's...): the labels must be repeated "
+         "as a whole batch per member (labels.repeat(M)), not each label M times in a row"),
+        (F.cross_entropy(logits, labels.repeat(members), reduction="sum"),
+         "the tutorial averages over the rows (nn.CrossEntropyLoss's default), it does not sum them"),
+        (F.cross_entropy(logits, labels.repeat(members)) * members,
+         "that is pe-lab's convention (the sum over members of each member's mean); the tutorial takes the mean "
+         "over members, M times smaller"),
+    ]
+    for value, reason in mistakes:
+        if torch.allclose(got, value, atol=1e-6):
+            return _with_answer(Check(False, f"{reason}."), f"{expected.item():.5f}", reveal)
+    return _with_answer(Check(False, "that is not the tutorial's loss: a cross-entropy between the (M*B, K) logits "
+                                     "and the labels of every row."), f"{expected.item():.5f}", reveal)
 
 
 def _calibration_test_set(num_bins: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -234,9 +234,10 @@ def save_sample_images(path: Path, images: torch.Tensor, index: torch.Tensor) ->
     atomic_save({"index": index.cpu(), "images": images[index.to(images.device)].cpu()}, path)
 
 
-def load_committed_samples(name: str = "cifar10_resnet20") -> dict | None:
-    """The test images stored beside committed predictions (``index``, ``images`` uint8), or None."""
-    path = assets_dir() / "results" / f"{name}-samples.pt"
+def load_committed_samples(name: str = "cifar10_resnet20", which: str = "samples") -> dict | None:
+    """Test images stored beside committed predictions (``index``, ``images`` uint8), or None:
+    ``which="samples"`` the grid's seeded pick, ``"first-images"`` the first test images."""
+    path = assets_dir() / "results" / f"{name}-{which}.pt"
     if not path.exists():
         return None
     try:

@@ -121,3 +121,22 @@ def test_member_mask_exercise():
     unwidened = check_mask(torch.ones(3, 3), **kwargs)
     assert not unwidened and "forget to widen by alpha" in unwidened.message
     assert not check_mask(member_mask(layer, 1)[..., 0, 0] * 2, **kwargs)
+
+
+def test_tutorial_loss_checker():
+    import torch.nn.functional as F
+
+    from pe_lab.exercises import check_tutorial_loss
+
+    assert check_tutorial_loss(lambda logits, labels: F.cross_entropy(logits, labels.repeat(len(logits) // len(labels))))
+    wrong = [
+        (lambda z, y: F.cross_entropy(z, y.repeat_interleave(len(z) // len(y))), "member-major"),
+        (lambda z, y: F.cross_entropy(z, y.repeat(len(z) // len(y)), reduction="sum"), "does not sum them"),
+        (lambda z, y: F.cross_entropy(z, y.repeat(len(z) // len(y))) * (len(z) // len(y)), "pe-lab's convention"),
+        (lambda z, y: z.mean(), "not the tutorial's loss"),
+        (lambda z, y: F.cross_entropy(z[: len(y)], y), "not the tutorial's loss"),
+        (lambda z, y: 0.0, "scalar tensor"),
+    ]
+    for function, reason in wrong:
+        verdict = check_tutorial_loss(function, reveal=False)
+        assert not verdict and reason in verdict.message, verdict.message
