@@ -21,7 +21,7 @@ from .metrics import ece
 
 __all__ = [
     "Check", "INSTRUCTOR_ENV", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
-    "check_pe_params", "check_tutorial_loss"]
+    "check_member_weight", "check_pe_params", "check_tutorial_loss"]
 
 
 INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
@@ -178,6 +178,37 @@ def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Te
         return Check(False, f"entry ({b}, {k}) is {got[b, k]:.4f}, which is not the members' average probability "
                             f"of class {k}.")
     return Check(True, "the mean over members of softmax(logits).")
+
+
+def check_member_weight(your_weight: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], *,
+                        reveal: bool | None = None) -> Check:
+    """Check ``your_weight(W, r_m, s_m)``: BatchEnsemble member m's weight ``W ∘ (s_m r_mᵀ)`` for a linear layer's
+    shared ``W`` ``(C_out, C_in)``, ``r_m`` ``(C_in,)`` and ``s_m`` ``(C_out,)``."""
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(5, 3, generator=generator)
+    r, s = torch.randn(3, generator=generator), torch.randn(5, generator=generator)
+    expected = weight * torch.outer(s, r)
+    try:
+        got = your_weight(weight.clone(), r.clone(), s.clone())
+    except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
+        return Check(False, f"your function raised {type(error).__name__}: {error} (shapes: W (5, 3), r (3,), s (5,))")
+    if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
+        return Check(False, f"member m's weight has the shared weight's shape (C_out, C_in) = (5, 3), got "
+                            f"{getattr(got, 'shape', type(got).__name__)}")
+    if torch.allclose(got, expected, atol=1e-6):
+        return Check(True, "W ∘ (s_m r_mᵀ): output channel k scaled by s_m[k], input channel l by r_m[l].")
+    mistakes = [
+        (torch.outer(s, r), "the fast weights rescale the shared weight W; they do not replace it"),
+        (weight * s[:, None], "r_m rescales the input channels too (the columns)"),
+        (weight * r[None, :], "s_m rescales the output channels too (the rows)"),
+        (weight + torch.outer(s, r), "the rank-1 factor multiplies W entrywise (∘), it is not added"),
+        (weight * torch.outer(s, r).abs(), "keep the signs of r_m and s_m"),
+    ]
+    for value, reason in mistakes:
+        if torch.allclose(got, value, atol=1e-6):
+            return _with_answer(Check(False, f"{reason}."), f"\n{expected}", reveal)
+    return _with_answer(Check(False, "not member m's weight: each entry W[k, l] is scaled by s_m[k] * r_m[l]."),
+                        f"\n{expected}", reveal)
 
 
 def check_tutorial_loss(your_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], *,

@@ -22,7 +22,8 @@ from .metrics import ece, ood_metrics, ood_score, reliability_data
 
 __all__ = [
     "MEMBER_COLOURS", "confusion_matrix_figure", "cost_figure", "diversity_figure", "learning_curves", "mask_figure",
-    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram", "results_figure"]
+    "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram", "results_figure",
+    "sharing_figure"]
 
 MEMBER_COLOURS = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
 _SYNTHETIC_NOTE = "  [SYNTHETIC DATA]"
@@ -174,6 +175,58 @@ def prediction_grid(images: torch.Tensor, labels: torch.Tensor, member_probs: to
         halves = [", ".join(votes[:2]), ", ".join(votes[2:])] if len(votes) > 2 else [", ".join(votes)]
         # An x label (not free text) so that the layout keeps it clear of the next row's titles.
         ax.set_xlabel("members: " + ",\n".join(h for h in halves if h), fontsize=9)
+    return fig
+
+
+def sharing_figure(num_estimators: int = 4, channels: int = 8, *, alpha: float = 2, gamma: int = 1,
+                   scale: float = 2.0) -> Figure:
+    """What each method shares, drawn like the mask figures: for one hidden layer of ``channels`` -> ``channels``
+    (at the method's own width), each weight (row: output channel, column: input channel) coloured by the member
+    that owns it, grey when several members share it (the number written is how many)."""
+    from .masksembles import generate_masks
+
+    m = num_estimators
+    panels = []
+    de = np.full((m * channels, m * channels), -1.0)
+    for member in range(m):
+        block = slice(member * channels, (member + 1) * channels)
+        de[block, block] = member
+    panels.append((f"Deep Ensemble: {m} separate layers", de, None))
+    width = int(round(alpha * channels))
+    groups = m * gamma
+    pe = np.full((width, width), -1.0)
+    step = width // groups
+    for g in range(groups):
+        pe[g * step:(g + 1) * step, g * step:(g + 1) * step] = g // gamma
+    panels.append((f"PE({alpha:g},{m},{gamma}): one layer, one block per member", pe, None))
+    shared = np.full((channels, channels), float(m))
+    panels.append((f"BatchEnsemble: W shared by all {m},\nplus r_m, s_m per member", -2 + 0 * shared, m))
+    panels.append((f"MIMO: hidden layers shared by all {m}\n(own input slot and head)", -2 + 0 * shared, m))
+    masks = generate_masks(channels, m, scale).numpy()
+    users = (masks[:, :, None] * masks[:, None, :]).sum(0)            # members using weight (k, l)
+    owner = np.where(users == 1, np.argmax(masks[:, :, None] * masks[:, None, :], axis=0), -2.0)
+    owner = np.where(users == 0, -1.0, owner)
+    panels.append((f"Masksembles (scale {scale:g}): masks overlap;\nnumbers: members sharing a weight", owner, users))
+    colours = ["#BBBBBB", "#FFFFFF"] + [_member_colour(i) for i in range(m)]  # -2 shared, -1 unused, members
+    cmap = ListedColormap(colours)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6))
+    for ax, (title, grid, counts) in zip(axes, panels, strict=True):
+        ax.imshow(grid + 2, cmap=cmap, vmin=0, vmax=len(colours) - 1, interpolation="nearest")
+        if isinstance(counts, np.ndarray):
+            for (k, col), value in np.ndenumerate(counts):
+                if value > 1:
+                    ax.text(col, k, f"{int(value)}", ha="center", va="center", fontsize=7)
+        elif counts is not None:
+            ax.text(grid.shape[1] / 2 - 0.5, grid.shape[0] / 2 - 0.5, f"all {counts}", ha="center", va="center",
+                    fontsize=12)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("input channel")
+        ax.set_ylabel("output channel")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle("One hidden layer: which member uses which weight (colour: the one member that owns it; grey: shared;"
+                 " white: no weight)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     return fig
 
 

@@ -140,3 +140,22 @@ def test_tutorial_loss_checker():
     for function, reason in wrong:
         verdict = check_tutorial_loss(function, reveal=False)
         assert not verdict and reason in verdict.message, verdict.message
+
+
+def test_member_weight_checker():
+    from pe_lab.exercises import check_member_weight
+
+    assert check_member_weight(lambda w, r, s: w * torch.outer(s, r))
+    assert check_member_weight(lambda w, r, s: s[:, None] * w * r[None, :])
+    wrong = [
+        (lambda w, r, s: torch.outer(s, r), "do not replace it"),
+        (lambda w, r, s: w * s[:, None], "input channels too"),
+        (lambda w, r, s: w * r[None, :], "output channels too"),
+        (lambda w, r, s: w + torch.outer(s, r), "not added"),
+        (lambda w, r, s: w * torch.outer(r, s), "shape"),
+        (lambda w, r, s: w * torch.outer(s, r).abs(), "signs"),
+        (lambda w, r, s: w, "not member m's weight"),
+    ]
+    for function, reason in wrong:
+        verdict = check_member_weight(function, reveal=False)
+        assert not verdict and reason in verdict.message, verdict.message
