@@ -1,0 +1,66 @@
+"""Generated distribution shift (in the style of CIFAR-10-C) and synthetic far-OOD textures (issue 11)."""
+
+import json
+
+import pytest
+import torch
+
+from pe_lab.data import synthetic_dataset
+from pe_lab.shift import CORRUPTIONS, SEVERITIES, corrupt, main, shift_metrics, shifted, synthetic_textures
+
+
+@pytest.fixture(scope="module")
+def images():
+    return synthetic_textures(20, seed=3).images  # smooth, varied images: every corruption visibly changes them
+
+
+def test_there_are_at_least_ten_corruptions_of_five_severities():
+    assert len(CORRUPTIONS) >= 10 and SEVERITIES == (1, 2, 3, 4, 5)
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_each_corruption_is_seeded_keeps_the_format_and_grows_with_severity(images, name):
+    outputs = [corrupt(images, name, s) for s in SEVERITIES]
+    for out in outputs:
+        assert out.shape == images.shape and out.dtype == torch.uint8
+    assert torch.equal(corrupt(images, name, 3), outputs[2])                       # same call, same images
+    distance = [(out.float() - images.float()).abs().mean().item() for out in outputs]
+    assert distance[0] > 0 and distance[-1] > distance[0], distance                   # severity 5 drifts further
+
+
+def test_bad_corruption_or_severity_lists_the_choices(images):
+    with pytest.raises(ValueError, match="unknown corruption 'snow'; valid choices: gaussian_noise"):
+        corrupt(images, "snow", 1)
+    with pytest.raises(ValueError, match="unknown severity 6; valid choices: 1, 2, 3, 4, 5"):
+        corrupt(images, "fog", 6)
+    with pytest.raises(ValueError, match="images must be uint8"):
+        corrupt(images.float(), "fog", 1)
+
+
+def test_shifted_sets_say_what_they_are():
+    data = shifted(synthetic_dataset(2, 2), "contrast", 2)
+    assert "in the style of CIFAR-10-C" in data.source and "contrast severity 2" in data.source
+    textures = synthetic_textures(25)
+    assert "not DTD" in textures.source and set(textures.labels.tolist()) == {0, 1, 2, 3, 4}
+
+
+def test_shift_metrics_of_a_model():
+    from pe_lab.models import build
+
+    model = build("lenet", "packed", num_estimators=2).eval()
+    result = shift_metrics(model, synthetic_dataset(4, 10, split="test"), corruptions=("fog", "pixelate"),
+                           severities=(1, 5))
+    assert set(result) == {"fog", "pixelate"} and set(result["fog"]) == {0, 1, 5}
+    assert set(result["fog"][5]) == {"accuracy", "nll", "ece"}
+
+
+def test_shift_cli_names_a_method_without_runs(tmp_path, capsys):
+    report = {"provenance": {"seeds": [0], "command": "python -m pe_lab.experiment --synthetic"},
+              "runs": [{"method": "single", "seed": 0, "spec": {}}]}
+    (tmp_path / "r.json").write_text(json.dumps(report))
+    with pytest.raises(SystemExit):
+        main(["--report", str(tmp_path / "r.json"), "--methods", "packed"])
+    assert "unknown method (runs of seed 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--report", str(tmp_path / "r.json"), "--corruptions", "snow"])
+    assert "unknown corruption 'snow'" in capsys.readouterr().err
