@@ -97,11 +97,18 @@ def _pixelate(x, level, g):
 
 
 def _jpeg(x, level, g):
-    from torchvision.io import decode_jpeg, encode_jpeg
+    import io
+
+    import numpy as np
+    from PIL import Image
 
     quality = (80, 65, 58, 50, 40)[level]
-    images = _uint8(x)
-    out = [decode_jpeg(encode_jpeg(image, quality=quality)) for image in images]
+    out = []
+    for image in _uint8(x):
+        buffer = io.BytesIO()
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="JPEG", quality=quality)
+        buffer.seek(0)
+        out.append(torch.from_numpy(np.array(Image.open(buffer).convert("RGB"))).permute(2, 0, 1))
     return _float(torch.stack(out))
 
 
