@@ -24,9 +24,9 @@ from .masks import member_mask
 from .methods import HYPERPARAMETERS, METHODS
 from .metrics import OOD_CRITERIA, ece, ood_metrics, ood_score
 from .models import build
-from .viz import cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram
+from .viz import cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram, shift_figure
 
-__all__ = ["calibration_explorer", "cost_explorer", "mask_explorer", "ood_explorer"]
+__all__ = ["calibration_explorer", "cost_explorer", "mask_explorer", "ood_explorer", "shift_explorer"]
 
 
 def _show(output: widgets.Output, *figures) -> None:
@@ -272,5 +272,43 @@ def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, s
     update = _bind({"criterion": criterion_box, "model": model_box}, redraw)
     widget = widgets.VBox([widgets.HBox([criterion_box, model_box]), summary, figure_out])
     widget.add_class("pe-ood-explorer")
+    update()
+    return widget, update
+
+
+def shift_explorer(results: dict[str, dict], images: torch.Tensor | None = None):
+    """A corruption dropdown and a severity slider over accuracy / NLL / ECE against severity for each method,
+    with one test image shown at the chosen corruption and severity.
+
+    ``results``: method label -> ``pe_lab.shift.shift_metrics(...)`` (as stored in a ``-shift.json`` report);
+    ``images``: a few uint8 test images ``(N, 3, H, W)`` to show corrupted (optional).
+    """
+    from .shift import corrupt
+
+    names = list(next(iter(results.values())))
+    style = {"description_width": "initial"}
+    corruption_box = widgets.Dropdown(options=names, value=names[0], description="corruption", style=style)
+    severity = _slider("severity", 3, 0, 5)
+    figure_out = widgets.Output()
+    summary = widgets.HTML()
+    summary.add_class("pe-shift-numbers")
+
+    def redraw(corruption: str, severity: int) -> dict:
+        example = None
+        if images is not None:
+            example = images[:1] if severity == 0 else corrupt(images[:1], corruption, severity)
+            example = example[0]
+        numbers = {label: {int(k): v for k, v in per[corruption].items()}[severity] for label, per in results.items()}
+        rows = "".join(f"<tr><td>{html.escape(label)}</td><td>{100 * n['accuracy']:.1f}</td><td>{n['nll']:.3f}</td>"
+                       f"<td>{n['ece']:.3f}</td></tr>" for label, n in numbers.items())
+        summary.value = (f"<b>{html.escape(corruption)}, severity {severity}</b><table><tr><th>method</th>"
+                         f"<th>accuracy (%)</th><th>NLL</th><th>ECE</th></tr>{rows}</table>")
+        figure = shift_figure(results, corruption, severity, example=example)
+        _show(figure_out, figure)
+        return {"figure": figure, "numbers": numbers}
+
+    update = _bind({"corruption": corruption_box, "severity": severity}, redraw)
+    widget = widgets.VBox([widgets.HBox([corruption_box, severity]), summary, figure_out])
+    widget.add_class("pe-shift-explorer")
     update()
     return widget, update

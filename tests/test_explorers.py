@@ -111,3 +111,24 @@ def test_other_checkers():
     assert not verdict and "softmax of the mean logits" in verdict.message
     assert check_ece(ece_by_hand)
     assert not check_ece(lambda p, y, b: 0.0)
+
+
+def test_shift_explorer_follows_corruption_and_severity():
+    from pe_lab.data import synthetic_dataset
+    from pe_lab.explorers import shift_explorer
+    from pe_lab.models import build
+    from pe_lab.shift import shift_metrics, synthetic_textures
+
+    data = synthetic_dataset(3, 10, split="test")
+    results = {label: shift_metrics(build("lenet", method, num_estimators=2).eval(), data, corruptions=("fog", "contrast"))
+               for label, method in (("Single", "single"), ("PE", "packed"))}
+    _, update = shift_explorer(results, synthetic_textures(2).images)
+    fog = update(corruption="fog", severity=5)
+    assert set(fog["numbers"]) == {"Single", "PE"} and fog["numbers"]["PE"] == results["PE"]["fog"][5]
+    clean = update(severity=0)
+    assert clean["numbers"]["Single"] == results["Single"]["fog"][0]
+    assert len(clean["figure"].axes) == 4
+    with pytest.raises(ValueError, match="severity=6 is outside this explorer's range"):
+        update(severity=6)
+    with pytest.raises(ValueError, match="corruption='snow' is not one of"):
+        update(corruption="snow")
