@@ -50,10 +50,10 @@ from .train import (
 from .validate import check_choice, check_int, check_number
 
 __all__ = [
-    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "estimate", "evaluate_run",
-    "format_table", "load_committed", "load_committed_samples", "load_predictions", "main", "make_provenance",
-    "parse_methods", "parse_seeds", "pick_sample_images", "read_report", "run_config", "run_experiment",
-    "save_predictions", "save_sample_images", "summarise", "validate_args"]
+    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "estimate",
+    "evaluate_run", "format_table", "load_committed", "load_committed_samples", "load_predictions", "load_results",
+    "main", "make_provenance", "parse_methods", "parse_seeds", "pick_sample_images", "read_report", "run_config",
+    "run_experiment", "save_predictions", "save_sample_images", "summarise", "validate_args"]
 
 
 PRESETS = {
@@ -256,17 +256,23 @@ def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("
 
     Raises ``FileNotFoundError`` if the report or the predictions of any of ``methods`` are missing.
     """
-    folder = assets_dir() / "results"
-    path = folder / f"{name}.json"
+    return load_results(assets_dir() / "results" / f"{name}.json", methods)
+
+
+def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None) -> tuple[dict, dict[str, dict]]:
+    """A report written by this CLI (with ``--save-predictions``) and its first seed's stored predictions, for
+    ``methods`` (default: every method in the report)."""
+    path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no committed results at {path}; run python -m pe_lab.experiment first")
+        raise FileNotFoundError(f"no results at {path}; run python -m pe_lab.experiment first")
     report = read_report(path)
     seed = report["provenance"]["seeds"][0]
+    methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))
     predictions = {}
     for method in methods:
-        stored = folder / f"{name}-predictions-{method}-seed{seed}.pt"
+        stored = path.with_name(f"{path.stem}-predictions-{method}-seed{seed}.pt")
         if not stored.exists():
-            raise FileNotFoundError(f"committed results {path} lack the predictions of {method!r} ({stored})")
+            raise FileNotFoundError(f"results {path} lack the predictions of {method!r} ({stored})")
         predictions[method] = load_predictions(stored)
     return report, predictions
 
