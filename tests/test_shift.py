@@ -64,3 +64,17 @@ def test_shift_cli_names_a_method_without_runs(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--report", str(tmp_path / "r.json"), "--corruptions", "snow"])
     assert "unknown corruption 'snow'" in capsys.readouterr().err
+
+
+def test_experiment_cli_records_shift_and_textures(tmp_path):
+    from pe_lab.experiment import main as experiment_main
+
+    report = experiment_main(["--synthetic", "--train-per-class", "16", "--epochs", "1", "--batch-size", "16",
+                              "--model", "lenet", "--methods", "packed", "--seeds", "0", "--no-progress", "--no-eta",
+                              "--shift", "--shift-per-class", "2", "--out", str(tmp_path / "r.json"),
+                              "--runs-dir", str(tmp_path / "runs")])
+    shift = report["runs"][0]["shift"]
+    assert set(shift["corruptions"]) == set(CORRUPTIONS) and set(shift["corruptions"]["fog"]) == {0, 1, 2, 3, 4, 5}
+    assert set(shift["textures"]) == {"msp", "entropy", "mutual_information"}
+    stored = json.loads((tmp_path / "r.json").read_text())
+    assert "shift" in stored["runs"][0]
