@@ -41,6 +41,12 @@ class _FastWeights(nn.Module):
         self.s = nn.Parameter(_random_signs((num_estimators, out_size)))
         self.member_bias = nn.Parameter(torch.zeros(num_estimators, out_size)) if bias else None
 
+    def _fast_forward(self, x: torch.Tensor, shared: nn.Module) -> torch.Tensor:
+        """``s_m ⊙ shared(r_m ⊙ x) + b_m`` for every member-major row block of ``x``."""
+        rows, trailing = x.shape[0], x.dim() - 2
+        out = shared(x * self._per_row(self.r, rows, trailing)) * self._per_row(self.s, rows, trailing)
+        return out if self.member_bias is None else out + self._per_row(self.member_bias, rows, trailing)
+
     def _per_row(self, factors: torch.Tensor, rows: int, trailing: int) -> torch.Tensor:
         if rows % self.num_estimators:
             raise ValueError(f"{type(self).__name__} expects a member-major batch of M*B rows "
@@ -72,9 +78,7 @@ class BatchEnsembleConv2d(_FastWeights):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1] != self.conv.in_channels:
             raise ValueError(f"BatchEnsembleConv2d expects (M*B, {self.conv.in_channels}, H, W), got {tuple(x.shape)}")
-        rows = x.shape[0]
-        out = self.conv(x * self._per_row(self.r, rows, 2)) * self._per_row(self.s, rows, 2)
-        return out if self.member_bias is None else out + self._per_row(self.member_bias, rows, 2)
+        return self._fast_forward(x, self.conv)
 
 
 class BatchEnsembleLinear(_FastWeights):
@@ -97,9 +101,7 @@ class BatchEnsembleLinear(_FastWeights):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != self.linear.in_features:
             raise ValueError(f"BatchEnsembleLinear expects (M*B, {self.linear.in_features}), got {tuple(x.shape)}")
-        rows = x.shape[0]
-        out = self.linear(x * self._per_row(self.r, rows, 0)) * self._per_row(self.s, rows, 0)
-        return out if self.member_bias is None else out + self._per_row(self.member_bias, rows, 0)
+        return self._fast_forward(x, self.linear)
 
 
 def member_weight(layer: BatchEnsembleConv2d | BatchEnsembleLinear, member: int) -> torch.Tensor:
