@@ -13,6 +13,8 @@ Like BatchEnsemble here, the batch is repeated once per member in training and a
 
 from __future__ import annotations
 
+import functools
+
 import torch
 from einops import rearrange
 from torch import nn
@@ -44,6 +46,12 @@ def generate_masks(channels: int, num_masks: int, scale: float, seed: int = 0) -
     channels = check_int("channels", channels, minimum=1)
     num_masks = check_int("num_masks", num_masks, minimum=1)
     scale = check_number("scale", scale, minimum=1)
+    return _generate(channels, num_masks, scale, seed).clone()
+
+
+@functools.lru_cache(maxsize=256)
+def _generate(channels: int, num_masks: int, scale: float, seed: int) -> torch.Tensor:
+    # Cached: a ResNet asks for the same (channels, M, scale) masks in every block.
     generator = torch.Generator().manual_seed(seed * 1_000_003 + channels * 101 + num_masks)
     # Each position is drawn by some mask with probability 1 - (1 - 1/s)^M, so about k*s*(1 - (1 - 1/s)^M)
     # positions survive for k ones per mask. Start from the k that expectation gives, then try its neighbours
