@@ -23,7 +23,7 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) 01_convolution_math.ipynb
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
-	$(VENV)/bin/ruff check pe_lab tests notebooks
+	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
 	PE_LAB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -ra
 
 test-browser: $(STAMP)  ## JupyterLab in headless Chromium: sliders move, figures change
@@ -32,7 +32,7 @@ test-browser: $(STAMP)  ## JupyterLab in headless Chromium: sliders move, figure
 	PE_LAB_QUICK=1 $(PY) -m pytest -ra -m browser tests/test_browser.py
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check pe_lab tests notebooks
+	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
 
 bench: $(STAMP)
 	$(PY) -m pe_lab.bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu
