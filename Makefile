@@ -43,7 +43,7 @@ experiment: $(STAMP)
 # A GPU machine gets only the checkout: pack the data into an ignored folder first (here, where ../shared is),
 # then run the check there with OUT set to the folder that comes back.
 SHARED_DATA ?= ../shared/data
-gpu-pack: $(STAMP)  ## pack JPEG CIFAR-10 + 10k SVHN into .gpu-data/ (37 MiB) for a GPU machine
+gpu-pack: $(STAMP)  ## pack JPEG CIFAR-10 + 2.5k SVHN into .gpu-data/ (25 MiB) for a GPU machine
 	$(PY) -m pe_lab.datapack pack $(SHARED_DATA) .gpu-data/cifar10-svhn.pack
 
 gpu-check:  ## on the GPU machine (no venv needed): device checks, bench b128/b512, H100 preset -> $$OUT

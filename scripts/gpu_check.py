@@ -3,7 +3,7 @@
 Made for a GPU machine that receives only this checkout (at most 64 MiB: no ../shared) and has torch,
 torchvision, einops, tqdm and torchmetrics but maybe no pytest, plotly or jupyter. Two steps:
 
-    make gpu-pack                                  # here: pack CIFAR-10 + SVHN into .gpu-data/ (ignored, ~37 MiB)
+    make gpu-pack                                  # here: pack CIFAR-10 + SVHN into .gpu-data/ (ignored, ~25 MiB)
     python scripts/gpu_check.py --out "$OUT"       # there: about 5 minutes on one H100, 8 at most
 
 It writes into ``--out``: ``gpu-check.json`` (every check with its numbers, the machine, torch, the commit),
