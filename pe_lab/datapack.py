@@ -4,8 +4,9 @@ a CI runner) that receives only a checkout of limited size and cannot download C
 JPEG files written by one encoder with one setting share their header (quantisation and Huffman tables: 609 of
 the ~900 bytes of a 32x32 CIFAR-10 JPEG); the pack stores each distinct header once and every file's remaining
 bytes, so all of CIFAR-10 (JPEG, 60,000 files) fits in about 21 MiB, with the first 2,500 SVHN test PNGs in
-25 MiB (with all 10,000, 37 MiB: too much beside the committed results in the 64 MiB that travel). Unpacking rewrites the very same bytes (checked against a SHA-256 taken when packing), so
-decoded images are identical to the originals.
+25 MiB (with all 10,000, 37 MiB: too much beside the committed results in the 64 MiB that travel).
+Unpacking rewrites the very same bytes (checked against a SHA-256 taken when packing), so decoded images are
+identical to the originals.
 
     python -m pe_lab.datapack pack ../shared/data .gpu-data/cifar10-svhn.pack --svhn 2500
     python -m pe_lab.datapack unpack .gpu-data/cifar10-svhn.pack /tmp/pe-data    # -> cifar10-jpeg/, svhn-test/
