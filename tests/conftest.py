@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The quick-mode budget the notebooks are written for (2 CPU cores); reported beside each time, not enforced.
-QUICK_BUDGET_SECONDS = 240
+# Notebook 04 trains three ResNet-20s and takes about 300 s on an idle 2-core machine.
+QUICK_BUDGET_SECONDS = 300
 TIMINGS = ROOT / "runs" / "notebook-timings.json"
 _seconds: dict[str, float] = {}
 
