@@ -329,8 +329,9 @@ def ood_histogram(member_probs_in: torch.Tensor, member_probs_out: torch.Tensor,
         fig.add_histogram(x=scores_.numpy(), name=label, histnorm="probability", opacity=0.6,
                           marker_color=colour, nbinsx=40)
     fig.update_layout(barmode="overlay", height=360, width=560,
-                      title=f"{name} {criterion}: AUROC {scores['auroc']:.3f}, AUPR {scores['aupr']:.3f}, "
-                            f"FPR95 {scores['fpr95']:.3f}" + (_SYNTHETIC_NOTE if synthetic else ""),
+                      title=f"{name} {criterion}: AUROC {100 * scores['auroc']:.1f} %, "
+                            f"AUPR {100 * scores['aupr']:.1f} %, FPR95 {100 * scores['fpr95']:.1f} %"
+                            + (_SYNTHETIC_NOTE if synthetic else ""),
                       xaxis_title=f"uncertainty score ({criterion})", yaxis_title="share of samples")
     return fig
 
@@ -346,9 +347,9 @@ def ood_curves(scores: dict[str, tuple[torch.Tensor, torch.Tensor]], *, syntheti
         result = ood_metrics(in_scores, out_scores)
         colour = _member_colour(index)
         fig.add_scatter(x=fpr.numpy(), y=tpr.numpy(), mode="lines", line=dict(color=colour),
-                        name=f"{name} (AUROC {result['auroc']:.3f})", row=1, col=1)
+                        name=f"{name} (AUROC {100 * result['auroc']:.1f} %)", row=1, col=1)
         fig.add_scatter(x=recall.numpy(), y=precision.numpy(), mode="lines", line=dict(color=colour, dash="dot"),
-                        name=f"{name} (AUPR {result['aupr']:.3f})", row=1, col=2)
+                        name=f"{name} (AUPR {100 * result['aupr']:.1f} %)", row=1, col=2)
     fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(color="grey", dash="dash"), showlegend=False,
                     row=1, col=1)
     fig.update_xaxes(title_text="false-positive rate (in-distribution flagged)", row=1, col=1)
