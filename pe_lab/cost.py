@@ -47,6 +47,11 @@ def registered_contenders() -> dict[str, tuple[str, Contender]]:
 CONTENDERS = tuple(registered_contenders())  # pe-lab's own; registered_contenders() also sees later ones
 
 
+def _mode(kind: str) -> str:
+    """How a contender runs (``Contender.mode``); the reference peer is one joint model."""
+    return "joint" if kind == REFERENCE else registered_contenders()[kind][1].mode
+
+
 def contender_label(name: str) -> str:
     """``"DE (loop)"`` for ``"deep_loop"``; the peer's label for ``reference_pe``."""
     return "torch-uncertainty PE" if name == REFERENCE else registered_contenders()[name][1].label
@@ -165,7 +170,7 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
                     device: torch.device, channels_last: bool):
     """(forward, train_step, module or None) for one contender."""
     model = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
-    mode = "joint" if kind == REFERENCE else registered_contenders()[kind][1].mode
+    mode = _mode(kind)
     # torch.vmap cannot query channels_last strides on CUDA ("NYI: querying is_contiguous inside of vmap",
     # seen on an H100), so a vmap contender always runs NCHW.
     if channels_last and mode != "vmap":
@@ -273,8 +278,7 @@ def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, 
             continue
         fresh = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
         # A model trained unit by unit only ever holds one unit's activations.
-        mode = "joint" if kind == REFERENCE else registered_contenders()[kind][1].mode
-        held = training_units(fresh)[0] if mode == "units" else fresh
+        held = training_units(fresh)[0] if _mode(kind) == "units" else fresh
         costs.append(Cost(kind, count_params(fresh), count_flops(fresh, (1, 3, image_size, image_size)),
                           activation_bytes(held, (batch_size, 3, image_size, image_size)),
                           statistics.median(forward_ms[kind]), statistics.median(train_ms[kind])))

@@ -99,6 +99,15 @@ def _option_values(control) -> tuple:
     return tuple(o[1] if isinstance(o, tuple) else o for o in control.options)
 
 
+def _assemble(controls: dict, redraw, summary: widgets.HTML, figure_out: widgets.Output, css_class: str):
+    """The common explorer: controls in a row above a summary and a figure; drawn once; ``(widget, update)``."""
+    update = _bind(controls, redraw)
+    widget = widgets.VBox([widgets.HBox(list(controls.values())), summary, figure_out])
+    widget.add_class(css_class)
+    update()
+    return widget, update
+
+
 def _slider(description: str, value, low, high, step=1, float_=False):
     cls = widgets.FloatSlider if float_ else widgets.IntSlider
     return cls(value=value, min=low, max=high, step=step, description=description, continuous_update=False,
@@ -226,11 +235,7 @@ def calibration_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor
         _show(figure_out, figure)
         return {"figure": figure, "ece": eces}
 
-    update = _bind({"num_bins": bins, "models": chooser}, redraw)
-    widget = widgets.VBox([widgets.HBox([bins, chooser]), summary, figure_out])
-    widget.add_class("pe-calibration-explorer")
-    update()
-    return widget, update
+    return _assemble({"num_bins": bins, "models": chooser}, redraw, summary, figure_out, "pe-calibration-explorer")
 
 
 def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, synthetic: bool = False):
@@ -269,11 +274,7 @@ def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, s
         _show(figure_out, *[f for f in (histogram, curves) if f is not None])
         return {"histogram": histogram, "curves": curves, "metrics": metrics}
 
-    update = _bind({"criterion": criterion_box, "model": model_box}, redraw)
-    widget = widgets.VBox([widgets.HBox([criterion_box, model_box]), summary, figure_out])
-    widget.add_class("pe-ood-explorer")
-    update()
-    return widget, update
+    return _assemble({"criterion": criterion_box, "model": model_box}, redraw, summary, figure_out, "pe-ood-explorer")
 
 
 def shift_explorer(results: dict[str, dict], images: torch.Tensor | None = None):
@@ -288,7 +289,7 @@ def shift_explorer(results: dict[str, dict], images: torch.Tensor | None = None)
     names = list(next(iter(results.values())))
     style = {"description_width": "initial"}
     corruption_box = widgets.Dropdown(options=names, value=names[0], description="corruption", style=style)
-    severity = _slider("severity", 3, 0, 5)
+    severity_slider = _slider("severity", 3, 0, 5)
     figure_out = widgets.Output()
     summary = widgets.HTML()
     summary.add_class("pe-shift-numbers")
@@ -307,8 +308,5 @@ def shift_explorer(results: dict[str, dict], images: torch.Tensor | None = None)
         _show(figure_out, figure)
         return {"figure": figure, "numbers": numbers}
 
-    update = _bind({"corruption": corruption_box, "severity": severity}, redraw)
-    widget = widgets.VBox([widgets.HBox([corruption_box, severity]), summary, figure_out])
-    widget.add_class("pe-shift-explorer")
-    update()
-    return widget, update
+    return _assemble({"corruption": corruption_box, "severity": severity_slider}, redraw, summary, figure_out,
+                     "pe-shift-explorer")

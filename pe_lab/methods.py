@@ -22,8 +22,8 @@ from .models import ARCHITECTURES, DeepEnsemble, ModelSpec, PackedFactory, plain
 from .validate import check_choice
 
 __all__ = [
-    "Contender", "HYPERPARAMETERS", "METHODS", "Method", "build", "get_method", "label_for", "method_of", "register",
-    "training_units"]
+    "Contender", "HYPERPARAMETERS", "METHODS", "Method", "batch_functions", "build", "build_from_spec", "get_method",
+    "label_for", "method_of", "register", "training_units"]
 
 # The hyperparameters a method may take, with pe-lab's defaults; a method names the ones it uses.
 # rho, batch_repetition: MIMO's input and batch repetition; scale: Masksembles' mask overlap control.
@@ -139,6 +139,18 @@ def method_of(model: nn.Module) -> Method | None:
     """The registered method that built ``model`` (from its ``spec``), or None for any other model."""
     spec = getattr(model, "spec", None)
     return METHODS.get(spec.kind) if spec is not None else None
+
+
+def batch_functions(model: nn.Module) -> tuple[Callable, Callable]:
+    """``(train_batch, test_batch)`` of ``model``'s method; for a model pe-lab did not build, the identity."""
+    method = method_of(model)
+    return (method.train_batch, method.test_batch) if method is not None else (_same_batch, _same_images)
+
+
+def build_from_spec(spec: dict) -> nn.Module:
+    """A fresh model like the one ``spec`` describes (``model.spec.to_dict()``, or a run's ``spec`` in a report)."""
+    return build(spec["name"], spec["kind"], num_classes=spec["num_classes"], alpha=spec["alpha"],
+                 num_estimators=spec["num_estimators"], gamma=spec["gamma"], **dict(spec.get("options") or {}))
 
 
 def training_units(model: nn.Module) -> list[nn.Module]:

@@ -224,8 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
     from .config import atomic_save, get_device
     from .data import load_cifar10, load_svhn, subset
     from .experiment import checkpoint_path, hardware, make_provenance, parser, read_report
+    from .methods import build_from_spec
     from .metrics import ood_metrics, ood_score
-    from .models import build
     from .train import load_checkpoint, predict_member_probs
 
     p = argparse.ArgumentParser(prog="python -m pe_lab.shift", description=main.__doc__.splitlines()[0])
@@ -268,9 +268,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     for method in methods:
         spec = next(r["spec"] for r in report["runs"] if r["method"] == method and r["seed"] == seed)
-        options = dict(spec.get("options") or {})
-        model = build(spec["name"], method, num_classes=spec["num_classes"], alpha=spec["alpha"],
-                      num_estimators=spec["num_estimators"], gamma=spec["gamma"], **options)
+        model = build_from_spec(spec)
         state = load_checkpoint(checkpoint_path(run_args, method, seed))
         model.load_state_dict(state["model"])
         member_test = predict_member_probs(model, test, device=device)

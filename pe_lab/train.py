@@ -34,7 +34,7 @@ from . import __version__
 from .config import atomic_save as _atomic_save
 from .config import cudnn_benchmark, get_device, grad_scaler
 from .data import Batches, ImageSet
-from .methods import method_of, training_units
+from .methods import batch_functions, training_units
 from .metrics import accuracy, ece, nll
 from .validate import check_choice, check_int, check_number
 
@@ -140,8 +140,7 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
         optimizer = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
                                      {"params": no_decay, "weight_decay": 0.0}],
                                     lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
-        total = epochs * steps_per_epoch
-        check_choice("schedule", schedule, SCHEDULES)
+        total = epochs * steps_per_epoch  # fit has checked the schedule's name
         if schedule == "onecycle" and total < 10:
             raise ValueError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
                              "use more data or epochs, or schedule='cosine'")
@@ -181,8 +180,7 @@ def predict_member_probs(model: nn.Module, data: ImageSet, *, batch_size: int = 
     model = model.to(device).eval()
     batches = Batches(data.to(device), batch_size, channels_last=channels_last)
     autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
-    method = method_of(model)
-    test_batch = method.test_batch if method is not None else (lambda images: images)
+    _, test_batch = batch_functions(model)
     out = []
     for images, _ in batches:
         with autocast:
@@ -253,8 +251,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                    epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
     scaler = grad_scaler(amp and cuda)
     history, start_epoch = History(), 0
-    method = method_of(model)
-    train_batch = method.train_batch if method is not None else (lambda model, images, labels, g: (images, labels))
+    train_batch, _ = batch_functions(model)
     if resume and not restart and path is not None and path.exists():
         state = load_checkpoint(path, device)
         if state.get("spec") != _spec_dict(model):
