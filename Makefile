@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
-	$(PY) -m pip install -q -e '.[dev,lab]'
+	$(PY) -m pip install -q -e '.[dev,lab,lightning]'
 	touch $(STAMP)
 
 # The server resolves a file argument against its working directory, so start it inside notebooks/.

@@ -30,8 +30,9 @@ import torch
 
 from .config import atomic_save, cache_dir, data_root
 
-__all__ = ["CIFAR10_CLASSES", "Batches", "DataError", "ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset",
-           "synthetic_dataset", "synthetic_splits"]
+__all__ = [
+    "Batches", "CIFAR10_CLASSES", "DataError", "ImageSet", "lab_data", "load_cifar10", "load_image_folder",
+    "load_svhn", "subset", "synthetic_dataset", "synthetic_splits"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -190,6 +191,16 @@ def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -
         raise DataError(f"{len(odd)} image(s) under {folder} differ from the {common[2]}x{common[1]} of the others: "
                         f"{listing}. Resize or remove them.")
     return torch.stack(images), torch.tensor(labels, dtype=torch.int64), names
+
+
+def load_image_folder(folder: str | os.PathLike, classes: tuple[str, ...] | None = None) -> ImageSet:
+    """An image folder (``<folder>/<class>/<image>``, one image size throughout) decoded into memory (cached);
+    ``classes`` fixes the class order (default: sorted folder names). For folders too large for memory, or of
+    mixed sizes, see ``pe_lab.streaming.FolderSet``."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"image folder {folder} does not exist or is not a folder")
+    return _image_folder_set(folder, classes)
 
 
 def _image_folder_set(folder: Path, classes: tuple[str, ...] | None) -> ImageSet:

@@ -32,7 +32,8 @@ import torch
 
 from . import __version__
 from .config import assets_dir, atomic_save, get_device, set_seed
-from .data import DataError, ImageSet, load_cifar10, load_svhn, subset, synthetic_splits
+from .data import DataError, ImageSet, load_cifar10, load_image_folder, load_svhn, subset, synthetic_splits
+from .engines import STRATEGIES, LightningMissing, check_engine, global_rank
 from .methods import METHODS, get_method, label_for
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
@@ -107,7 +108,37 @@ def hardware(device: torch.device) -> str:
     return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
 
 
+def _load_folders(args) -> tuple:
+    """``--train-folder``/``--test-folder``/``--ood-folder``: decoded into memory or streamed (``--data-mode``;
+    ``auto`` streams above ``$PE_LAB_MEMORY_LIMIT_GB`` decoded, or when image sizes differ)."""
+    from .streaming import FolderSet, choose_mode
+
+    mode = choose_mode(args.train_folder, args.data_mode)
+    if mode == "stream" and args.engine != "lightning":
+        raise DataError(f"{args.train_folder} is streamed from disk (--data-mode {args.data_mode}: too large for "
+                        "memory, or images of several sizes), which only the Lightning engine reads: add "
+                        "--engine lightning, or --data-mode memory")
+
+    def load(folder, classes=None):
+        if folder is None:
+            return None
+        if mode == "stream":
+            return FolderSet(folder, image_size=args.image_size, classes=classes, num_workers=args.num_workers)
+        return load_image_folder(folder, classes)
+
+    train = load(args.train_folder)
+    test = load(args.test_folder, train.classes)
+    ood = None if args.no_ood else load(args.ood_folder)
+    if mode == "memory" and args.train_per_class:
+        train = subset(train, args.train_per_class)
+    if mode == "memory" and args.test_per_class:
+        test = subset(test, args.test_per_class)
+    return train, test, ood
+
+
 def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
+    if args.train_folder:
+        return _load_folders(args)
     if args.synthetic:
         per_class = args.train_per_class or 100
         train, test, ood = synthetic_splits(per_class, max(10, per_class // 5))
@@ -130,7 +161,8 @@ def _atomic_json(obj: dict, path: Path) -> None:
 
 def _timed_predictions(model: torch.nn.Module, data: ImageSet, device: torch.device) -> tuple[torch.Tensor, float]:
     """Member probabilities on ``data`` and the images per second it took (eval, batch 500, after a warm-up)."""
-    predict_member_probs(model, subset(data, 10), device=device)  # warm-up
+    if isinstance(data, ImageSet):  # a streamed folder's first batch is its own warm-up
+        predict_member_probs(model, subset(data, 10), device=device)
     if device.type == "cuda":
         torch.cuda.synchronize()
     start = time.perf_counter()
@@ -299,7 +331,7 @@ def read_report(path: Path) -> dict:
 
 # Options that cannot change a run's numbers; every other option is part of the run's identity.
 _NOT_IDENTITY = {"methods", "seeds", "out", "runs_dir", "resume", "restart", "save_predictions", "no_progress",
-                 "no_eta", "ood_criterion", "preset", "device", "data", "offline"}
+                 "no_eta", "ood_criterion", "preset", "device", "data", "offline", "num_workers"}
 
 
 def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> dict:
@@ -352,7 +384,15 @@ def run_experiment(args) -> dict:
     methods, seeds = parse_methods(args.methods), parse_seeds(args.seeds)
     device = get_device(args.device)
     out = Path(args.out)
-    with _exclusive(out):
+    # Every process of a multi-process (DDP) run executes this function; rank 0 alone locks, evaluates and writes.
+    rank_zero = global_rank() == 0
+    train_fn = fit
+    engine_options = {}
+    if args.engine == "lightning":
+        from .lightning import fit_lightning as train_fn
+
+        engine_options = {"devices": args.devices, "strategy": args.strategy, "num_workers": args.num_workers}
+    with _exclusive(out) if rank_zero else contextlib.nullcontext():
         previous = None
         if out.exists() and args.resume and not args.restart:
             previous = read_report(out)  # fail on a broken report before reading any data
@@ -368,7 +408,7 @@ def run_experiment(args) -> dict:
                                  "pass --restart to replace them, or use another --out")
             report["runs"] = [r for r in previous["runs"] if r["method"] in methods and r["seed"] in seeds]
         done = {(r["method"], r["seed"]) for r in report["runs"]}
-        if not args.no_eta:
+        if not args.no_eta and rank_zero and isinstance(train, ImageSet):
             report["eta"] = estimate(args, train, methods, seeds, done, device)
         for seed in seeds:
             for method in methods:
@@ -376,22 +416,26 @@ def run_experiment(args) -> dict:
                     continue
                 set_seed(seed)
                 model = _build(args, method, len(train.classes))
-                history = fit(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                              momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-                              nesterov=not args.no_nesterov, augment=not args.no_augment,
-                              member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
-                              device=device, seed=seed, checkpoint=checkpoint_path(args, method, seed),
-                              resume=True, restart=args.restart, progress=not args.no_progress)
+                history = train_fn(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                   momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
+                                   nesterov=not args.no_nesterov, augment=not args.no_augment,
+                                   member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
+                                   device=device, seed=seed, checkpoint=checkpoint_path(args, method, seed),
+                                   resume=True, restart=args.restart, progress=not args.no_progress,
+                                   **engine_options)
+                if not rank_zero:
+                    continue
                 run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
                                                             args.num_bins)
                 if args.shift:
                     run["shift"] = _shift_evaluation(model, test, member_probs, args.shift_per_class, device)
+                run["engine"] = {"name": args.engine, "processes": args.devices, "strategy": args.strategy}
                 report["runs"].append(run)
                 if seed == seeds[0] and args.save_predictions:
                     save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
                                      test.labels, ood_probs, test.classes)
                     samples = out.with_name(f"{out.stem}-samples.pt")
-                    if member_probs.shape[1] > 1:  # picked where members can disagree
+                    if member_probs.shape[1] > 1 and isinstance(test, ImageSet):  # where members can disagree
                         save_sample_images(samples, test.images, pick_sample_images(member_probs))
                 report["summary"] = summarise(report["runs"], args.ood_criterion)
                 _atomic_json(report, out)
@@ -399,7 +443,8 @@ def run_experiment(args) -> dict:
                 print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
                       f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
         report["summary"] = summarise(report["runs"], args.ood_criterion)
-        _atomic_json(report, out)
+        if rank_zero:
+            _atomic_json(report, out)
     return report
 
 
@@ -495,6 +540,17 @@ def validate_args(args) -> None:
     for name in ("train_per_class", "test_per_class"):
         if getattr(args, name) is not None:
             check_int("--" + name.replace("_", "-"), getattr(args, name), minimum=1)
+    check_engine(args.engine, devices=args.devices, strategy=args.strategy,
+                 accelerator=get_device(args.device).type, batch_size=args.batch_size)
+    check_int("--num-workers", args.num_workers, minimum=0)
+    check_int("--image-size", args.image_size, minimum=8)
+    if args.data_mode == "stream" and args.engine != "lightning":
+        raise ValueError("--data-mode stream reads images from disk with DataLoader workers, which only the "
+                         "Lightning engine does: add --engine lightning")
+    if bool(args.train_folder) != bool(args.test_folder):
+        raise ValueError("--train-folder and --test-folder go together (an image folder for each split)")
+    if args.train_folder and (args.synthetic or args.shift):
+        raise ValueError("--train-folder cannot be combined with --synthetic or --shift (CIFAR-10 only)")
     if args.restart and args.resume:
         raise ValueError("--resume keeps finished runs and --restart discards them: choose one")
     get_device(args.device)
@@ -623,6 +679,18 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--shift", action="store_true",
                    help="also evaluate under generated corruptions (in the style of CIFAR-10-C) and on textures")
     p.add_argument("--shift-per-class", type=int, default=100, help="test images per class for --shift")
+    p.add_argument("--train-folder", default=None,
+                   help="train on an image folder (<class>/<image>, e.g. ImageNet's train/) instead of CIFAR-10")
+    p.add_argument("--test-folder", default=None, help="its test split (same class folders)")
+    p.add_argument("--ood-folder", default=None, help="an out-of-distribution image folder for those runs")
+    p.add_argument("--data-mode", default="auto", choices=("auto", "memory", "stream"),
+                   help="image folders: decode into memory, or stream from disk (auto: by decoded size)")
+    p.add_argument("--image-size", type=int, default=224, help="streamed folders: side of the crops")
+    p.add_argument("--engine", default="pe-lab", choices=("pe-lab", "lightning"),
+                   help="pe-lab's own loop (one process) or PyTorch Lightning (pip install 'pe-lab[lightning]')")
+    p.add_argument("--devices", type=int, default=1, help="Lightning: processes (GPUs, or CPU processes)")
+    p.add_argument("--strategy", default="auto", help=f"Lightning: {', '.join(STRATEGIES)}")
+    p.add_argument("--num-workers", type=int, default=0, help="Lightning: DataLoader workers per process")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", default="assets/results/experiment.json")
     p.add_argument("--runs-dir", default="runs", help="checkpoints (resumable)")
@@ -643,16 +711,17 @@ def main(argv: list[str] | None = None) -> dict:
         args = p.parse_args(argv)
     try:
         validate_args(args)
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, LightningMissing) as error:
         p.error(str(error))  # exit 2 with the usage line, before any data is read
     try:
         report = run_experiment(args)
     except (RunMismatch, CheckpointError, DataError, ReportError, RunLocked, TrainingDiverged,
-            FileNotFoundError) as error:
+            FileNotFoundError, LightningMissing) as error:
         # Named failures a user can act on: the message says which file and what to do, no traceback needed.
         p.exit(1, f"{p.prog}: error: {error}\n")
-    print(format_table(report))
-    print(f"\nwrote {args.out}")
+    if global_rank() == 0:
+        print(format_table(report))
+        print(f"\nwrote {args.out}")
     return report
 
 

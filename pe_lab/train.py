@@ -38,8 +38,11 @@ from .methods import batch_functions, training_units
 from .metrics import accuracy, ece, nll
 from .validate import check_choice, check_int, check_number
 
-__all__ = ["CheckpointError", "History", "RunMismatch", "TrainingDiverged", "data_fingerprint", "evaluate", "fit",
-           "first_difference", "load_checkpoint", "member_loss", "predict_member_probs", "seconds_per_epoch"]
+__all__ = [
+    "CheckpointError", "History", "RunMismatch", "TrainingDiverged", "TrainingUnit", "check_recipe",
+    "checkpoint_state", "data_fingerprint", "evaluate", "first_difference", "fit", "load_checkpoint",
+    "make_training_units", "member_loss", "predict_member_probs", "resume_from", "run_identity", "seconds_per_epoch",
+    "step_statistics", "stop_if_diverged"]
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 MEMBER_LOSSES = ("sum", "mean")
@@ -58,8 +61,11 @@ class CheckpointError(ValueError):
     """A checkpoint file that cannot be read (truncated, not a pe-lab checkpoint)."""
 
 
-def data_fingerprint(data: ImageSet) -> dict:
-    """What identifies a data set for a run: its source, size and a digest of its pixels and labels."""
+def data_fingerprint(data) -> dict:
+    """What identifies a data set for a run: its source, size and a digest of its pixels and labels (for a
+    streamed folder, ``FolderSet.fingerprint``: its files' names, sizes and times, which it never decodes whole)."""
+    if not isinstance(data, ImageSet):
+        return data.fingerprint()
     digest = hashlib.blake2b(digest_size=12)
     digest.update(data.images.cpu().contiguous().numpy().tobytes())
     digest.update(data.labels.cpu().contiguous().numpy().tobytes())
@@ -120,8 +126,9 @@ class History:
 
 
 @dataclass
-class _Unit:
-    """What one optimiser trains: the whole model (Single, PE) or one DE member."""
+class TrainingUnit:
+    """What one optimiser trains: the whole model (Single, PE) or one DE member, with its schedule and the
+    generator of its shuffle and augmentation."""
 
     module: nn.Module
     optimizer: torch.optim.Optimizer
@@ -129,8 +136,10 @@ class _Unit:
     generator: torch.Generator
 
 
-def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float, schedule: str,
-           epochs: int, steps_per_epoch: int, seed: int, nesterov: bool = True) -> list[_Unit]:
+def make_training_units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float, schedule: str,
+                        epochs: int, steps_per_epoch: int, seed: int, nesterov: bool = True) -> list[TrainingUnit]:
+    """The optimiser (SGD, no weight decay on norms and biases), schedule (stepped every step) and generator of
+    each training unit of ``model``: the one recipe that both engines (``fit`` and ``pe_lab.lightning``) use."""
     modules = training_units(model)
     units = []
     for index, module in enumerate(modules):
@@ -151,7 +160,7 @@ def _units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float,
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
         else:  # constant, as in PyTorch's and torch-uncertainty's CIFAR-10 tutorials
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-        units.append(_Unit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
+        units.append(TrainingUnit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
     return units
 
 
@@ -171,14 +180,79 @@ def member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: flo
     return per_sample * members if reduction == "sum" else per_sample
 
 
+def step_statistics(logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor,
+                    member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor]:
+    """A training step's contribution to the epoch's running sums, as device tensors (no host sync):
+    ``(summed per-image loss, number correct)``. Correct means the ensemble's averaged prediction is right; with
+    one label per member (MIMO's slots, labels ``(B, M)``) it is the members' mean accuracy."""
+    detached = logits.detach()
+    per_member = logits.shape[1] if member_reduction == "sum" else 1
+    loss_sum = loss.detach().float() * len(labels) / per_member
+    if labels.dim() == 1:
+        correct = (detached.float().softmax(-1).mean(1).argmax(-1) == labels).sum()
+    else:
+        correct = (detached.argmax(-1) == labels).float().mean(1).sum()
+    return loss_sum, correct
+
+
+def run_identity(model: nn.Module, train, test, *, lr: float, momentum: float, nesterov: bool, weight_decay: float,
+                 schedule: str, epochs: int, batch_size: int, member_reduction: str, label_smoothing: float,
+                 augment: bool, amp: bool, seed: int) -> dict:
+    """Everything that a checkpoint must share with a run that resumes it (else ``RunMismatch``). ``batch_size``
+    is the *global* batch: a run on N processes with N * b = batch_size matches one process with batch_size.
+    The engine is not part of it: a run may resume on another engine, and ``trained_by`` records which trained
+    which epochs."""
+    return {"model": _spec_dict(model), "train": data_fingerprint(train),
+            "test": data_fingerprint(test) if test is not None else None,
+            "optimizer": {"name": "sgd", "lr": lr, "momentum": momentum, "nesterov": bool(nesterov and momentum > 0),
+                          "weight_decay": weight_decay},
+            "schedule": schedule, "epochs": epochs, "batch_size": batch_size, "member_reduction": member_reduction,
+            "label_smoothing": label_smoothing, "augment": bool(augment), "amp": bool(amp), "seed": seed,
+            "pe_lab": __version__}
+
+
+def checkpoint_state(model: nn.Module, identity: dict | None, epoch: int, history: History,
+                     units: list[TrainingUnit], trained_by: list[dict]) -> dict:
+    """What a checkpoint holds after ``epoch`` epochs, the same for both engines (so either can resume it)."""
+    return {"spec": _spec_dict(model), "identity": identity, "model": model.state_dict(), "epoch": epoch,
+            "history": history.to_dict(), "trained_by": trained_by,
+            "units": [{"optimizer": u.optimizer.state_dict(), "scheduler": u.scheduler.state_dict(),
+                       "generator": u.generator.get_state()} for u in units]}
+
+
+def resume_from(path: Path, model: nn.Module, units: list[TrainingUnit], identity: dict | None,
+                device: str | torch.device = "cpu") -> dict:
+    """Load the checkpoint at ``path`` into ``model`` and ``units`` if its run identity equals ``identity``
+    (else ``RunMismatch`` naming the first difference); returns the checkpoint (``epoch``, ``history``, ...)."""
+    state = load_checkpoint(path, device)
+    if state.get("spec") != _spec_dict(model):
+        raise RunMismatch(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}; "
+                          "pass restart=True (--restart) to train from scratch, or use another path")
+    difference = first_difference(state.get("identity", {}), identity)
+    if difference:
+        raise RunMismatch(f"checkpoint {path} was made by a run with other settings ({difference}); "
+                          "resuming would report that run under this one's settings. Pass restart=True "
+                          "(--restart) to train from scratch, or use another path.")
+    model.load_state_dict(state["model"])
+    for unit, unit_state in zip(units, state["units"], strict=True):
+        unit.optimizer.load_state_dict(unit_state["optimizer"])
+        unit.scheduler.load_state_dict(unit_state["scheduler"])
+        unit.generator.set_state(unit_state["generator"].cpu())
+    return state
+
+
 @torch.no_grad()
-def predict_member_probs(model: nn.Module, data: ImageSet, *, batch_size: int = 500,
+def predict_member_probs(model: nn.Module, data, *, batch_size: int = 500,
                          device: str | torch.device = "auto", channels_last: bool | None = None) -> torch.Tensor:
-    """Softmax probabilities of every member, ``(N, M, K)`` on the CPU, in eval mode."""
+    """Softmax probabilities of every member, ``(N, M, K)`` on the CPU, in eval mode. ``data``: an ``ImageSet``
+    (in memory) or a ``pe_lab.streaming.FolderSet`` (read from disk)."""
     device = get_device(device)
     channels_last = True if channels_last is None else channels_last
     model = model.to(device).eval()
-    batches = Batches(data.to(device), batch_size, channels_last=channels_last)
+    if isinstance(data, ImageSet):
+        batches = Batches(data.to(device), batch_size, channels_last=channels_last)
+    else:  # a streamed folder (pe_lab.streaming.FolderSet): read by DataLoader workers, batch by batch
+        batches = data.batches(batch_size, device=device, channels_last=channels_last)
     autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
     _, test_batch = batch_functions(model)
     out = []
@@ -193,6 +267,26 @@ def evaluate(model: nn.Module, data: ImageSet, **kwargs) -> dict[str, float]:
     probs = predict_member_probs(model, data, **kwargs).mean(1)
     labels = data.labels.cpu()
     return {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels), "ece": ece(probs, labels)}
+
+
+def check_recipe(train, *, epochs, batch_size, lr, momentum, weight_decay, label_smoothing, schedule,
+                 member_reduction, seed) -> tuple:
+    """The training recipe's checks (both engines run them before training): ``(epochs, batch_size, lr, momentum,
+    weight_decay, label_smoothing, seed)`` validated, or a ``ValueError``/``TypeError`` naming the rule."""
+    epochs = check_int("epochs", epochs, minimum=1)
+    batch_size = check_int("batch_size", batch_size, minimum=1)
+    lr = check_number("lr", lr, positive=True)
+    momentum = check_number("momentum", momentum, minimum=0, maximum=0.999)
+    weight_decay = check_number("weight_decay", weight_decay, minimum=0)
+    label_smoothing = check_number("label_smoothing", label_smoothing, minimum=0)
+    check_choice("schedule", schedule, SCHEDULES)
+    check_choice("member_reduction", member_reduction, MEMBER_LOSSES)
+    seed = check_int("seed", seed)
+    if not label_smoothing < 1:
+        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
+    if len(train) < batch_size:
+        raise ValueError(f"the training set has {len(train)} images, fewer than batch_size={batch_size}")
+    return epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed
 
 
 def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epochs: int, batch_size: int = 128,
@@ -211,19 +305,9 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     ``resume=True`` continues from that checkpoint if its run identity matches (else ``RunMismatch``);
     ``restart=True`` ignores (and then overwrites) an existing checkpoint.
     """
-    epochs = check_int("epochs", epochs, minimum=1)
-    batch_size = check_int("batch_size", batch_size, minimum=1)
-    lr = check_number("lr", lr, positive=True)
-    momentum = check_number("momentum", momentum, minimum=0, maximum=0.999)
-    weight_decay = check_number("weight_decay", weight_decay, minimum=0)
-    label_smoothing = check_number("label_smoothing", label_smoothing, minimum=0)
-    check_choice("schedule", schedule, SCHEDULES)
-    check_choice("member_reduction", member_reduction, MEMBER_LOSSES)
-    seed = check_int("seed", seed)
-    if not label_smoothing < 1:
-        raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
-    if len(train) < batch_size:
-        raise ValueError(f"the training set has {len(train)} images, fewer than batch_size={batch_size}")
+    epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed = check_recipe(
+        train, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+        label_smoothing=label_smoothing, schedule=schedule, member_reduction=member_reduction, seed=seed)
     device = get_device(device)
     cuda = device.type == "cuda"
     amp = cuda if amp is None else amp
@@ -233,42 +317,26 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     path = Path(checkpoint) if checkpoint is not None else None
     identity = None
     if path is not None:
-        identity = {"model": _spec_dict(model), "train": data_fingerprint(train),
-                    "test": data_fingerprint(test) if test is not None else None,
-                    "optimizer": {"name": "sgd", "lr": lr, "momentum": momentum,
-                                  "nesterov": bool(nesterov and momentum > 0),
-                                  "weight_decay": weight_decay},
-                    "schedule": schedule, "epochs": epochs, "batch_size": batch_size,
-                    "member_reduction": member_reduction,
-                    "label_smoothing": label_smoothing, "augment": bool(augment), "amp": bool(amp and cuda),
-                    "seed": seed, "pe_lab": __version__}
+        identity = run_identity(model, train, test, lr=lr, momentum=momentum, nesterov=nesterov,
+                                weight_decay=weight_decay, schedule=schedule, epochs=epochs, batch_size=batch_size,
+                                member_reduction=member_reduction, label_smoothing=label_smoothing,
+                                augment=augment, amp=amp and cuda, seed=seed)
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     train_on_device = train.to(device)
     steps = len(train) // batch_size
-    units = _units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
-                   epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
+    units = make_training_units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
+                                epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
     scaler = grad_scaler(amp and cuda)
     history, start_epoch = History(), 0
     train_batch, _ = batch_functions(model)
+    trained_by: list[dict] = []
     if resume and not restart and path is not None and path.exists():
-        state = load_checkpoint(path, device)
-        if state.get("spec") != _spec_dict(model):
-            raise RunMismatch(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}; "
-                              "pass restart=True (--restart) to train from scratch, or use another path")
-        difference = first_difference(state.get("identity", {}), identity)
-        if difference:
-            raise RunMismatch(f"checkpoint {path} was made by a run with other settings ({difference}); "
-                              "resuming would report that run under this one's settings. Pass restart=True "
-                              "(--restart) to train from scratch, or use another path.")
-        model.load_state_dict(state["model"])
-        for unit, unit_state in zip(units, state["units"], strict=True):
-            unit.optimizer.load_state_dict(unit_state["optimizer"])
-            unit.scheduler.load_state_dict(unit_state["scheduler"])
-            unit.generator.set_state(unit_state["generator"])
-        history = History(**state["history"])
-        start_epoch = state["epoch"]
+        state = resume_from(path, model, units, identity, device)
+        history, start_epoch = History(**state["history"]), state["epoch"]
+        trained_by = state.get("trained_by", [])
+    trained_by = [*trained_by, {"engine": "pe-lab", "processes": 1, "from_epoch": start_epoch}]
     epoch_bar = tqdm(range(start_epoch, epochs), desc="epochs", disable=not progress, initial=start_epoch,
                      total=epochs)
     with cudnn_benchmark(cuda):
@@ -294,22 +362,18 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                     scaler.step(unit.optimizer)
                     scaler.update()
                     unit.scheduler.step()
-                    detached = loss.detach()
-                    first_bad = torch.where((first_bad < 0) & ~torch.isfinite(detached),
+                    first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
                                             torch.as_tensor(step_index, device=device), first_bad)
-                    per_member = logits.shape[1] if member_reduction == "sum" else 1
-                    loss_sum += detached * len(labels) / per_member
-                    if labels.dim() == 1:  # the ensemble's accuracy on the batch
-                        correct += (logits.detach().float().softmax(-1).mean(1).argmax(-1) == labels).sum()
-                    else:  # one label per member (MIMO's slots): the members' mean accuracy
-                        correct += (logits.detach().argmax(-1) == labels).float().mean(1).sum()
+                    batch_loss, batch_correct = step_statistics(logits, labels, loss, member_reduction)
+                    loss_sum += batch_loss
+                    correct += batch_correct
                     seen += len(labels)
                     step_index += 1
                     if step_index % SYNC_EVERY == 0 or step_index == len(units) * steps:
-                        _stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
+                        stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
                         if progress:
                             bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
-            _stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
+            stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
             history.train_loss.append(loss_sum.item() / seen)
             history.train_accuracy.append(correct.item() / seen)
             history.epoch_seconds.append(time.perf_counter() - started)
@@ -320,10 +384,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                 history.test_ece.append(scores["ece"])
                 epoch_bar.set_postfix(test_acc=f"{scores['accuracy']:.3f}", nll=f"{scores['nll']:.3f}")
             if path is not None:
-                _atomic_save({"spec": _spec_dict(model), "identity": identity,
-                              "model": model.state_dict(), "epoch": epoch + 1, "history": history.to_dict(),
-                              "units": [{"optimizer": u.optimizer.state_dict(), "scheduler": u.scheduler.state_dict(),
-                                         "generator": u.generator.get_state()} for u in units]}, path)
+                _atomic_save(checkpoint_state(model, identity, epoch + 1, history, units, trained_by), path)
                 start_epoch = epoch + 1
     return history
 
@@ -371,8 +432,10 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
     return total * (len(train) // batch_size)
 
 
-def _stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path | None, good_epoch: int,
-                      lr: float) -> None:
+def stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path | None, good_epoch: int,
+                     lr: float) -> None:
+    """Raise ``TrainingDiverged`` if ``first_bad`` (the epoch's first step index with a non-finite loss, -1 if
+    none; a device tensor, read here) is set, naming the step, the member and the last good checkpoint."""
     bad = int(first_bad.item())
     if bad < 0:
         return

@@ -1,0 +1,314 @@
+"""PyTorch Lightning engine: any pe-lab method on several processes (DDP), and data streamed from disk.
+
+``pip install 'pe-lab[lightning]'``. Nothing of the recipe is written twice: the loss (``train.member_loss``),
+the optimisers and schedules (``train.make_training_units``), the step's running sums
+(``train.step_statistics``), the NaN stop (``train.stop_if_diverged``), the evaluation (``train.evaluate``), the
+run identity and the checkpoint (``train.run_identity``, ``train.checkpoint_state``, ``train.resume_from``) are
+``pe_lab.train``'s. So a checkpoint written by either engine is resumed by the other (``trained_by`` in it
+records which engine, on how many processes, trained from which epoch).
+
+How it maps onto Lightning:
+
+* ``EnsembleModule`` trains with *manual optimisation*: a Deep Ensemble's members keep their own optimisers,
+  schedules and shuffles (one data loader per member, combined), and the step back-propagates the sum of the
+  members' losses once (members share no weight, so each gets exactly its own gradient) and steps every optimiser.
+  fp16 mixed precision on CUDA uses one loss scaler for all of them, updated once per step.
+* ``EnsembleDataModule`` serves per-process shares of the *global* batch: N processes with ``batch_size / N``
+  each see the global batches of one process with ``batch_size`` (``streaming.ShardedEpochSampler``), and every
+  image's augmentation depends only on (seed, member, epoch, image), so the two runs match up to floating-point
+  summation order. On GPUs, BatchNorm is synchronised across processes (statistics of the global batch); torch
+  cannot do that on CPU processes, where each normalises with its own share (a warning says so).
+* Rank 0 alone evaluates after each epoch and writes the checkpoint; the other processes write nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from .config import atomic_save, cudnn_benchmark, get_device, grad_scaler
+from .data import ImageSet
+from .engines import check_engine, require_lightning
+from .methods import batch_functions, training_units
+from .streaming import FolderSet, SeededItems, ShardedEpochSampler, normalize
+from .train import (
+    SYNC_EVERY,
+    History,
+    check_recipe,
+    checkpoint_state,
+    evaluate,
+    make_training_units,
+    member_loss,
+    resume_from,
+    run_identity,
+    step_statistics,
+    stop_if_diverged,
+)
+from .validate import check_int
+
+L = require_lightning()  # LightningMissing (with the pip command) if the extra is not installed
+
+__all__ = ["EnsembleDataModule", "EnsembleModule", "fit_lightning", "revert_sync_batchnorm"]
+
+
+class EnsembleDataModule(L.LightningDataModule):
+    """Training batches of ``train`` (an ``ImageSet`` in memory or a ``FolderSet`` on disk) for ``units``
+    training units (1, or M for a Deep Ensemble: each member its own shuffle and augmentation), split over the
+    trainer's processes. Batches are uint8 ``(b, 3, H, W)`` with labels ``(b,)``, b = ``batch_size`` / processes;
+    ``EnsembleModule`` normalises them on the device. ``test_dataloader`` serves ``test`` in order."""
+
+    def __init__(self, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *, batch_size: int,
+                 units: int = 1, seed: int = 0, augment: bool = True, num_workers: int = 0,
+                 epoch_offset: int = 0) -> None:
+        super().__init__()
+        self.train_set, self.test_set = train, test
+        self.batch_size = check_int("batch_size", batch_size, minimum=1)
+        self.units = check_int("units", units, minimum=1)
+        self.seed, self.augment, self.epoch_offset = seed, augment, epoch_offset
+        self.num_workers = check_int("num_workers", num_workers, minimum=0)
+
+    @classmethod
+    def cifar10(cls, root: str | os.PathLike | None = None, *, download: bool = True, **kwargs) -> EnsembleDataModule:
+        """CIFAR-10 train and test (``pe_lab.data.load_cifar10``); SVHN, the OOD set, is ``data.load_svhn``."""
+        from .data import load_cifar10
+
+        return cls(load_cifar10("train", root, download=download), load_cifar10("test", root, download=download),
+                   **kwargs)
+
+    def _processes(self) -> tuple[int, int]:
+        trainer = getattr(self, "trainer", None)
+        return (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+
+    def train_dataloader(self):
+        world, rank = self._processes()
+        if self.batch_size % world:
+            raise ValueError(f"the global batch_size {self.batch_size} must be divisible by the {world} processes")
+        loaders = []
+        for unit in range(self.units):
+            items = SeededItems(self.train_set, train=True, augment=self.augment, seed=self.seed, unit=unit)
+            sampler = ShardedEpochSampler(len(items), self.batch_size // world, num_replicas=world, rank=rank,
+                                          seed=self.seed, unit=unit, epoch_offset=self.epoch_offset)
+            loaders.append(DataLoader(items, batch_size=self.batch_size // world, sampler=sampler,
+                                      num_workers=self.num_workers, persistent_workers=False,
+                                      pin_memory=torch.cuda.is_available()))
+        return loaders
+
+    def test_dataloader(self):
+        if self.test_set is None:
+            raise ValueError("this data module has no test set")
+        return DataLoader(SeededItems(self.test_set, train=False), batch_size=self.batch_size,
+                          num_workers=self.num_workers)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return len(self.train_set) // self.batch_size
+
+
+class EnsembleModule(L.LightningModule):
+    """Trains ``model`` (any pe-lab method, logits ``(B, M, K)``) with ``fit``'s recipe; see the module doc.
+
+    ``mean``/``std``: the normalisation of the data module's uint8 batches. ``test``: evaluated by rank 0 after
+    every epoch (``train.evaluate``). ``checkpoint``: written by rank 0 after every epoch, in ``fit``'s format.
+    """
+
+    def __init__(self, model: nn.Module, *, epochs: int, steps_per_epoch: int, lr: float = 0.1,
+                 momentum: float = 0.9, weight_decay: float = 5e-4, schedule: str = "onecycle",
+                 nesterov: bool = True, label_smoothing: float = 0.0, member_reduction: str = "sum",
+                 seed: int = 0, amp: bool = False, channels_last: bool = True,
+                 mean: tuple[float, ...], std: tuple[float, ...], test: ImageSet | FolderSet | None = None,
+                 checkpoint: str | os.PathLike | None = None, identity: dict | None = None,
+                 resume: bool = False, history: History | None = None, start_epoch: int = 0,
+                 trained_by: list[dict] | None = None) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.model = model
+        self.recipe = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule, epochs=epochs,
+                           steps_per_epoch=steps_per_epoch, seed=seed, nesterov=nesterov)
+        self.label_smoothing, self.member_reduction = label_smoothing, member_reduction
+        self.amp, self.channels_last, self.mean, self.std = amp, channels_last, mean, std
+        self.test_set, self.identity, self.resume = test, identity, resume
+        self.checkpoint = Path(checkpoint) if checkpoint is not None else None
+        self.history = history if history is not None else History()
+        self.start_epoch, self.trained_by = start_epoch, list(trained_by or [])
+        self.scaler = grad_scaler(amp)
+        self.train_batch, _ = batch_functions(model)
+        self.units = []
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    def configure_optimizers(self):
+        self.units = make_training_units(self.model, **self.recipe)
+        return [unit.optimizer for unit in self.units]
+
+    def on_fit_start(self) -> None:
+        if self.resume and self.checkpoint is not None and self.checkpoint.exists():
+            resume_from(self.checkpoint, self.model, self.units, self.identity, self.device)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int = 0):
+        batches = batch if isinstance(batch, list) else [batch]
+        out = []
+        for images, labels in batches:
+            images = normalize(images, self.mean, self.std)
+            if self.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            out.append((images, labels))
+        return out
+
+    def on_train_epoch_start(self) -> None:
+        self.model.train()
+        self._started = time.perf_counter()
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._correct = torch.zeros((), device=self.device)
+        self._seen = torch.zeros((), device=self.device)
+        self._first_bad = torch.full((), -1, device=self.device, dtype=torch.long)
+        self._step = 0
+
+    def training_step(self, batch, batch_idx: int) -> None:
+        if len(batch) != len(self.units):
+            raise ValueError(f"got batches for {len(batch)} training units, the model has {len(self.units)}")
+        total = torch.zeros((), device=self.device)
+        for unit, (images, labels) in zip(self.units, batch, strict=True):
+            images, labels = self.train_batch(self.model, images, labels, unit.generator)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
+                logits = unit.module(images)
+                loss = member_loss(logits, labels, self.label_smoothing, self.member_reduction)
+            total = total + loss
+            batch_loss, batch_correct = step_statistics(logits, labels, loss, self.member_reduction)
+            self._loss_sum += batch_loss
+            self._correct += batch_correct
+            self._seen += len(labels)
+        for unit in self.units:
+            unit.optimizer.zero_grad(set_to_none=True)
+        # The members share no weight: one backward of the summed losses gives each member its own gradient
+        # (and DDP wants one backward per forward).
+        self.manual_backward(self.scaler.scale(total))
+        for unit in self.units:
+            self.scaler.step(unit.optimizer)
+        self.scaler.update()
+        for unit in self.units:
+            unit.scheduler.step()
+        self._first_bad = torch.where((self._first_bad < 0) & ~torch.isfinite(total.detach()),
+                                      torch.as_tensor(self._step, device=self.device), self._first_bad)
+        self._step += 1
+        if self._step % SYNC_EVERY == 0:
+            self._stop_if_diverged()
+
+    def _stop_if_diverged(self) -> None:
+        first_bad = self.all_gather(self._first_bad).max()  # any process
+        stop_if_diverged(first_bad, self.start_epoch + self.current_epoch, self.recipe["steps_per_epoch"],
+                         self.checkpoint, self.start_epoch + self.current_epoch, self.recipe["lr"])
+
+    def on_train_epoch_end(self) -> None:
+        self._stop_if_diverged()
+        totals = self.all_gather(torch.stack([self._loss_sum, self._correct, self._seen]).float())
+        loss_sum, correct, seen = (totals.reshape(-1, 3).sum(0) if totals.dim() > 1 else totals).tolist()
+        epoch = self.start_epoch + self.current_epoch
+        self.history.train_loss.append(loss_sum / seen)
+        self.history.train_accuracy.append(correct / seen)
+        self.history.epoch_seconds.append(time.perf_counter() - self._started)
+        if not self.trainer.is_global_zero:
+            return  # rank 0 alone evaluates and writes
+        if self.test_set is not None:
+            scores = evaluate(self.model, self.test_set, device=self.device, channels_last=self.channels_last)
+            self.history.test_accuracy.append(scores["accuracy"])
+            self.history.test_nll.append(scores["nll"])
+            self.history.test_ece.append(scores["ece"])
+            self.model.train()
+        if self.checkpoint is not None:
+            atomic_save(checkpoint_state(self.model, self.identity, epoch + 1, self.history, self.units,
+                                         self.trained_by), self.checkpoint)
+
+
+def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
+    """Undo ``nn.SyncBatchNorm.convert_sync_batchnorm`` in place (same parameters and running statistics): the
+    trained model is then usable in one process again."""
+    for name, child in module.named_children():
+        if isinstance(child, nn.SyncBatchNorm):
+            plain = nn.BatchNorm2d(child.num_features, child.eps, child.momentum, child.affine,
+                                   child.track_running_stats, device=child.weight.device if child.affine else None)
+            plain.load_state_dict(child.state_dict())
+            plain.train(child.training)
+            setattr(module, name, plain)
+        else:
+            revert_sync_batchnorm(child)
+    return module
+
+
+def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *,
+                  epochs: int, batch_size: int = 128, lr: float = 0.1, momentum: float = 0.9,
+                  weight_decay: float = 5e-4, schedule: str = "onecycle", label_smoothing: float = 0.0,
+                  augment: bool = True, device: str | torch.device = "auto", amp: bool | None = None,
+                  channels_last: bool | None = None, seed: int = 0, checkpoint: str | os.PathLike | None = None,
+                  resume: bool = False, restart: bool = False, progress: bool = True, nesterov: bool = True,
+                  member_reduction: str = "sum", devices: int = 1, strategy: str = "auto",
+                  num_workers: int = 0) -> History:
+    """``train.fit`` on Lightning: the same arguments (``batch_size`` is the global batch) plus ``devices``
+    (processes), ``strategy`` (``"auto"``, ``"ddp"``) and ``num_workers`` (DataLoader workers per process).
+
+    Every process must call it (as every DDP program runs on every rank); each returns the ``History`` (test
+    metrics only on rank 0). ``train`` may be a ``FolderSet``, read from disk by the workers.
+    """
+    device = get_device(device)
+    accelerator = device.type
+    check_engine("lightning", devices=devices, strategy=strategy, accelerator=accelerator, batch_size=batch_size)
+    epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed = check_recipe(
+        train, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
+        label_smoothing=label_smoothing, schedule=schedule, member_reduction=member_reduction, seed=seed)
+    cuda = accelerator == "cuda"
+    amp = cuda if amp is None else bool(amp and cuda)
+    channels_last = True if channels_last is None else channels_last
+    path = Path(checkpoint) if checkpoint is not None else None
+    identity = run_identity(model, train, test, lr=lr, momentum=momentum, nesterov=nesterov,
+                            weight_decay=weight_decay, schedule=schedule, epochs=epochs, batch_size=batch_size,
+                            member_reduction=member_reduction, label_smoothing=label_smoothing, augment=augment,
+                            amp=amp, seed=seed) if path is not None else None
+    history, start_epoch, trained_by = History(), 0, []
+    resume = bool(resume and not restart and path is not None and path.exists())
+    if resume:
+        # Check and read it now (before any process starts); on_fit_start loads it into the optimisers.
+        probe_units = make_training_units(model, lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                          schedule=schedule, epochs=epochs,
+                                          steps_per_epoch=len(train) // batch_size, seed=seed, nesterov=nesterov)
+        state = resume_from(path, model, probe_units, identity)
+        history, start_epoch, trained_by = History(**state["history"]), state["epoch"], state.get("trained_by", [])
+    trained_by = [*trained_by, {"engine": "lightning", "processes": devices, "strategy": strategy,
+                                "from_epoch": start_epoch}]
+    if start_epoch >= epochs:
+        return history
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    units = len(training_units(model))
+    data = EnsembleDataModule(train, test, batch_size=batch_size, units=units, seed=seed, augment=augment,
+                              num_workers=num_workers, epoch_offset=start_epoch)
+    items = SeededItems(train)
+    module = EnsembleModule(model, epochs=epochs, steps_per_epoch=data.steps_per_epoch, lr=lr, momentum=momentum,
+                            weight_decay=weight_decay, schedule=schedule, nesterov=nesterov,
+                            label_smoothing=label_smoothing, member_reduction=member_reduction, seed=seed, amp=amp,
+                            channels_last=channels_last, mean=items.mean, std=items.std, test=test, checkpoint=path,
+                            identity=identity, resume=resume, history=history, start_epoch=start_epoch,
+                            trained_by=trained_by)
+    # torch's SyncBatchNorm runs on GPUs only: on CPU processes each one normalises with its own share's
+    # statistics, which is not the computation of one process with the global batch (said once, here).
+    has_norms = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    sync_norms = devices > 1 and cuda and has_norms
+    if devices > 1 and not cuda and has_norms:
+        warnings.warn(f"BatchNorm on {devices} CPU processes uses each process's own batch statistics (torch's "
+                      "SyncBatchNorm needs GPUs): the run is close to, not the same as, one process with the "
+                      "global batch", stacklevel=2)
+    trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy,
+                        max_epochs=epochs - start_epoch, logger=False, enable_checkpointing=False,
+                        enable_model_summary=False, enable_progress_bar=progress, use_distributed_sampler=False,
+                        sync_batchnorm=sync_norms, num_sanity_val_steps=0, limit_val_batches=0)
+    with cudnn_benchmark(cuda):
+        trainer.fit(module, datamodule=data)
+    if sync_norms:
+        revert_sync_batchnorm(model)
+    return module.history
+
