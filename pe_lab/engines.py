@@ -45,6 +45,11 @@ def check_engine(engine: str, *, devices: int = 1, strategy: str = "auto", accel
     """
     check_choice("engine", engine, ENGINES)
     devices = check_int("devices", devices, minimum=1)
+    if engine == "lightning" and strategy not in STRATEGIES:
+        known = require_lightning().strategies.StrategyRegistry.available_strategies()
+        if strategy in known:
+            raise ValueError(f"--strategy {strategy} is a Lightning strategy that pe-lab's engine does not run "
+                             f"(it supports {', '.join(STRATEGIES)}: data parallel, every process a full copy)")
     check_choice("strategy", strategy, STRATEGIES)
     if engine == "pe-lab":
         if devices != 1 or strategy != "auto":

@@ -244,6 +244,21 @@ def test_parameter_counts_match_their_formula(architecture, method):
     assert _count(model) == _expected_params(method, architecture)
 
 
+def test_imagenet_resnet50_is_torchvisions_resnet50_layer_for_layer():
+    torchvision = pytest.importorskip("torchvision")
+    with torch.device("meta"):
+        reference = torchvision.models.resnet50(weights=None)
+        ours = build("resnet50_imagenet", "single", num_classes=1000)
+        assert _count(reference) == _count(ours) == 25_557_032  # torchvision's published num_params
+        assert sorted(tuple(p.shape) for p in reference.parameters()) == sorted(tuple(p.shape) for p in ours.parameters())
+        assert _count(build("resnet50_imagenet", "deep", num_estimators=4, num_classes=1000)) == 4 * 25_557_032
+        # the CIFAR stem differs: 3x3 conv, no max-pool (the classic mix-up gives the wrong stem for 224x224)
+        assert _count(build("resnet50", "single", num_classes=1000)) != 25_557_032
+    ours = build("resnet50_imagenet", "single", num_classes=5).eval()
+    features = ours.stem(torch.zeros(1, 3, 224, 224))
+    assert features.shape == (1, 64, 56, 56)  # 7x7 stride 2, then 3x3 max-pool stride 2, as in the paper's ImageNet nets
+
+
 def test_published_sizes_of_the_new_architectures():
     with torch.device("meta"):
         assert _count(build("resnet50", "single")) == pytest.approx(23.5e6, rel=0.01)
