@@ -276,7 +276,8 @@ WRITE_AUDIT = textwrap.dedent("""
 """)
 
 
-def _run_cli(tmp_path: Path, name: str, *args: str, audit: Path | None = None) -> subprocess.CompletedProcess:
+def _run_cli(tmp_path: Path, name: str, *args: str, audit: Path | None = None,
+             launcher: tuple[str, ...] = (sys.executable, "-m")) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONWARNINGS="ignore", PE_LAB_CACHE=str(tmp_path / "cache"))
     if audit is not None:
         (tmp_path / "site").mkdir(exist_ok=True)
@@ -284,7 +285,7 @@ def _run_cli(tmp_path: Path, name: str, *args: str, audit: Path | None = None) -
         audit.mkdir()
         env.update(PE_LAB_WRITE_LOG=str(audit),
                    PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), env.get("PYTHONPATH", "")]))
-    command = [sys.executable, "-m", "pe_lab.experiment", "--out", str(tmp_path / name / "report.json"),
+    command = [*launcher, "pe_lab.experiment", "--out", str(tmp_path / name / "report.json"),
                "--runs-dir", str(tmp_path / name / "runs"), "--device", "cpu", "--no-progress", "--no-eta",
                "--seeds", "0", *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -300,21 +301,26 @@ def ddp_runs(tmp_path_factory):
               "--methods", "packed,deep", "--num-estimators", "2", "--epochs", "2", "--batch-size", "40",
               "--schedule", "cosine"]
     _run_cli(tmp_path, "one", *common)
-    _run_cli(tmp_path, "two", *common, "--devices", "2", "--strategy", "ddp", audit=tmp_path / "audit")
+    _run_cli(tmp_path, "two", *common, "--devices", "2", "--strategy", "ddp", audit=tmp_path / "audit-two")
+    # torchrun starts both processes itself; Lightning sees its environment and launches nothing
+    torchrun = (str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", "2", "-m")
+    _run_cli(tmp_path, "torchrun", *common, "--devices", "2", "--strategy", "ddp", audit=tmp_path / "audit-torchrun",
+             launcher=torchrun)
     return tmp_path
 
 
+@pytest.mark.parametrize("launch", ["two", "torchrun"])
 @pytest.mark.parametrize("method", ["packed", "deep"])
-def test_two_gloo_processes_match_one_process_with_the_same_global_batch(ddp_runs, method):
+def test_two_gloo_processes_match_one_process_with_the_same_global_batch(ddp_runs, method, launch):
     one = load_checkpoint(next((ddp_runs / "one" / "runs").glob(f"*-{method}-seed0.pt")))
-    two = load_checkpoint(next((ddp_runs / "two" / "runs").glob(f"*-{method}-seed0.pt")))
+    two = load_checkpoint(next((ddp_runs / launch / "runs").glob(f"*-{method}-seed0.pt")))
     # Stated tolerance: float32 sums in another order (two half-batch means averaged by the all-reduce).
     assert _max_difference(one["model"], two["model"]) < 1e-4
     assert two["history"]["train_loss"] == pytest.approx(one["history"]["train_loss"], rel=1e-4)
     assert two["trained_by"] == [{"engine": "lightning", "processes": 2, "strategy": "ddp", "from_epoch": 0}]
     start = build("lenet", method, num_estimators=2).state_dict()  # and it trained: weights moved
     assert _max_difference(start, two["model"]) > 1e-2
-    report = json.loads((ddp_runs / "two" / "report.json").read_text())
+    report = json.loads((ddp_runs / launch / "report.json").read_text())
     run = next(r for r in report["runs"] if r["method"] == method)
     reference = next(r for r in json.loads((ddp_runs / "one" / "report.json").read_text())["runs"]
                      if r["method"] == method)
@@ -322,15 +328,17 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(ddp_run
     assert run["metrics"]["accuracy"] == pytest.approx(reference["metrics"]["accuracy"], abs=0.011)
 
 
-def test_only_rank_zero_writes_files(ddp_runs):
+@pytest.mark.parametrize("launch", ["two", "torchrun"])
+def test_only_rank_zero_writes_files(ddp_runs, launch):
     logs = {}
-    for log in (ddp_runs / "audit").glob("*.log"):
+    for log in (ddp_runs / f"audit-{launch}").glob("*.log"):
         lines = [line.split("\t", 1) for line in log.read_text().splitlines()]
         logs[log.stem] = {"rank": lines[0][1], "writes": [path for kind, path in lines if kind == "write"]}
     workers = [entry for entry in logs.values() if entry["rank"] == "1"]
-    main = [entry for entry in logs.values() if entry["rank"] == "-"]
+    # rank 0 is the command itself under Lightning's launcher (no LOCAL_RANK), torchrun's LOCAL_RANK 0 under it
+    main = [entry for entry in logs.values() if entry["rank"] == ("0" if launch == "torchrun" else "-")]
     assert len(workers) == 1 and len(main) == 1  # the audit saw both processes
-    out = str(ddp_runs / "two")
+    out = str(ddp_runs / launch)
     assert any(path.startswith(out) for path in main[0]["writes"])  # the audit sees rank 0's writes
     # Nothing of the run (report, checkpoints, data cache, logs in the working directory) comes from rank 1;
     # libraries' own caches (matplotlib's config, torch's temp folders) are not the run's files.
