@@ -23,6 +23,7 @@ How it maps onto Lightning:
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import warnings
@@ -60,13 +61,15 @@ __all__ = ["EnsembleDataModule", "EnsembleModule", "fit_lightning", "revert_sync
 class EnsembleDataModule(L.LightningDataModule):
     """Training batches of ``train`` (an ``ImageSet`` in memory or a ``FolderSet`` on disk) for ``units``
     training units (1, or M for a Deep Ensemble: each member its own shuffle and augmentation), split over the
-    trainer's processes. Batches are uint8 ``(b, 3, H, W)`` with labels ``(b,)``, b = ``batch_size`` / processes;
-    ``EnsembleModule`` normalises them on the device. ``test_dataloader`` serves ``test`` in order."""
+    trainer's processes. Batches are read as uint8 ``(b, 3, H, W)`` with labels ``(b,)``, b = ``batch_size`` /
+    processes, and normalised once on the device. ``test_dataloader`` serves ``test`` in order (uint8)."""
 
     def __init__(self, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *, batch_size: int,
                  units: int = 1, seed: int = 0, augment: bool = True, num_workers: int = 0,
-                 epoch_offset: int = 0) -> None:
+                 epoch_offset: int = 0, channels_last: bool = True) -> None:
         super().__init__()
+        items = SeededItems(train)
+        self.mean, self.std, self.channels_last = items.mean, items.std, channels_last
         self.train_set, self.test_set = train, test
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.units = check_int("units", units, minimum=1)
@@ -99,6 +102,16 @@ class EnsembleDataModule(L.LightningDataModule):
                                       pin_memory=torch.cuda.is_available()))
         return loaders
 
+    def on_after_batch_transfer(self, batch, dataloader_idx: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """On the device: uint8 -> normalised float (channels_last), one ``(images, labels)`` per unit."""
+        out = []
+        for images, labels in batch if isinstance(batch, list) else [batch]:
+            images = normalize(images, self.mean, self.std)
+            if self.channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            out.append((images, labels))
+        return out
+
     def test_dataloader(self):
         if self.test_set is None:
             raise ValueError("this data module has no test set")
@@ -113,7 +126,7 @@ class EnsembleDataModule(L.LightningDataModule):
 class EnsembleModule(L.LightningModule):
     """Trains ``model`` (any pe-lab method, logits ``(B, M, K)``) with ``fit``'s recipe; see the module doc.
 
-    ``mean``/``std``: the normalisation of the data module's uint8 batches. ``test``: evaluated by rank 0 after
+    Batches come normalised from ``EnsembleDataModule``, one per training unit. ``test``: evaluated by rank 0 after
     every epoch (``train.evaluate``). ``checkpoint``: written by rank 0 after every epoch, in ``fit``'s format.
     """
 
@@ -121,7 +134,7 @@ class EnsembleModule(L.LightningModule):
                  momentum: float = 0.9, weight_decay: float = 5e-4, schedule: str = "onecycle",
                  nesterov: bool = True, label_smoothing: float = 0.0, member_reduction: str = "sum",
                  seed: int = 0, amp: bool = False, channels_last: bool = True,
-                 mean: tuple[float, ...], std: tuple[float, ...], test: ImageSet | FolderSet | None = None,
+                 test: ImageSet | FolderSet | None = None,
                  checkpoint: str | os.PathLike | None = None, identity: dict | None = None,
                  resume: bool = False, history: History | None = None, start_epoch: int = 0,
                  trained_by: list[dict] | None = None) -> None:
@@ -131,7 +144,7 @@ class EnsembleModule(L.LightningModule):
         self.recipe = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule, epochs=epochs,
                            steps_per_epoch=steps_per_epoch, seed=seed, nesterov=nesterov)
         self.label_smoothing, self.member_reduction = label_smoothing, member_reduction
-        self.amp, self.channels_last, self.mean, self.std = amp, channels_last, mean, std
+        self.amp, self.channels_last = amp, channels_last
         self.test_set, self.identity, self.resume = test, identity, resume
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.history = history if history is not None else History()
@@ -150,16 +163,6 @@ class EnsembleModule(L.LightningModule):
     def on_fit_start(self) -> None:
         if self.resume and self.checkpoint is not None and self.checkpoint.exists():
             resume_from(self.checkpoint, self.model, self.units, self.identity, self.device)
-
-    def on_after_batch_transfer(self, batch, dataloader_idx: int = 0):
-        batches = batch if isinstance(batch, list) else [batch]
-        out = []
-        for images, labels in batches:
-            images = normalize(images, self.mean, self.std)
-            if self.channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            out.append((images, labels))
-        return out
 
     def on_train_epoch_start(self) -> None:
         self.model.train()
@@ -286,12 +289,11 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
         model = model.to(memory_format=torch.channels_last)
     units = len(training_units(model))
     data = EnsembleDataModule(train, test, batch_size=batch_size, units=units, seed=seed, augment=augment,
-                              num_workers=num_workers, epoch_offset=start_epoch)
-    items = SeededItems(train)
+                              num_workers=num_workers, epoch_offset=start_epoch, channels_last=channels_last)
     module = EnsembleModule(model, epochs=epochs, steps_per_epoch=data.steps_per_epoch, lr=lr, momentum=momentum,
                             weight_decay=weight_decay, schedule=schedule, nesterov=nesterov,
                             label_smoothing=label_smoothing, member_reduction=member_reduction, seed=seed, amp=amp,
-                            channels_last=channels_last, mean=items.mean, std=items.std, test=test, checkpoint=path,
+                            channels_last=channels_last, test=test, checkpoint=path,
                             identity=identity, resume=resume, history=history, start_epoch=start_epoch,
                             trained_by=trained_by)
     # torch's SyncBatchNorm runs on GPUs only: on CPU processes each one normalises with its own share's
@@ -302,6 +304,8 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
         warnings.warn(f"BatchNorm on {devices} CPU processes uses each process's own batch statistics (torch's "
                       "SyncBatchNorm needs GPUs): the run is close to, not the same as, one process with the "
                       "global batch", stacklevel=2)
+    if not progress:  # the device summary and tips too: a quiet run prints only what pe-lab reports
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy,
                         max_epochs=epochs - start_epoch, logger=False, enable_checkpointing=False,
                         enable_model_summary=False, enable_progress_bar=progress, use_distributed_sampler=False,
