@@ -37,14 +37,16 @@ def require_lightning():
 
 
 def check_engine(engine: str, *, devices: int = 1, strategy: str = "auto", accelerator: str = "cpu",
-                 batch_size: int | None = None) -> None:
+                 batch_size: int | None = None, num_nodes: int = 1) -> None:
     """Refuse an engine, device count or strategy that cannot run here, naming the rule (before any data).
 
-    ``devices`` is the number of processes (one per GPU on CUDA; on CPU, one per core at most); the global
-    ``batch_size`` must split evenly over them, so that N processes see the batches of one.
+    ``devices`` is the number of processes per machine (one per GPU on CUDA; on CPU, one per core at most),
+    ``num_nodes`` the number of machines; the global ``batch_size`` must split evenly over all processes, so
+    that N processes see the batches of one.
     """
     check_choice("engine", engine, ENGINES)
     devices = check_int("devices", devices, minimum=1)
+    num_nodes = check_int("num_nodes", num_nodes, minimum=1)
     if engine == "lightning" and strategy not in STRATEGIES:
         known = require_lightning().strategies.StrategyRegistry.available_strategies()
         if strategy in known:
@@ -52,20 +54,22 @@ def check_engine(engine: str, *, devices: int = 1, strategy: str = "auto", accel
                              f"(it supports {', '.join(STRATEGIES)}: data parallel, every process a full copy)")
     check_choice("strategy", strategy, STRATEGIES)
     if engine == "pe-lab":
-        if devices != 1 or strategy != "auto":
-            raise ValueError(f"--devices {devices} / --strategy {strategy}: pe-lab's own loop runs one process; "
-                             "use --engine lightning for several")
+        if devices != 1 or strategy != "auto" or num_nodes != 1:
+            raise ValueError(f"--devices {devices} / --num-nodes {num_nodes} / --strategy {strategy}: pe-lab's own "
+                             "loop runs one process; use --engine lightning for several")
         return
     require_lightning()
     available = torch.cuda.device_count() if accelerator == "cuda" else (os.cpu_count() or 1)
     if devices > available:
         what = "CUDA GPUs" if accelerator == "cuda" else "CPU cores"
         raise ValueError(f"--devices {devices} asks for more {what} than this machine has ({available})")
-    if devices > 1 and strategy == "auto":
-        raise ValueError(f"--devices {devices} needs a data-parallel strategy: add --strategy ddp")
-    if batch_size is not None and batch_size % devices:
-        raise ValueError(f"the global --batch-size {batch_size} must be divisible by --devices {devices} "
-                         "(each process takes batch_size / devices images of every global batch)")
+    processes = devices * num_nodes
+    if processes > 1 and strategy == "auto":
+        raise ValueError(f"{processes} processes (--devices x --num-nodes) need a data-parallel strategy: "
+                         "add --strategy ddp")
+    if batch_size is not None and batch_size % processes:
+        raise ValueError(f"the global --batch-size {batch_size} must be divisible by --devices x --num-nodes = "
+                         f"{processes} (each process takes batch_size / {processes} images of every global batch)")
 
 
 def global_rank() -> int:

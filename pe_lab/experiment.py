@@ -391,7 +391,8 @@ def run_experiment(args) -> dict:
     if args.engine == "lightning":
         from .lightning import fit_lightning as train_fn
 
-        engine_options = {"devices": args.devices, "strategy": args.strategy, "num_workers": args.num_workers}
+        engine_options = {"devices": args.devices, "num_nodes": args.num_nodes, "strategy": args.strategy,
+                          "num_workers": args.num_workers}
     with _exclusive(out) if rank_zero else contextlib.nullcontext():
         previous = None
         if out.exists() and args.resume and not args.restart:
@@ -429,7 +430,8 @@ def run_experiment(args) -> dict:
                                                             args.num_bins)
                 if args.shift:
                     run["shift"] = _shift_evaluation(model, test, member_probs, args.shift_per_class, device)
-                run["engine"] = {"name": args.engine, "processes": args.devices, "strategy": args.strategy}
+                run["engine"] = {"name": args.engine, "processes": args.devices * args.num_nodes,
+                                 "strategy": args.strategy}
                 report["runs"].append(run)
                 if seed == seeds[0] and args.save_predictions:
                     save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
@@ -540,7 +542,7 @@ def validate_args(args) -> None:
     for name in ("train_per_class", "test_per_class"):
         if getattr(args, name) is not None:
             check_int("--" + name.replace("_", "-"), getattr(args, name), minimum=1)
-    check_engine(args.engine, devices=args.devices, strategy=args.strategy,
+    check_engine(args.engine, devices=args.devices, strategy=args.strategy, num_nodes=args.num_nodes,
                  accelerator=get_device(args.device).type, batch_size=args.batch_size)
     check_int("--num-workers", args.num_workers, minimum=0)
     check_int("--image-size", args.image_size, minimum=8)
@@ -689,6 +691,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", default="pe-lab", choices=("pe-lab", "lightning"),
                    help="pe-lab's own loop (one process) or PyTorch Lightning (pip install 'pe-lab[lightning]')")
     p.add_argument("--devices", type=int, default=1, help="Lightning: processes (GPUs, or CPU processes)")
+    p.add_argument("--num-nodes", type=int, default=1, help="Lightning: machines (e.g. SLURM nodes)")
     p.add_argument("--strategy", default="auto", help=f"Lightning: {', '.join(STRATEGIES)}")
     p.add_argument("--num-workers", type=int, default=0, help="Lightning: DataLoader workers per process")
     p.add_argument("--device", default="auto")

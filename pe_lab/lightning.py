@@ -251,16 +251,18 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                   channels_last: bool | None = None, seed: int = 0, checkpoint: str | os.PathLike | None = None,
                   resume: bool = False, restart: bool = False, progress: bool = True, nesterov: bool = True,
                   member_reduction: str = "sum", devices: int = 1, strategy: str = "auto",
-                  num_workers: int = 0) -> History:
+                  num_workers: int = 0, num_nodes: int = 1) -> History:
     """``train.fit`` on Lightning: the same arguments (``batch_size`` is the global batch) plus ``devices``
-    (processes), ``strategy`` (``"auto"``, ``"ddp"``) and ``num_workers`` (DataLoader workers per process).
+    (processes per machine), ``num_nodes`` (machines, e.g. under SLURM), ``strategy`` (``"auto"``, ``"ddp"``) and
+    ``num_workers`` (DataLoader workers per process).
 
     Every process must call it (as every DDP program runs on every rank); each returns the ``History`` (test
     metrics only on rank 0). ``train`` may be a ``FolderSet``, read from disk by the workers.
     """
     device = get_device(device)
     accelerator = device.type
-    check_engine("lightning", devices=devices, strategy=strategy, accelerator=accelerator, batch_size=batch_size)
+    check_engine("lightning", devices=devices, strategy=strategy, accelerator=accelerator, batch_size=batch_size,
+                 num_nodes=num_nodes)
     epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed = check_recipe(
         train, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
         label_smoothing=label_smoothing, schedule=schedule, member_reduction=member_reduction, seed=seed)
@@ -281,7 +283,7 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                                           steps_per_epoch=len(train) // batch_size, seed=seed, nesterov=nesterov)
         state = resume_from(path, model, probe_units, identity)
         history, start_epoch, trained_by = History(**state["history"]), state["epoch"], state.get("trained_by", [])
-    trained_by = [*trained_by, {"engine": "lightning", "processes": devices, "strategy": strategy,
+    trained_by = [*trained_by, {"engine": "lightning", "processes": devices * num_nodes, "strategy": strategy,
                                 "from_epoch": start_epoch}]
     if start_epoch >= epochs:
         return history
@@ -299,14 +301,15 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
     # torch's SyncBatchNorm runs on GPUs only: on CPU processes each one normalises with its own share's
     # statistics, which is not the computation of one process with the global batch (said once, here).
     has_norms = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    sync_norms = devices > 1 and cuda and has_norms
-    if devices > 1 and not cuda and has_norms:
-        warnings.warn(f"BatchNorm on {devices} CPU processes uses each process's own batch statistics (torch's "
+    processes = devices * num_nodes
+    sync_norms = processes > 1 and cuda and has_norms
+    if processes > 1 and not cuda and has_norms:
+        warnings.warn(f"BatchNorm on {processes} CPU processes uses each process's own batch statistics (torch's "
                       "SyncBatchNorm needs GPUs): the run is close to, not the same as, one process with the "
                       "global batch", stacklevel=2)
     if not progress:  # the device summary and tips too: a quiet run prints only what pe-lab reports
         logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
-    trainer = L.Trainer(accelerator=accelerator, devices=devices, strategy=strategy,
+    trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
                         max_epochs=epochs - start_epoch, logger=False, enable_checkpointing=False,
                         enable_model_summary=False, enable_progress_bar=progress, use_distributed_sampler=False,
                         sync_batchnorm=sync_norms, num_sanity_val_steps=0, limit_val_batches=0)
