@@ -65,24 +65,27 @@ class EnsembleDataModule(L.LightningDataModule):
     processes, and normalised once on the device. ``test_dataloader`` serves ``test`` in order (uint8)."""
 
     def __init__(self, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *, batch_size: int,
+                 ood: ImageSet | FolderSet | None = None,
                  units: int = 1, seed: int = 0, augment: bool = True, num_workers: int = 0,
                  epoch_offset: int = 0, channels_last: bool = True) -> None:
         super().__init__()
         items = SeededItems(train)
         self.mean, self.std, self.channels_last = items.mean, items.std, channels_last
-        self.train_set, self.test_set = train, test
+        self.train_set, self.test_set, self.ood_set = train, test, ood
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.units = check_int("units", units, minimum=1)
         self.seed, self.augment, self.epoch_offset = seed, augment, epoch_offset
         self.num_workers = check_int("num_workers", num_workers, minimum=0)
 
     @classmethod
-    def cifar10(cls, root: str | os.PathLike | None = None, *, download: bool = True, **kwargs) -> EnsembleDataModule:
-        """CIFAR-10 train and test (``pe_lab.data.load_cifar10``); SVHN, the OOD set, is ``data.load_svhn``."""
-        from .data import load_cifar10
+    def cifar10(cls, root: str | os.PathLike | None = None, *, download: bool = True, svhn: bool = True,
+                **kwargs) -> EnsembleDataModule:
+        """CIFAR-10 train and test and, with ``svhn``, the SVHN test split as the OOD set, found or downloaded as
+        ``pe_lab.data.load_cifar10`` / ``load_svhn`` do."""
+        from .data import load_cifar10, load_svhn
 
         return cls(load_cifar10("train", root, download=download), load_cifar10("test", root, download=download),
-                   **kwargs)
+                   ood=load_svhn(root, download=download) if svhn else None, **kwargs)
 
     def _processes(self) -> tuple[int, int]:
         trainer = getattr(self, "trainer", None)
@@ -105,18 +108,26 @@ class EnsembleDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch, dataloader_idx: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """On the device: uint8 -> normalised float (channels_last), one ``(images, labels)`` per unit."""
         out = []
-        for images, labels in batch if isinstance(batch, list) else [batch]:
+        for images, labels in [batch] if torch.is_tensor(batch[0]) else batch:  # one loader's batch, or each unit's
             images = normalize(images, self.mean, self.std)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             out.append((images, labels))
         return out
 
-    def test_dataloader(self):
-        if self.test_set is None:
-            raise ValueError("this data module has no test set")
-        return DataLoader(SeededItems(self.test_set, train=False), batch_size=self.batch_size,
-                          num_workers=self.num_workers)
+    def _in_order(self, data: ImageSet | FolderSet | None, what: str) -> DataLoader:
+        if data is None:
+            raise ValueError(f"this data module has no {what} set")
+        return DataLoader(SeededItems(data, train=False), batch_size=self.batch_size, num_workers=self.num_workers)
+
+    def test_dataloader(self) -> DataLoader:
+        """The test set in order, unaugmented."""
+        return self._in_order(self.test_set, "test")
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        """The test set, then the OOD set (if any), in order: what an OOD evaluation predicts on."""
+        return [self._in_order(self.test_set, "test")] + ([self._in_order(self.ood_set, "OOD")]
+                                                           if self.ood_set is not None else [])
 
     @property
     def steps_per_epoch(self) -> int:

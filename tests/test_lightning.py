@@ -146,7 +146,7 @@ def _image_folder(root: Path, sizes: list[tuple[int, int]], classes=("cat", "dog
         (root / name).mkdir(parents=True, exist_ok=True)
         for index, (width, height) in enumerate(sizes):
             pixels = torch.randint(0, 60, (height, width, 3), generator=generator, dtype=torch.uint8)
-            pixels[..., label] += 150  # a colour per class: learnable
+            pixels[..., label % 3] += 150  # a colour per class (of the first three): learnable
             Image.fromarray(pixels.numpy()).save(root / name / f"{index:03d}.png")
     return root
 
@@ -171,6 +171,27 @@ def test_a_streamed_folder_gives_imagenet_crops_in_file_order(tmp_path):
     fingerprint = folder.fingerprint()
     (tmp_path / "f" / "cat" / "000.png").write_bytes((tmp_path / "f" / "cat" / "001.png").read_bytes())
     assert FolderSet(tmp_path / "f", image_size=32).fingerprint() != fingerprint  # a replaced image is seen
+
+
+def test_the_cifar10_data_module_finds_cifar10_and_svhn_folders(tmp_path, monkeypatch):
+    from pe_lab.data import CIFAR10_CLASSES
+    from pe_lab.lightning import EnsembleDataModule
+
+    monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path / "cache"))
+    for split in ("train", "test"):
+        _image_folder(tmp_path / "cifar10-jpeg" / split, [(32, 32)] * 2, classes=CIFAR10_CLASSES)
+    _image_folder(tmp_path / "svhn-test", [(32, 32)], classes=tuple(str(d) for d in range(10)))
+    data = EnsembleDataModule.cifar10(tmp_path, download=False, batch_size=8, units=2)
+    assert (len(data.train_set), len(data.test_set), len(data.ood_set)) == (20, 20, 10)
+    loaders = data.train_dataloader()
+    assert len(loaders) == 2  # one per DE member: their own shuffles
+    first, second = (next(iter(loader))[1] for loader in loaders)
+    assert first.shape == (8,) and not torch.equal(first, second)
+    test, ood = data.predict_dataloader()
+    assert next(iter(test))[1].tolist() == data.test_set.labels[:8].tolist()  # in order
+    assert sum(len(labels) for _, labels in ood) == 10
+    normalised = data.on_after_batch_transfer(next(iter(loaders[0])))
+    assert normalised[0][0].dtype == torch.float32 and abs(normalised[0][0].mean().item()) < 3
 
 
 # ------------------------------------------------------------------------------ the same training as fit
