@@ -76,6 +76,29 @@ def _check_training(device: torch.device, workdir: Path) -> dict:
             "ok": finite and resumed.to_dict() == history.to_dict()}
 
 
+def _check_lightning(device: torch.device) -> dict:
+    """The Lightning engine on the device (one process): the same weights as ``fit`` on full batches in fp32, and
+    a finite AMP run. Skipped (recorded as such) where Lightning is not installed."""
+    try:
+        from pe_lab.lightning import fit_lightning
+    except ImportError as error:
+        return {"skipped": str(error), "ok": True}
+    train = synthetic_dataset(3, 10)
+    recipe = dict(epochs=2, batch_size=30, lr=0.05, schedule="cosine", augment=False, device=device, progress=False)
+    set_seed(0)
+    by_fit = build("lenet", "deep", num_estimators=2)
+    by_lightning = build("lenet", "deep", num_estimators=2)
+    by_lightning.load_state_dict(by_fit.state_dict())
+    fit(by_fit, train, train, amp=False, **recipe)
+    fit_lightning(by_lightning, train, train, amp=False, **recipe)
+    ours, theirs = by_fit.state_dict(), by_lightning.state_dict()
+    difference = max((ours[k].float() - theirs[k].float()).abs().max().item() for k in ours)
+    amp_history = fit_lightning(build("lenet", "packed", alpha=2, num_estimators=2), train, train, **recipe)
+    finite = all(v == v for v in amp_history.train_loss)
+    return {"fit_vs_lightning_max_weight_difference": difference, "amp_train_loss": amp_history.train_loss,
+            "ok": difference < 1e-4 and finite}
+
+
 def _run_step(name: str, function, record: dict) -> None:
     started = time.perf_counter()
     print(f"[gpu-check] {name} ...", flush=True)
@@ -105,6 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
     started = time.perf_counter()
     _run_step("equivalence_on_device", lambda: _check_equivalence(device), record)
     _run_step("training_on_device", lambda: _check_training(device, workdir), record)
+    _run_step("lightning_on_device", lambda: _check_lightning(device), record)
     model, batches, repeats = ("lenet", (8,), "1") if args.smoke else ("resnet18", (128, 512), "10")
     for batch in batches:
         _run_step(f"bench_b{batch}", lambda b=batch: bench.main(

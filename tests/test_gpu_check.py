@@ -25,6 +25,8 @@ def test_smoke_run_writes_every_result_with_provenance(tmp_path, monkeypatch):
     stored = json.loads((tmp_path / "out" / "gpu-check.json").read_text())
     assert stored["provenance"]["smoke"] is True and stored["provenance"]["git_commit"]
     assert stored["equivalence_on_device"]["result"]["ok"] and stored["training_on_device"]["result"]["ok"]
+    lightning = stored["lightning_on_device"]["result"]
+    assert lightning["ok"] and ("skipped" in lightning or lightning["fit_vs_lightning_max_weight_difference"] < 1e-4)
     assert {p.name for p in (tmp_path / "out").iterdir()} >= {"gpu-check.json", "bench-lenet-b8.json",
                                                               "experiment-h100.json"}
 
