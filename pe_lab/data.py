@@ -31,8 +31,8 @@ import torch
 from .config import atomic_save, cache_dir, data_root
 
 __all__ = [
-    "Batches", "CIFAR10_CLASSES", "DataError", "ImageSet", "lab_data", "load_cifar10", "load_image_folder",
-    "load_svhn", "subset", "synthetic_dataset", "synthetic_splits"]
+    "Batches", "CIFAR10_CLASSES", "DataError", "ImageSet", "class_folders", "decode_image", "image_files",
+    "lab_data", "load_cifar10", "load_image_folder", "load_svhn", "subset", "synthetic_dataset", "synthetic_splits"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -117,7 +117,8 @@ class DataError(ValueError):
     """A data file or folder that cannot be used as it is; the message names it and says what to do."""
 
 
-def _decode_file(path: Path) -> torch.Tensor:
+def decode_image(path: Path) -> torch.Tensor:
+    """One image file as uint8 ``(3, H, W)`` RGB; ``DataError`` naming the file if it cannot be decoded."""
     from PIL import Image, UnidentifiedImageError  # Pillow releases the GIL while decoding: threads help
 
     try:
@@ -139,12 +140,14 @@ def _cached(key: str, make) -> dict:
     return value
 
 
-def _class_folders(folder: Path) -> list[Path]:
+def class_folders(folder: Path) -> list[Path]:
+    """The class folders of an image folder, sorted (hidden folders are not classes)."""
     # Hidden folders (.ipynb_checkpoints, .DS_Store's kin) are tool litter, never a class.
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _image_files(class_dir: Path) -> list[Path]:
+def image_files(class_dir: Path) -> list[Path]:
+    """The image files of a class folder, sorted (hidden files and other suffixes are left out)."""
     return sorted(p for p in class_dir.iterdir()
                   if p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file())
 
@@ -153,15 +156,15 @@ def _folder_fingerprint(folder: Path, classes: tuple[str, ...] | None) -> str:
     """A digest of every image file's name, size and modification time: adding, removing or replacing an
     image changes it, so a cached decode is never served for a folder that changed (cheap: no reads)."""
     digest = hashlib.sha1(repr(classes).encode())
-    for class_dir in _class_folders(folder):
-        for file in _image_files(class_dir):
+    for class_dir in class_folders(folder):
+        for file in image_files(class_dir):
             stat = file.stat()
             digest.update(f"{class_dir.name}/{file.name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
 def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -> tuple:
-    class_dirs = _class_folders(folder)
+    class_dirs = class_folders(folder)
     if not class_dirs:
         raise DataError(f"{folder} has no class folders (expected <class>/<image> files)")
     names = tuple(p.name for p in class_dirs)
@@ -175,14 +178,14 @@ def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -
         names = expected_classes
     files, labels = [], []
     for label, class_dir in enumerate(class_dirs):
-        found = _image_files(class_dir)
+        found = image_files(class_dir)
         if not found:
             raise DataError(f"class folder {class_dir} has no images ({', '.join(sorted(_IMAGE_SUFFIXES))}); "
                             "a class with no images would silently shrink the data set")
         files += found
         labels += [label] * len(found)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        images = list(pool.map(_decode_file, files, chunksize=256))
+        images = list(pool.map(decode_image, files, chunksize=256))
     shapes = [tuple(im.shape) for im in images]
     common = max(set(shapes), key=shapes.count)
     odd = [(f, s) for f, s in zip(files, shapes, strict=True) if s != common]
@@ -285,7 +288,7 @@ def load_svhn(root: str | os.PathLike | None = None, *, download: bool = True) -
             raise FileNotFoundError(f"data root {base} does not exist")
         for folder in (base / "svhn-test", base / "svhn" / "test", base / "svhn"):
             tried.append(str(folder))
-            if folder.is_dir() and _class_folders(folder):
+            if folder.is_dir() and class_folders(folder):
                 return _image_folder_set(folder, digits)
         for folder in (base, base / "svhn"):
             tried.append(str(folder / "test_32x32.mat"))

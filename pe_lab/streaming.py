@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .data import CIFAR10_MEAN, CIFAR10_STD, DataError, ImageSet, _class_folders, _decode_file, _image_files
+from .data import CIFAR10_MEAN, CIFAR10_STD, DataError, ImageSet, class_folders, decode_image, image_files
 from .validate import check_choice, check_int
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MEMORY_LIMIT_BYTES", "FolderSet", "SeededItems", "ShardedEpochSampler",
@@ -53,7 +53,7 @@ class FolderSet:
             raise DataError(f"image folder {self.root} does not exist or is not a folder")
         self.image_size = check_int("image_size", image_size, minimum=8)
         self.num_workers = check_int("num_workers", num_workers, minimum=0)
-        found = tuple(p.name for p in _class_folders(self.root))
+        found = tuple(p.name for p in class_folders(self.root))
         if not found:
             raise DataError(f"{self.root} has no class folders (expected <class>/<image> files)")
         if classes is not None and set(classes) != set(found):
@@ -61,7 +61,7 @@ class FolderSet:
         self.classes = tuple(classes) if classes is not None else found
         files, labels = [], []
         for label, name in enumerate(self.classes):
-            images = _image_files(self.root / name)
+            images = image_files(self.root / name)
             if not images:
                 raise DataError(f"class folder {self.root / name} has no images; a class with no images would "
                                 "silently shrink the data set")
@@ -111,7 +111,7 @@ def decoded_bytes(folder: str | os.PathLike, probe: int = 32) -> tuple[int, bool
     those all had one size (the in-memory path needs one size)."""
     set_ = FolderSet(folder)
     step = max(1, len(set_) // probe)
-    shapes = [tuple(_decode_file(f).shape) for f in set_.files[::step][:probe]]
+    shapes = [tuple(decode_image(f).shape) for f in set_.files[::step][:probe]]
     mean_bytes = sum(c * h * w for c, h, w in shapes) / len(shapes)
     return int(mean_bytes * len(set_)), len(set(shapes)) == 1
 
@@ -164,7 +164,7 @@ class SeededItems(Dataset):
         epoch, index = divmod(int(key), len(self.labels))
         generator = torch.Generator().manual_seed(sample_seed(self.seed, self.unit, epoch, index))
         if self.streamed:
-            image = _decode_file(self.data.files[index])
+            image = decode_image(self.data.files[index])
             # torchvision's transforms draw from the global generator: fork it so that the draw is this image's.
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(torch.randint(2**62, (1,), generator=generator)))
