@@ -252,6 +252,10 @@ def test_imagenet_resnet50_is_torchvisions_resnet50_layer_for_layer():
         assert _count(reference) == _count(ours) == 25_557_032  # torchvision's published num_params
         assert sorted(tuple(p.shape) for p in reference.parameters()) == sorted(tuple(p.shape) for p in ours.parameters())
         assert _count(build("resnet50_imagenet", "deep", num_estimators=4, num_classes=1000)) == 4 * 25_557_032
+        # PE of it as torch-uncertainty 0.13 counts it: packed_resnet(arch=50, style="imagenet", num_classes=1000)
+        # gave 59,087,968 for PE(3,4,1) (the paper's ImageNet setting) and 27,670,560 for PE(2,4,1) (run here once)
+        assert _count(build("resnet50_imagenet", "packed", alpha=3, num_estimators=4, num_classes=1000)) == 59_087_968
+        assert _count(build("resnet50_imagenet", "packed", alpha=2, num_estimators=4, num_classes=1000)) == 27_670_560
         # the CIFAR stem differs: 3x3 conv, no max-pool (the classic mix-up gives the wrong stem for 224x224)
         assert _count(build("resnet50", "single", num_classes=1000)) != 25_557_032
     ours = build("resnet50_imagenet", "single", num_classes=5).eval()
