@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> dict:
                    help=f"comma-separated, from {', '.join(tuple(registered_contenders()))}, reference_pe "
                         "(default: all, with reference_pe when torch-uncertainty is installed)")
     p.add_argument("--no-channels-last", action="store_true")
+    p.add_argument("--amp-dtype", default="float16", choices=("float16", "bfloat16"),
+                   help="CUDA mixed precision: fp16 with loss scaling, or bf16")
+    p.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
+                   help="wrap each contender's model in torch.compile (default backend inductor)")
     p.add_argument("--out", default=None, help="JSON path (default assets/results/bench-<model>-<device>.json)")
     args = p.parse_args(argv)
     try:  # every option is checked before a model is built
@@ -95,13 +99,16 @@ def main(argv: list[str] | None = None) -> dict:
         check_int("--batch", args.batch, minimum=1)
         check_int("--repeats", args.repeats, minimum=1)
         check_int("--warmup", args.warmup, minimum=0)
+        if args.compile is not None:
+            check_choice("--compile backend", args.compile, tuple(torch.compiler.list_backends(exclude_tags=())))
         with torch.device("meta"):
             build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
     except (ValueError, TypeError) as error:
         p.error(str(error))
     costs = measure(args.model, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
                     batch_size=args.batch, device=device, contenders=contenders, repeats=args.repeats,
-                    warmup=args.warmup, channels_last=not args.no_channels_last)
+                    warmup=args.warmup, channels_last=not args.no_channels_last, amp_dtype=args.amp_dtype,
+                    compile_backend=args.compile)
     config = {k: v for k, v in vars(args).items() if k != "out"}
     table = format_table(costs, config)
     result = {"config": config, "costs": [dataclasses.asdict(c) for c in costs], "table": table,

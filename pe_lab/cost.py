@@ -31,7 +31,7 @@ from .config import cudnn_benchmark, get_device, grad_scaler
 from .methods import METHODS, Contender, training_units
 from .models import build
 from .train import member_loss
-from .validate import check_int
+from .validate import check_choice, check_int
 
 __all__ = ["CONTENDERS", "Cost", "activation_bytes", "contender_label", "count_flops", "count_params", "measure",
            "registered_contenders"]
@@ -166,9 +166,15 @@ def _vmapped_ensemble(members: list[nn.Module]) -> tuple[Callable, list[torch.Te
     return forward, list(params.values()), buffers
 
 
+AMP_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
 def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: int, gamma: int, num_classes: int,
-                    device: torch.device, channels_last: bool):
-    """(forward, train_step, module or None) for one contender."""
+                    device: torch.device, channels_last: bool, amp_dtype: str = "float16",
+                    compile_backend: str | None = None):
+    """(forward, train_step, module or None) for one contender. On CUDA, mixed precision in ``amp_dtype`` (fp16
+    with loss scaling; bf16 needs none); ``compile_backend`` (e.g. ``"inductor"``) wraps the model (every unit of
+    a units contender) in ``torch.compile``; the vmap contender is never compiled."""
     model = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
     mode = _mode(kind)
     # torch.vmap cannot query channels_last strides on CUDA ("NYI: querying is_contiguous inside of vmap",
@@ -182,9 +188,13 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
             return vmapped(x.contiguous())
     else:
         forward, params = model, list(model.parameters())
+    units = training_units(model)
+    if compile_backend is not None and mode != "vmap":
+        forward = torch.compile(model, backend=compile_backend)
+        units = [torch.compile(unit, backend=compile_backend) for unit in units]
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-    autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
-    scaler = grad_scaler(device.type == "cuda")
+    autocast = torch.autocast("cuda", dtype=AMP_DTYPES[amp_dtype], enabled=device.type == "cuda")
+    scaler = grad_scaler(device.type == "cuda" and amp_dtype == "float16")
 
     def run_forward(x):
         with torch.no_grad(), autocast:
@@ -194,7 +204,7 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
         optimizer.zero_grad(set_to_none=True)
         if mode == "units":
             # Units one after another, each with its own backward: how a DE is usually trained.
-            for unit in training_units(model):
+            for unit in units:
                 with autocast:
                     loss = member_loss(unit(x), y, 0.0)
                 scaler.scale(loss).backward()
@@ -224,9 +234,12 @@ def _time(fn: Callable[[], object], device: torch.device) -> float:
 def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: int = 4, gamma: int = 1,
             batch_size: int = 64, num_classes: int = 10, device: str | torch.device = "cpu",
             contenders: tuple[str, ...] = CONTENDERS, repeats: int = 5, warmup: int = 2,
-            channels_last: bool = True, image_size: int = 32) -> list[Cost]:
-    """Measure every contender; returns one ``Cost`` per contender, in the order given."""
+            channels_last: bool = True, image_size: int = 32, amp_dtype: str = "float16",
+            compile_backend: str | None = None) -> list[Cost]:
+    """Measure every contender; returns one ``Cost`` per contender, in the order given. ``amp_dtype`` and
+    ``compile_backend``: see ``_step_functions`` (measured here before either becomes a training default)."""
     device = get_device(device)
+    check_choice("amp_dtype", amp_dtype, tuple(AMP_DTYPES))
     for kind in contenders:
         valid = (*registered_contenders(), REFERENCE)
         if kind not in valid:
@@ -239,11 +252,11 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
     check_int("image_size", image_size, minimum=8)
     with cudnn_benchmark(device.type == "cuda"):
         return _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, device, contenders,
-                        repeats, warmup, channels_last, image_size)
+                        repeats, warmup, channels_last, image_size, amp_dtype, compile_backend)
 
 
 def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, device, contenders, repeats, warmup,
-             channels_last, image_size) -> list[Cost]:
+             channels_last, image_size, amp_dtype, compile_backend) -> list[Cost]:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
     if channels_last:
@@ -256,7 +269,7 @@ def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, 
     for kind in contenders:
         try:
             runner = _step_functions(kind, model_name, alpha, num_estimators, gamma, num_classes, device,
-                                     channels_last)
+                                     channels_last, amp_dtype, compile_backend)
             for _ in range(warmup):
                 runner[0](x)
                 runner[1](x, y)

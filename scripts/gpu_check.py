@@ -4,11 +4,13 @@ Made for a GPU machine that receives only this checkout (at most 64 MiB: no ../s
 torchvision, einops, tqdm and torchmetrics but maybe no pytest, plotly or jupyter. Two steps:
 
     make gpu-pack                                  # here: pack CIFAR-10 + SVHN into .gpu-data/ (ignored, ~25 MiB)
-    python scripts/gpu_check.py --out "$OUT"       # there: about 5 minutes on one H100, 8 at most
+    python scripts/gpu_check.py --out "$OUT"       # there: about 5 minutes on one H100 before the last two
+                                                   # benches (bf16, torch.compile), which a time limit may cut
 
-It writes into ``--out``: ``gpu-check.json`` (every check with its numbers, the machine, torch, the commit),
-``bench-resnet18-b128.json``, ``bench-resnet18-b512.json`` and ``experiment-h100.json`` (with its stored
-predictions). ``--smoke`` runs the same code path on tiny settings (CPU is fine): the test suite uses it so
+It writes into ``--out``: ``gpu-check.json`` (every check with its numbers, the machine, torch, the commit;
+rewritten after each step), ``bench-resnet18-b128.json``, ``bench-resnet18-b512.json``, ``experiment-h100.json``
+(with its stored predictions), then ``bench-resnet18-b128-bf16.json`` and ``bench-resnet18-b128-compile.json``.
+``--smoke`` runs the same code path on tiny settings (CPU is fine): the test suite uses it so
 that this script cannot rot between the rare runs on a GPU.
 """
 
@@ -99,7 +101,9 @@ def _check_lightning(device: torch.device) -> dict:
             "ok": difference < 1e-4 and finite}
 
 
-def _run_step(name: str, function, record: dict) -> None:
+def _run_step(name: str, function, record: dict, out: Path | None = None) -> None:
+    """Run one step, record its result or error; with ``out``, write the record so far (a run cut short by a
+    time limit still leaves every finished step)."""
     started = time.perf_counter()
     print(f"[gpu-check] {name} ...", flush=True)
     try:
@@ -108,6 +112,8 @@ def _run_step(name: str, function, record: dict) -> None:
         record[name] = {"error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()[-4000:],
                         "seconds": round(time.perf_counter() - started, 1)}
     print(f"[gpu-check] {name}: {json.dumps(record[name], default=str)[:400]}", flush=True)
+    if out is not None:
+        atomic_save(json.dumps(record, indent=1, default=str), out / "gpu-check.json")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -126,26 +132,36 @@ def main(argv: list[str] | None = None) -> dict:
         "git_commit": experiment._git_commit(), "smoke": args.smoke,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}}
     started = time.perf_counter()
-    _run_step("equivalence_on_device", lambda: _check_equivalence(device), record)
-    _run_step("training_on_device", lambda: _check_training(device, workdir), record)
-    _run_step("lightning_on_device", lambda: _check_lightning(device), record)
+    _run_step("equivalence_on_device", lambda: _check_equivalence(device), record, args.out)
+    _run_step("training_on_device", lambda: _check_training(device, workdir), record, args.out)
+    _run_step("lightning_on_device", lambda: _check_lightning(device), record, args.out)
     model, batches, repeats = ("lenet", (8,), "1") if args.smoke else ("resnet18", (128, 512), "10")
     for batch in batches:
         _run_step(f"bench_b{batch}", lambda b=batch: bench.main(
             ["--model", model, "--batch", str(b), "--device", str(device), "--repeats", repeats,
              "--warmup", "1" if args.smoke else "3", "--out", str(args.out / f"bench-{model}-b{b}.json")])["table"],
-            record)
+            record, args.out)
     if args.smoke:
         data_args = ["--synthetic", "--train-per-class", "16", "--epochs", "1", "--batch-size", "16",
                      "--model", "lenet",
                      "--methods", "single,packed"]
     else:
         data_root = workdir / "data"
-        _run_step("unpack_data", lambda: unpack(args.pack, data_root), record)
+        _run_step("unpack_data", lambda: unpack(args.pack, data_root), record, args.out)
         data_args = ["--preset", "h100", "--data", str(data_root), "--offline"]
     _run_step("experiment", lambda: experiment.format_table(experiment.main(
         [*data_args, "--device", str(device), "--seeds", "0", "--no-progress", "--save-predictions", "--restart",
-         "--out", str(args.out / "experiment-h100.json"), "--runs-dir", str(workdir / "runs")])), record)
+         "--out", str(args.out / "experiment-h100.json"), "--runs-dir", str(workdir / "runs")])), record, args.out)
+    # Last, so that the numbers above are safe if time runs out: bf16 and torch.compile, measured before either
+    # becomes a training default (the issue's rule), at the first batch size.
+    first = batches[0]
+    for flag, extra, contenders in (("bf16", ["--amp-dtype", "bfloat16"], "single,packed,deep_loop"),
+                                    ("compile", ["--compile", "eager" if args.smoke else "inductor"],
+                                     "single,packed")):
+        _run_step(f"bench_b{first}_{flag}", lambda e=extra, c=contenders, f=flag: bench.main(
+            ["--model", model, "--batch", str(first), "--device", str(device), "--repeats", repeats,
+             "--warmup", "2" if args.smoke else "5", "--contenders", c, *e,
+             "--out", str(args.out / f"bench-{model}-b{first}-{f}.json")])["table"], record, args.out)
     record["total_seconds"] = round(time.perf_counter() - started, 1)
     steps = [step for key, step in record.items() if isinstance(step, dict) and key != "provenance"]
     record["ok"] = all("error" not in step and not (isinstance(step.get("result"), dict)

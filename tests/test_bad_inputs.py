@@ -264,6 +264,17 @@ def test_bench_rejects_an_empty_batch_before_building_anything(capsys, tmp_path)
     assert not (tmp_path / "b.json").exists()
 
 
+@pytest.mark.parametrize("args,rule", [(["--compile", "tensorrt-ish"], "unknown --compile backend 'tensorrt-ish'"),
+                                       (["--amp-dtype", "float8"], "invalid choice: 'float8'")])
+def test_bench_rejects_an_unknown_compile_backend_or_amp_dtype(capsys, tmp_path, args, rule):
+    from pe_lab import bench
+
+    with pytest.raises(SystemExit) as info:
+        bench.main(["--model", "lenet", "--batch", "4", *args, "--out", str(tmp_path / "b.json")])
+    assert info.value.code == 2 and rule in capsys.readouterr().err
+    assert not (tmp_path / "b.json").exists()
+
+
 def test_bench_reports_a_failing_contender_in_its_row(tmp_path, monkeypatch):
     from pe_lab import bench, cost
 

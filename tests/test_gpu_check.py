@@ -28,7 +28,10 @@ def test_smoke_run_writes_every_result_with_provenance(tmp_path, monkeypatch):
     lightning = stored["lightning_on_device"]["result"]
     assert lightning["ok"] and ("skipped" in lightning or lightning["fit_vs_lightning_max_weight_difference"] < 1e-4)
     assert {p.name for p in (tmp_path / "out").iterdir()} >= {"gpu-check.json", "bench-lenet-b8.json",
-                                                              "experiment-h100.json"}
+                                                              "experiment-h100.json", "bench-lenet-b8-bf16.json",
+                                                              "bench-lenet-b8-compile.json"}
+    compiled = json.loads((tmp_path / "out" / "bench-lenet-b8-compile.json").read_text())
+    assert compiled["config"]["compile"] == "eager" and len(compiled["costs"]) == 2
 
 
 def test_a_failing_step_is_recorded_and_the_rest_still_run(tmp_path, monkeypatch):
