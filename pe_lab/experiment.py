@@ -113,7 +113,10 @@ def _load_folders(args) -> tuple:
     ``auto`` streams above ``$PE_LAB_MEMORY_LIMIT_GB`` decoded, or when image sizes differ)."""
     from .streaming import FolderSet, choose_mode
 
-    mode = choose_mode(args.train_folder, args.data_mode)
+    # Listing a large folder takes a while: list it once, for the choice and for streaming.
+    listed = None if args.data_mode == "memory" else FolderSet(args.train_folder, image_size=args.image_size,
+                                                                   num_workers=args.num_workers)
+    mode = choose_mode(listed, args.data_mode) if listed is not None else "memory"
     if mode == "stream" and args.engine != "lightning":
         raise DataError(f"{args.train_folder} is streamed from disk (--data-mode {args.data_mode}: too large for "
                         "memory, or images of several sizes), which only the Lightning engine reads: add "
@@ -126,7 +129,7 @@ def _load_folders(args) -> tuple:
             return FolderSet(folder, image_size=args.image_size, classes=classes, num_workers=args.num_workers)
         return load_image_folder(folder, classes)
 
-    train = load(args.train_folder)
+    train = listed if mode == "stream" else load(args.train_folder)
     test = load(args.test_folder, train.classes)
     ood = None if args.no_ood else load(args.ood_folder)
     if mode == "memory" and args.train_per_class:

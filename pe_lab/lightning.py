@@ -3,7 +3,7 @@
 ``pip install 'pe-lab[lightning]'``. Nothing of the recipe is written twice: the loss (``train.member_loss``),
 the optimisers and schedules (``train.make_training_units``), the step's running sums
 (``train.step_statistics``), the NaN stop (``train.stop_if_diverged``), the evaluation (``train.evaluate``), the
-run identity and the checkpoint (``train.run_identity``, ``train.checkpoint_state``, ``train.resume_from``) are
+run identity and the checkpoint (``train.run_identity``, ``train.checkpoint_state``, ``train.load_model_state``) are
 ``pe_lab.train``'s. So a checkpoint written by either engine is resumed by the other (``trained_by`` in it
 records which engine, on how many processes, trained from which epoch).
 
@@ -37,16 +37,17 @@ from .config import atomic_save, cudnn_benchmark, get_device, grad_scaler
 from .data import ImageSet
 from .engines import check_engine, require_lightning
 from .methods import batch_functions, training_units
-from .streaming import FolderSet, SeededItems, ShardedEpochSampler, normalize
+from .streaming import FolderSet, SeededItems, ShardedEpochSampler, normalization, normalize
 from .train import (
     SYNC_EVERY,
     History,
     check_recipe,
     checkpoint_state,
     evaluate,
+    load_model_state,
     make_training_units,
     member_loss,
-    resume_from,
+    restore_units,
     run_identity,
     step_statistics,
     stop_if_diverged,
@@ -69,8 +70,7 @@ class EnsembleDataModule(L.LightningDataModule):
                  units: int = 1, seed: int = 0, augment: bool = True, num_workers: int = 0,
                  epoch_offset: int = 0, channels_last: bool = True) -> None:
         super().__init__()
-        items = SeededItems(train)
-        self.mean, self.std, self.channels_last = items.mean, items.std, channels_last
+        (self.mean, self.std), self.channels_last = normalization(train), channels_last
         self.train_set, self.test_set, self.ood_set = train, test, ood
         self.batch_size = check_int("batch_size", batch_size, minimum=1)
         self.units = check_int("units", units, minimum=1)
@@ -147,7 +147,7 @@ class EnsembleModule(L.LightningModule):
                  seed: int = 0, amp: bool = False, channels_last: bool = True,
                  test: ImageSet | FolderSet | None = None,
                  checkpoint: str | os.PathLike | None = None, identity: dict | None = None,
-                 resume: bool = False, history: History | None = None, start_epoch: int = 0,
+                 resumed: dict | None = None, history: History | None = None, start_epoch: int = 0,
                  trained_by: list[dict] | None = None) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -156,7 +156,7 @@ class EnsembleModule(L.LightningModule):
                            steps_per_epoch=steps_per_epoch, seed=seed, nesterov=nesterov)
         self.label_smoothing, self.member_reduction = label_smoothing, member_reduction
         self.amp, self.channels_last = amp, channels_last
-        self.test_set, self.identity, self.resume = test, identity, resume
+        self.test_set, self.identity, self.resumed = test, identity, resumed
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
         self.history = history if history is not None else History()
         self.start_epoch, self.trained_by = start_epoch, list(trained_by or [])
@@ -172,8 +172,8 @@ class EnsembleModule(L.LightningModule):
         return [unit.optimizer for unit in self.units]
 
     def on_fit_start(self) -> None:
-        if self.resume and self.checkpoint is not None and self.checkpoint.exists():
-            resume_from(self.checkpoint, self.model, self.units, self.identity, self.device)
+        if self.resumed is not None:
+            restore_units(self.units, self.resumed)
 
     def on_train_epoch_start(self) -> None:
         self.model.train()
@@ -285,14 +285,10 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                             weight_decay=weight_decay, schedule=schedule, epochs=epochs, batch_size=batch_size,
                             member_reduction=member_reduction, label_smoothing=label_smoothing, augment=augment,
                             amp=amp, seed=seed) if path is not None else None
-    history, start_epoch, trained_by = History(), 0, []
-    resume = bool(resume and not restart and path is not None and path.exists())
-    if resume:
-        # Check and read it now (before any process starts); on_fit_start loads it into the optimisers.
-        probe_units = make_training_units(model, lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                          schedule=schedule, epochs=epochs,
-                                          steps_per_epoch=len(train) // batch_size, seed=seed, nesterov=nesterov)
-        state = resume_from(path, model, probe_units, identity)
+    history, start_epoch, trained_by, state = History(), 0, [], None
+    if resume and not restart and path is not None and path.exists():
+        # Checked and read once, here; the optimisers get their states in on_fit_start, once they exist.
+        state = load_model_state(path, model, identity)
         history, start_epoch, trained_by = History(**state["history"]), state["epoch"], state.get("trained_by", [])
     trained_by = [*trained_by, {"engine": "lightning", "processes": devices * num_nodes, "strategy": strategy,
                                 "from_epoch": start_epoch}]
@@ -307,7 +303,7 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                             weight_decay=weight_decay, schedule=schedule, nesterov=nesterov,
                             label_smoothing=label_smoothing, member_reduction=member_reduction, seed=seed, amp=amp,
                             channels_last=channels_last, test=test, checkpoint=path,
-                            identity=identity, resume=resume, history=history, start_epoch=start_epoch,
+                            identity=identity, resumed=state, history=history, start_epoch=start_epoch,
                             trained_by=trained_by)
     # torch's SyncBatchNorm runs on GPUs only: on CPU processes each one normalises with its own share's
     # statistics, which is not the computation of one process with the global batch (said once, here).

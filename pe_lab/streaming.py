@@ -24,8 +24,9 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .data import CIFAR10_MEAN, CIFAR10_STD, DataError, ImageSet, class_folders, decode_image, image_files
 from .validate import check_choice, check_int
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "MEMORY_LIMIT_BYTES", "FolderSet", "SeededItems", "ShardedEpochSampler",
-           "choose_mode", "decoded_bytes", "normalize", "sample_seed"]
+__all__ = [
+    "FolderSet", "IMAGENET_MEAN", "IMAGENET_STD", "MEMORY_LIMIT_BYTES", "SeededItems", "ShardedEpochSampler",
+    "choose_mode", "decoded_bytes", "normalization", "normalize", "sample_seed"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -106,17 +107,17 @@ class FolderSet:
             yield images, labels.to(device)
 
 
-def decoded_bytes(folder: str | os.PathLike, probe: int = 32) -> tuple[int, bool]:
-    """Estimated bytes of ``folder``'s images decoded to uint8, from the first ``probe`` images, and whether
-    those all had one size (the in-memory path needs one size)."""
-    set_ = FolderSet(folder)
+def decoded_bytes(folder: str | os.PathLike | FolderSet, probe: int = 32) -> tuple[int, bool]:
+    """Estimated bytes of ``folder``'s images decoded to uint8, from ``probe`` images spread over it, and whether
+    those all had one size (the in-memory path needs one size). A ``FolderSet`` is not listed again."""
+    set_ = folder if isinstance(folder, FolderSet) else FolderSet(folder)
     step = max(1, len(set_) // probe)
     shapes = [tuple(decode_image(f).shape) for f in set_.files[::step][:probe]]
     mean_bytes = sum(c * h * w for c, h, w in shapes) / len(shapes)
     return int(mean_bytes * len(set_)), len(set(shapes)) == 1
 
 
-def choose_mode(folder: str | os.PathLike, mode: str = "auto", limit: int | None = None) -> str:
+def choose_mode(folder: str | os.PathLike | FolderSet, mode: str = "auto", limit: int | None = None) -> str:
     """``"memory"`` or ``"stream"`` for an image folder: ``mode`` if it names one, else streaming when the
     decoded images would exceed ``limit`` bytes (``$PE_LAB_MEMORY_LIMIT_GB``, default 2 GiB) or differ in size."""
     check_choice("data mode", mode, ("auto", "memory", "stream"))
@@ -131,6 +132,12 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, .
     mean_t = torch.tensor(mean, device=images.device).view(1, 3, 1, 1) * 255
     std_t = torch.tensor(std, device=images.device).view(1, 3, 1, 1) * 255
     return (images.float() - mean_t) / std_t
+
+
+def normalization(data: ImageSet | FolderSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``(mean, std)`` per channel for ``data``'s images: ImageNet's for a streamed folder, CIFAR-10's (as
+    ``data.Batches`` uses) for images in memory."""
+    return (data.mean, data.std) if isinstance(data, FolderSet) else (CIFAR10_MEAN, CIFAR10_STD)
 
 
 class SeededItems(Dataset):
@@ -148,14 +155,6 @@ class SeededItems(Dataset):
         self._transform = data.transform(train, augment) if self.streamed else None
         self.images = None if self.streamed else data.images.cpu()
         self.labels = data.labels.cpu()
-
-    @property
-    def mean(self) -> tuple[float, ...]:
-        return self.data.mean if self.streamed else CIFAR10_MEAN
-
-    @property
-    def std(self) -> tuple[float, ...]:
-        return self.data.std if self.streamed else CIFAR10_STD
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -41,8 +41,8 @@ from .validate import check_choice, check_int, check_number
 __all__ = [
     "CheckpointError", "History", "RunMismatch", "TrainingDiverged", "TrainingUnit", "check_recipe",
     "checkpoint_state", "data_fingerprint", "evaluate", "first_difference", "fit", "load_checkpoint",
-    "make_training_units", "member_loss", "predict_member_probs", "resume_from", "run_identity", "seconds_per_epoch",
-    "step_statistics", "stop_if_diverged"]
+    "load_model_state", "make_training_units", "member_loss", "predict_member_probs", "resume_from", "run_identity",
+    "seconds_per_epoch", "step_statistics", "stop_if_diverged"]
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 MEMBER_LOSSES = ("sum", "mean")
@@ -224,6 +224,15 @@ def resume_from(path: Path, model: nn.Module, units: list[TrainingUnit], identit
                 device: str | torch.device = "cpu") -> dict:
     """Load the checkpoint at ``path`` into ``model`` and ``units`` if its run identity equals ``identity``
     (else ``RunMismatch`` naming the first difference); returns the checkpoint (``epoch``, ``history``, ...)."""
+    state = load_model_state(path, model, identity, device)
+    restore_units(units, state)
+    return state
+
+
+def load_model_state(path: Path, model: nn.Module, identity: dict | None,
+                     device: str | torch.device = "cpu") -> dict:
+    """The first half of ``resume_from``: check the checkpoint's identity and load its weights into ``model``;
+    returns the checkpoint, whose optimiser states ``restore_units`` loads once the units exist."""
     state = load_checkpoint(path, device)
     if state.get("spec") != _spec_dict(model):
         raise RunMismatch(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}; "
@@ -234,11 +243,15 @@ def resume_from(path: Path, model: nn.Module, units: list[TrainingUnit], identit
                           "resuming would report that run under this one's settings. Pass restart=True "
                           "(--restart) to train from scratch, or use another path.")
     model.load_state_dict(state["model"])
+    return state
+
+
+def restore_units(units: list[TrainingUnit], state: dict) -> None:
+    """Each unit's optimiser, schedule and generator from a checkpoint (the second half of ``resume_from``)."""
     for unit, unit_state in zip(units, state["units"], strict=True):
         unit.optimizer.load_state_dict(unit_state["optimizer"])
         unit.scheduler.load_state_dict(unit_state["scheduler"])
         unit.generator.set_state(unit_state["generator"].cpu())
-    return state
 
 
 @torch.no_grad()
