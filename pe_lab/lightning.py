@@ -23,6 +23,7 @@ How it maps onto Lightning:
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import time
@@ -255,6 +256,16 @@ def revert_sync_batchnorm(module: nn.Module) -> nn.Module:
     return module
 
 
+def _destroy_process_group() -> None:
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
+def _destroy_process_group_at_exit() -> None:
+    atexit.unregister(_destroy_process_group)  # registered once however many runs one command trains
+    atexit.register(_destroy_process_group)
+
+
 def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *,
                   epochs: int, batch_size: int = 128, lr: float = 0.1, momentum: float = 0.9,
                   weight_decay: float = 5e-4, schedule: str = "onecycle", label_smoothing: float = 0.0,
@@ -322,6 +333,11 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                         sync_batchnorm=sync_norms, num_sanity_val_steps=0, limit_val_batches=0)
     with cudnn_benchmark(cuda):
         trainer.fit(module, datamodule=data)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Lightning keeps the process group for the next fit and never destroys it; a gloo process that exits with
+        # it alive can abort at interpreter shutdown ("terminate called without an active exception", seen once
+        # on CI). Destroyed at exit, while the interpreter is still whole; every rank does it.
+        _destroy_process_group_at_exit()
     if sync_norms:
         revert_sync_batchnorm(model)
     return module.history
