@@ -333,7 +333,7 @@ def ddp_runs(tmp_path_factory):
     _run_cli(tmp_path, "one", *common)
     _run_cli(tmp_path, "two", *common, "--devices", "2", "--strategy", "ddp", audit=tmp_path / "audit-two")
     # torchrun starts both processes itself; Lightning sees its environment and launches nothing
-    torchrun = (str(Path(sys.executable).with_name("torchrun")), "--nproc_per_node", "2", "-m")
+    torchrun = (str(Path(sys.executable).with_name("torchrun")), "--standalone", "--nproc_per_node", "2", "-m")
     _run_cli(tmp_path, "torchrun", *common, "--devices", "2", "--strategy", "ddp", audit=tmp_path / "audit-torchrun",
              launcher=torchrun)
     return tmp_path
