@@ -96,6 +96,30 @@ def test_pe_member_loss_only_reaches_that_members_weights():
     assert checked > 20
 
 
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_with_gamma_groups_in_every_hidden_layer_a_member_is_gamma_towers_joined_by_its_head(name):
+    """pe-lab applies gamma to every hidden layer (as torch-uncertainty's LeNet and WRN do; its ResNets skip gamma in
+    each block's first conv). Nothing then mixes a member's subgroups before the head: changing the stem's
+    channels of (member 0, subgroup 1) changes exactly those head inputs, no others."""
+    alpha, num_estimators, gamma = 2, 2, 2
+    torch.manual_seed(0)
+    pe = _randomise_batchnorm(build(name, "packed", alpha=alpha, num_estimators=num_estimators, gamma=gamma)).eval()
+    stem = next(m for m in pe.modules() if isinstance(m, PackedConv2d) and m.first)
+    head = next(m for m in pe.modules() if isinstance(m, PackedLinear) and m.last)
+    seen = []
+    head.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].detach().clone()))
+    x = _images(2)
+    groups = num_estimators * gamma
+    with torch.no_grad():
+        pe(x)
+        rows = stem.out_channels // groups
+        stem.weight[rows:2 * rows] += 1.0  # group 1 = member 0, subgroup 1
+        pe(x)
+    before, after = (features.reshape(len(x), groups, -1) for features in seen)
+    changed = [not torch.equal(before[:, g], after[:, g]) for g in range(groups)]
+    assert changed == [False, True, False, False]
+
+
 def test_predict_proba_is_mean_of_member_softmax():
     pe = build("lenet", "packed").eval()
     x = _images(3)
