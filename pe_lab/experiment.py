@@ -45,6 +45,7 @@ from .train import (
     TrainingDiverged,
     first_difference,
     fit,
+    load_checkpoint,
     predict_member_probs,
     seconds_per_epoch,
 )
@@ -435,6 +436,11 @@ def run_experiment(args) -> dict:
                     run["shift"] = _shift_evaluation(model, test, member_probs, args.shift_per_class, device)
                 run["engine"] = {"name": args.engine, "processes": args.devices * args.num_nodes,
                                  "strategy": args.strategy}
+                # which engine trained which epochs (a run resumed across engines, or found finished, was not
+                # all trained by this command's engine): the checkpoint's record
+                checkpoint = checkpoint_path(args, method, seed)
+                if checkpoint.exists():
+                    run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
                 report["runs"].append(run)
                 if seed == seeds[0] and args.save_predictions:
                     save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,

@@ -90,12 +90,13 @@ def first_difference(stored, wanted, path: str = "") -> str | None:
     return None if stored == wanted else f"{path}: {stored!r} -> {wanted!r}"
 
 
-def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu") -> dict:
+def load_checkpoint(path: str | os.PathLike, device: str | torch.device = "cpu", *, mmap: bool = False) -> dict:
     """A checkpoint written by ``fit``, loaded with ``weights_only=True``; ``CheckpointError`` names the
-    file and the way out when it is truncated or is not one."""
+    file and the way out when it is truncated or is not one. ``mmap=True`` maps the tensors instead of reading
+    them (to read a checkpoint's record, e.g. ``trained_by``, without loading a large model)."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location=device, weights_only=True)
+        state = torch.load(path, map_location=device, weights_only=True, mmap=mmap)
     except Exception as error:  # truncated zip, garbage bytes, a pickle with code in it
         raise CheckpointError(f"checkpoint {path} cannot be read ({type(error).__name__}: "
                               f"{str(error).splitlines()[0] if str(error) else ''}); delete it, or pass "

@@ -355,6 +355,7 @@ def test_two_gloo_processes_match_one_process_with_the_same_global_batch(ddp_run
     reference = next(r for r in json.loads((ddp_runs / "one" / "report.json").read_text())["runs"]
                      if r["method"] == method)
     assert run["engine"] == {"name": "lightning", "processes": 2, "strategy": "ddp"}
+    assert run["trained_by"] == two["trained_by"]
     assert run["metrics"]["accuracy"] == pytest.approx(reference["metrics"]["accuracy"], abs=0.011)
 
 
@@ -383,6 +384,21 @@ def test_every_process_destroys_its_process_group_before_it_exits(ddp_runs, laun
     ends = [log.read_text().splitlines()[-1] for log in (ddp_runs / f"audit-{launch}").glob("*.log")]
     # two training processes, plus torchrun's own agent process when torchrun launches them
     assert ends == ["exit\tclean"] * (3 if launch == "torchrun" else 2)
+
+
+def test_the_report_says_which_engine_trained_a_run_it_found_finished(tmp_path):
+    common = ["--synthetic", "--train-per-class", "8", "--model", "lenet", "--methods", "single", "--epochs", "1",
+              "--batch-size", "20", "--schedule", "cosine"]
+    _run_cli(tmp_path, "run", *common)  # pe-lab trains it
+    report = tmp_path / "run" / "report.json"
+    pe_lab_run = json.loads(report.read_text())["runs"][0]
+    assert pe_lab_run["trained_by"] == [{"engine": "pe-lab", "processes": 1, "from_epoch": 0}]
+    report.unlink()  # the same command on the other engine finds the checkpoint finished and trains nothing
+    _run_cli(tmp_path, "run", *common, "--engine", "lightning")
+    run = json.loads(report.read_text())["runs"][0]
+    assert run["engine"]["name"] == "lightning"  # the command's engine ...
+    assert run["trained_by"] == pe_lab_run["trained_by"]  # ... and the one that trained it
+    assert run["metrics"] == pe_lab_run["metrics"]
 
 
 # ------------------------------------------------------------------- streamed folders, ImageNet ResNet-50
