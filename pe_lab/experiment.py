@@ -41,6 +41,7 @@ from .train import (
     MEMBER_LOSSES,
     SCHEDULES,
     CheckpointError,
+    RecipeError,
     RunMismatch,
     TrainingDiverged,
     first_difference,
@@ -727,7 +728,7 @@ def main(argv: list[str] | None = None) -> dict:
         p.error(str(error))  # exit 2 with the usage line, before any data is read
     try:
         report = run_experiment(args)
-    except (RunMismatch, CheckpointError, DataError, ReportError, RunLocked, TrainingDiverged,
+    except (RunMismatch, CheckpointError, RecipeError, DataError, ReportError, RunLocked, TrainingDiverged,
             FileNotFoundError, LightningMissing) as error:
         # Named failures a user can act on: the message says which file and what to do, no traceback needed.
         p.exit(1, f"{p.prog}: error: {error}\n")

@@ -39,7 +39,7 @@ from .metrics import accuracy, ece, nll
 from .validate import check_choice, check_int, check_number
 
 __all__ = [
-    "CheckpointError", "History", "RunMismatch", "TrainingDiverged", "TrainingUnit", "check_recipe",
+    "CheckpointError", "History", "RecipeError", "RunMismatch", "TrainingDiverged", "TrainingUnit", "check_recipe",
     "checkpoint_state", "data_fingerprint", "evaluate", "first_difference", "fit", "load_checkpoint",
     "load_model_state", "make_training_units", "member_loss", "predict_member_probs", "resume_from", "run_identity",
     "seconds_per_epoch", "step_statistics", "stop_if_diverged"]
@@ -59,6 +59,11 @@ class RunMismatch(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read (truncated, not a pe-lab checkpoint)."""
+
+
+class RecipeError(ValueError):
+    """A recipe that does not fit the data it is given (a batch larger than the training set, too few steps for
+    the one-cycle schedule): only known once the data is loaded, so the CLI reports it without a traceback."""
 
 
 def data_fingerprint(data) -> dict:
@@ -152,7 +157,7 @@ def make_training_units(model: nn.Module, *, lr: float, momentum: float, weight_
                                     lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
         total = epochs * steps_per_epoch  # fit has checked the schedule's name
         if schedule == "onecycle" and total < 10:
-            raise ValueError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
+            raise RecipeError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
                              "use more data or epochs, or schedule='cosine'")
         if schedule == "onecycle":
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
@@ -299,7 +304,7 @@ def check_recipe(train, *, epochs, batch_size, lr, momentum, weight_decay, label
     if not label_smoothing < 1:
         raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing}")
     if len(train) < batch_size:
-        raise ValueError(f"the training set has {len(train)} images, fewer than batch_size={batch_size}")
+        raise RecipeError(f"the training set has {len(train)} images, fewer than batch_size={batch_size}")
     return epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed
 
 

@@ -481,3 +481,14 @@ def test_autocast_query_works_without_the_device_argument(monkeypatch):
     monkeypatch.setattr(torch, "is_autocast_enabled", old_is_autocast_enabled)
     assert layers._autocast_on("cuda") is False
     assert layers._autocast_on("cpu") is torch.is_autocast_cpu_enabled()
+
+
+@pytest.mark.parametrize("change,rule", [
+    (["--batch-size", "512"], "the training set has 160 images, fewer than batch_size=512"),
+    (["--batch-size", "80", "--schedule", "onecycle"], "the one-cycle schedule needs at least 10 steps"),
+])
+def test_a_recipe_that_does_not_fit_the_data_is_a_named_error_not_a_traceback(tmp_path, capsys, change, rule):
+    # Known only once the data is loaded, so not a usage error (exit 2) but a named failure (exit 1).
+    message = _cli_error(capsys, _cli(tmp_path, *change), code=1)
+    assert rule in message and "Traceback" not in message
+    assert not (tmp_path / "r.json").exists()
