@@ -472,9 +472,13 @@ def estimate(args, train: ImageSet, methods: list[str], seeds: list[int], done: 
     runs = {m: sum((m, s) not in done for s in seeds) for m in per_epoch}
     total = sum(per_epoch[m] * args.epochs * runs[m] for m in per_epoch)
     parts = ", ".join(f"{m} {per_epoch[m]:.0f} s/epoch x {args.epochs} x {runs[m]} run(s)" for m in per_epoch)
-    print(f"ETA (training only, from 3 timed steps per method here): {parts}; about {total / 60:.1f} min in all",
-          flush=True)
-    return {"seconds_per_epoch": per_epoch, "total_seconds": total, "runs": runs}
+    # The steps are timed with pe-lab's own loop in this one process: for the Lightning engine that is a guide
+    # only (its per-image loading is slower on CPU; several processes share the work).
+    timed_with = "pe-lab's loop, one process"
+    caveat = "" if args.engine == "pe-lab" else f" (timed with {timed_with}: a guide for --engine {args.engine})"
+    print(f"ETA (training only, from 3 timed steps per method here): {parts}; about {total / 60:.1f} min in all"
+          f"{caveat}", flush=True)
+    return {"seconds_per_epoch": per_epoch, "total_seconds": total, "runs": runs, "timed_with": timed_with}
 
 
 def _shift_evaluation(model: torch.nn.Module, test: ImageSet, member_probs: torch.Tensor, per_class: int,

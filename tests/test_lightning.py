@@ -434,3 +434,24 @@ def test_a_streamed_folder_is_refused_by_the_single_process_engine(tmp_path):
     assert done.returncode == 1
     assert "only the Lightning engine reads" in done.stderr and "--engine lightning" in done.stderr
     assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize("engine", ["pe-lab", "lightning"])
+def test_the_eta_covers_the_runs_still_to_do_and_says_what_it_timed(tmp_path, engine):
+    common = ["--synthetic", "--train-per-class", "8", "--model", "lenet", "--methods", "single,packed",
+              "--epochs", "1", "--batch-size", "20", "--schedule", "cosine", "--engine", engine]
+    command = [sys.executable, "-m", "pe_lab.experiment", "--out", str(tmp_path / "report.json"), "--runs-dir",
+               str(tmp_path / "runs"), "--device", "cpu", "--no-progress", "--seeds", "0", *common]
+    env = dict(os.environ, PYTHONWARNINGS="ignore", PE_LAB_CACHE=str(tmp_path / "cache"))
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    eta = json.loads((tmp_path / "report.json").read_text())["eta"]
+    assert eta["runs"] == {"single": 1, "packed": 1} and set(eta["seconds_per_epoch"]) == {"single", "packed"}
+    assert eta["total_seconds"] == pytest.approx(sum(eta["seconds_per_epoch"].values()))
+    assert "ETA (training only" in done.stdout
+    assert ("a guide for --engine lightning" in done.stdout) == (engine == "lightning")
+    # resumed with one seed more: only the new seed's runs are estimated
+    again = subprocess.run([*command[:command.index("--seeds") + 1], "0,1", *common, "--resume"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert json.loads((tmp_path / "report.json").read_text())["eta"]["runs"] == {"single": 1, "packed": 1}
