@@ -158,7 +158,7 @@ def make_training_units(model: nn.Module, *, lr: float, momentum: float, weight_
         total = epochs * steps_per_epoch  # fit has checked the schedule's name
         if schedule == "onecycle" and total < 10:
             raise RecipeError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
-                             "use more data or epochs, or schedule='cosine'")
+                              "use more data or epochs, or schedule='cosine'")
         if schedule == "onecycle":
             scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
                                                             pct_start=0.25, anneal_strategy="linear")
