@@ -16,6 +16,7 @@ device the tensor lives on: on CUDA the whole set sits on the GPU.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -32,7 +33,8 @@ from .config import atomic_save, cache_dir, data_root
 
 __all__ = [
     "Batches", "CIFAR10_CLASSES", "DataError", "ImageSet", "class_folders", "decode_image", "image_files",
-    "lab_data", "load_cifar10", "load_image_folder", "load_svhn", "subset", "synthetic_dataset", "synthetic_splits"]
+    "lab_data", "load_cifar10", "load_image_folder", "load_svhn", "normalize", "subset", "synthetic_dataset",
+    "synthetic_splits"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -330,6 +332,21 @@ def lab_data(quick: bool, root: str | os.PathLike | None = None, *, train_per_cl
 
 # --------------------------------------------------------------------------------------------- batches
 
+@functools.lru_cache(maxsize=16)
+def _scaled_statistics(mean: tuple[float, ...], std: tuple[float, ...],
+                       device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (1, len(mean), 1, 1)
+    return (torch.tensor(mean, device=device).view(shape) * 255, torch.tensor(std, device=device).view(shape) * 255)
+
+
+def normalize(images: torch.Tensor, mean: tuple[float, ...] = CIFAR10_MEAN,
+              std: tuple[float, ...] = CIFAR10_STD) -> torch.Tensor:
+    """uint8 ``(B, 3, H, W)`` -> float, normalised per channel, on the batch's device. The constants are built once
+    per device, not copied to it for every batch (a per-step host-to-device copy on a GPU)."""
+    mean_t, std_t = _scaled_statistics(tuple(mean), tuple(std), images.device)
+    return (images.float() - mean_t) / std_t
+
+
 class Batches:
     """Normalised float batches ``(B, 3, H, W)`` with labels ``(B,)`` from an ``ImageSet``.
 
@@ -347,9 +364,7 @@ class Batches:
         self.shuffle, self.augment, self.drop_last = shuffle, augment, drop_last
         self.generator = generator or torch.Generator().manual_seed(0)
         self.channels_last = channels_last
-        device = data.images.device
-        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255
-        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255
+        self.mean, self.std = tuple(mean), tuple(std)
 
     def __len__(self) -> int:
         n = len(self.data)
@@ -379,7 +394,7 @@ class Batches:
             images = self.data.images[index]
             if self.augment:
                 images = self._augment(images)
-            images = (images.float() - self.mean) / self.std
+            images = normalize(images, self.mean, self.std)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             yield images, self.data.labels[index]

@@ -21,7 +21,16 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .data import CIFAR10_MEAN, CIFAR10_STD, DataError, ImageSet, class_folders, decode_image, image_files
+from .data import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    DataError,
+    ImageSet,
+    class_folders,
+    decode_image,
+    image_files,
+    normalize,
+)
 from .validate import check_choice, check_int
 
 __all__ = [
@@ -125,13 +134,6 @@ def choose_mode(folder: str | os.PathLike | FolderSet, mode: str = "auto", limit
         return mode
     size, uniform = decoded_bytes(folder)
     return "memory" if uniform and size <= (MEMORY_LIMIT_BYTES if limit is None else limit) else "stream"
-
-
-def normalize(images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """uint8 ``(B, 3, H, W)`` -> float, normalised per channel (on whatever device the batch is)."""
-    mean_t = torch.tensor(mean, device=images.device).view(1, 3, 1, 1) * 255
-    std_t = torch.tensor(std, device=images.device).view(1, 3, 1, 1) * 255
-    return (images.float() - mean_t) / std_t
 
 
 def normalization(data: ImageSet | FolderSet) -> tuple[tuple[float, ...], tuple[float, ...]]:
