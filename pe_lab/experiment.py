@@ -33,7 +33,7 @@ import torch
 from . import __version__
 from .config import assets_dir, atomic_save, get_device, set_seed
 from .data import DataError, ImageSet, load_cifar10, load_image_folder, load_svhn, subset, synthetic_splits
-from .engines import STRATEGIES, LightningMissing, check_engine, global_rank
+from .engines import ENGINES, STRATEGIES, LightningMissing, check_engine, global_rank
 from .methods import METHODS, get_method, label_for
 from .metrics import OOD_CRITERIA, evaluate_predictions
 from .models import ARCHITECTURES, build
@@ -422,11 +422,12 @@ def run_experiment(args) -> dict:
                     continue
                 set_seed(seed)
                 model = _build(args, method, len(train.classes))
+                checkpoint = checkpoint_path(args, method, seed)
                 history = train_fn(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                    momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
                                    nesterov=not args.no_nesterov, augment=not args.no_augment,
                                    member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
-                                   device=device, seed=seed, checkpoint=checkpoint_path(args, method, seed),
+                                   device=device, seed=seed, checkpoint=checkpoint,
                                    resume=True, restart=args.restart, progress=not args.no_progress,
                                    **engine_options)
                 if not rank_zero:
@@ -439,7 +440,6 @@ def run_experiment(args) -> dict:
                                  "strategy": args.strategy}
                 # which engine trained which epochs (a run resumed across engines, or found finished, was not
                 # all trained by this command's engine): the checkpoint's record
-                checkpoint = checkpoint_path(args, method, seed)
                 if checkpoint.exists():
                     run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
                 report["runs"].append(run)
@@ -557,7 +557,7 @@ def validate_args(args) -> None:
         if getattr(args, name) is not None:
             check_int("--" + name.replace("_", "-"), getattr(args, name), minimum=1)
     check_engine(args.engine, devices=args.devices, strategy=args.strategy, num_nodes=args.num_nodes,
-                 accelerator=get_device(args.device).type, batch_size=args.batch_size)
+                 accelerator=get_device(args.device).type, batch_size=args.batch_size)  # checks --device too
     check_int("--num-workers", args.num_workers, minimum=0)
     check_int("--image-size", args.image_size, minimum=8)
     if args.data_mode == "stream" and args.engine != "lightning":
@@ -569,7 +569,6 @@ def validate_args(args) -> None:
         raise ValueError("--train-folder cannot be combined with --synthetic or --shift (CIFAR-10 only)")
     if args.restart and args.resume:
         raise ValueError("--resume keeps finished runs and --restart discards them: choose one")
-    get_device(args.device)
     with torch.device("meta"):  # every layer's divisibility rule, without allocating anything
         for method in parse_methods(args.methods):
             _build(args, method)
@@ -702,7 +701,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data-mode", default="auto", choices=("auto", "memory", "stream"),
                    help="image folders: decode into memory, or stream from disk (auto: by decoded size)")
     p.add_argument("--image-size", type=int, default=224, help="streamed folders: side of the crops")
-    p.add_argument("--engine", default="pe-lab", choices=("pe-lab", "lightning"),
+    p.add_argument("--engine", default="pe-lab", choices=ENGINES,
                    help="pe-lab's own loop (one process) or PyTorch Lightning (pip install 'pe-lab[lightning]')")
     p.add_argument("--devices", type=int, default=1, help="Lightning: processes (GPUs, or CPU processes)")
     p.add_argument("--num-nodes", type=int, default=1, help="Lightning: machines (e.g. SLURM nodes)")

@@ -223,7 +223,7 @@ class EnsembleModule(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         self._stop_if_diverged()
         totals = self.all_gather(torch.stack([self._loss_sum, self._correct, self._seen]).float())
-        loss_sum, correct, seen = (totals.reshape(-1, 3).sum(0) if totals.dim() > 1 else totals).tolist()
+        loss_sum, correct, seen = totals.reshape(-1, 3).sum(0).tolist()  # (3,) alone, (processes, 3) in DDP
         epoch = self.start_epoch + self.current_epoch
         self.history.train_loss.append(loss_sum / seen)
         self.history.train_accuracy.append(correct / seen)
