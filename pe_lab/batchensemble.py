@@ -142,9 +142,10 @@ class BatchEnsembleFactory:
         return rearrange(out, "(m b) k -> b m k", m=self.num_estimators)
 
 
-def make_batch_ensemble(architecture: str, num_classes: int, *, num_estimators: int, **_) -> nn.Module:
-    from .models import ARCHITECTURES
+def make_batch_ensemble(architecture: str, num_classes: int, *, num_estimators: int, width: float = 1.0,
+                        **_) -> nn.Module:
+    from .models import make_architecture
 
-    model = ARCHITECTURES[architecture](BatchEnsembleFactory(num_estimators), num_classes)
-    model.spec = ModelSpec(architecture, "batch", num_classes, num_estimators=num_estimators)
+    model = make_architecture(architecture, BatchEnsembleFactory(num_estimators), num_classes, width)
+    model.spec = ModelSpec(architecture, "batch", num_classes, num_estimators=num_estimators, width=width)
     return model

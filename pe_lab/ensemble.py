@@ -89,7 +89,8 @@ def unpack(packed: nn.Module) -> list[nn.Module]:
         raise ValueError("unpack takes a packed model built by pe_lab.models.build(..., 'packed')")
     num_estimators = spec.num_estimators
     members = [build_member(spec.name, num_classes=spec.num_classes, alpha=spec.alpha,
-                            num_estimators=num_estimators, gamma=spec.gamma) for _ in range(num_estimators)]
+                            num_estimators=num_estimators, gamma=spec.gamma, width=spec.width)
+               for _ in range(num_estimators)]
     member_layers = [_leaf_layers(m) for m in members]
     for path, layer in _leaf_layers(packed).items():
         for name in _STATE_TENSORS:

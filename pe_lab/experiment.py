@@ -55,8 +55,8 @@ from .validate import check_choice, check_int, check_number
 __all__ = [
     "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "estimate",
     "evaluate_run", "format_table", "load_committed", "load_committed_samples", "load_predictions", "load_results",
-    "main", "make_provenance", "parse_methods", "parse_seeds", "pick_sample_images", "read_report", "run_config",
-    "run_experiment", "save_predictions", "save_sample_images", "summarise", "validate_args"]
+    "main", "make_provenance", "parse_args", "parse_methods", "parse_seeds", "pick_sample_images", "read_report",
+    "run_config", "run_experiment", "save_predictions", "save_sample_images", "summarise", "validate_args"]
 
 
 PRESETS = {
@@ -499,7 +499,7 @@ def _shift_evaluation(model: torch.nn.Module, test: ImageSet, member_probs: torc
 def _build(args, method: str, num_classes: int = 10) -> torch.nn.Module:
     """``method`` of ``--model`` with the command line's hyperparameters."""
     return build(args.model, method, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
-                 num_classes=num_classes, **options(args))
+                 width=args.width, num_classes=num_classes, **options(args))
 
 
 def options(args) -> dict:
@@ -545,6 +545,7 @@ def validate_args(args) -> None:
     parse_seeds(args.seeds)
     if args.model not in ARCHITECTURES:
         raise ValueError(f"unknown --model {args.model!r}; valid choices: {', '.join(ARCHITECTURES)}")
+    check_number("--width", args.width, positive=True)
     check_int("--epochs", args.epochs, minimum=1)
     check_int("--batch-size", args.batch_size, minimum=1)
     check_number("--lr", args.lr, positive=True)
@@ -668,6 +669,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=2)
     p.add_argument("--num-estimators", type=int, default=4)
     p.add_argument("--gamma", type=int, default=1)
+    p.add_argument("--width", type=float, default=1.0,
+                   help="base-width multiplier of the architecture, for every method (2: twice the channels)")
     p.add_argument("--epochs", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=0.1)
@@ -719,12 +722,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> dict:
-    p = parser()
+def parse_args(argv: list[str] | None = None, p: argparse.ArgumentParser | None = None) -> argparse.Namespace:
+    """The command line as ``main`` reads it: a ``--preset`` fills the defaults, explicit flags win."""
+    p = p or parser()
     args = p.parse_args(argv)
     if args.preset:
         p.set_defaults(**PRESETS[args.preset])
         args = p.parse_args(argv)
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = parser()
+    args = parse_args(argv, p)
     try:
         validate_args(args)
     except (ValueError, TypeError, LightningMissing) as error:

@@ -117,11 +117,11 @@ class MasksemblesFactory(PlainFactory):
 
 
 def make_masksembles(architecture: str, num_classes: int, *, num_estimators: int, scale: float = 2.0,
-                     **_) -> nn.Module:
-    from .models import ARCHITECTURES
+                     width: float = 1.0, **_) -> nn.Module:
+    from .models import make_architecture
 
     scale = check_number("scale", scale, minimum=1)
-    model = ARCHITECTURES[architecture](MasksemblesFactory(num_estimators, scale), num_classes)
-    model.spec = ModelSpec(architecture, "masksembles", num_classes, num_estimators=num_estimators,
+    model = make_architecture(architecture, MasksemblesFactory(num_estimators, scale), num_classes, width)
+    model.spec = ModelSpec(architecture, "masksembles", num_classes, num_estimators=num_estimators, width=width,
                            options=(("scale", scale),))
     return model

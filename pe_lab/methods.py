@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .models import ARCHITECTURES, DeepEnsemble, ModelSpec, PackedFactory, plain_network
-from .validate import check_choice
+from .models import ARCHITECTURES, DeepEnsemble, ModelSpec, PackedFactory, make_architecture, plain_network
+from .validate import check_choice, check_number
 
 __all__ = [
     "Contender", "HYPERPARAMETERS", "METHODS", "Method", "batch_functions", "build", "build_from_spec", "get_method",
@@ -82,11 +82,13 @@ class Method:
 
     def label(self, spec: dict | None = None) -> str:
         """``"PE(2,4,1)"``, ``"DE(4)"``, ``"Single"``: the title and the hyperparameters of ``spec``."""
-        if not self.hyperparameters:
-            return self.title
         spec = spec or {}
+        # a base width other than the published one is part of what the reader must see
+        suffix = f" x{spec['width']:g}" if spec.get("width", 1) != 1 else ""
+        if not self.hyperparameters:
+            return self.title + suffix
         values = {**HYPERPARAMETERS, **spec, **(spec.get("options") or {})}
-        return f"{self.title}({','.join(f'{values[h]:g}' for h in self.hyperparameters)})"
+        return f"{self.title}({','.join(f'{values[h]:g}' for h in self.hyperparameters)}){suffix}"
 
 
 METHODS: dict[str, Method] = {}
@@ -109,11 +111,11 @@ def get_method(name: str) -> Method:
 
 
 def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-          gamma: int = 1, **options) -> nn.Module:
+          gamma: int = 1, width: float = 1.0, **options) -> nn.Module:
     """``architecture`` (``lenet``, ``resnet20``, ``resnet18``, ``resnet50``, ``wrn28_10``) as ``method``
     (``single``, ``deep``, ``packed``, ``batch``, ``mimo``, ``masksembles``). ``options`` are the other
     ``HYPERPARAMETERS`` (``rho``, ``batch_repetition``, ``scale``); those a method does not use are ignored.
-    Output: logits ``(B, M, K)``."""
+    ``width`` is the base-width multiplier of the architecture, for every method. Output: logits ``(B, M, K)``."""
     from .layers import _check_common
 
     check_choice("model name", architecture, ARCHITECTURES)
@@ -121,11 +123,13 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
     if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 2):
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
     alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+    width = check_number("width", width, positive=True)
     others = [h for h in HYPERPARAMETERS if h not in ("alpha", "num_estimators", "gamma")]
     for name in options:
         check_choice("hyperparameter", name, others)
     used = {k: v for k, v in options.items() if k in chosen.hyperparameters}
-    return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma, **used)
+    return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
+                       width=width, **used)
 
 
 def label_for(spec: dict) -> str:
@@ -150,7 +154,8 @@ def batch_functions(model: nn.Module) -> tuple[Callable, Callable]:
 def build_from_spec(spec: dict) -> nn.Module:
     """A fresh model like the one ``spec`` describes (``model.spec.to_dict()``, or a run's ``spec`` in a report)."""
     return build(spec["name"], spec["kind"], num_classes=spec["num_classes"], alpha=spec["alpha"],
-                 num_estimators=spec["num_estimators"], gamma=spec["gamma"], **dict(spec.get("options") or {}))
+                 num_estimators=spec["num_estimators"], gamma=spec["gamma"], width=spec.get("width", 1.0),
+                 **dict(spec.get("options") or {}))
 
 
 def training_units(model: nn.Module) -> list[nn.Module]:
@@ -161,20 +166,21 @@ def training_units(model: nn.Module) -> list[nn.Module]:
 
 # ------------------------------------------------------------------------------------------ the methods
 
-def _make_single(architecture: str, num_classes: int, **_) -> nn.Module:
-    return plain_network(architecture, num_classes, 1.0, 1, "single")
+def _make_single(architecture: str, num_classes: int, *, width: float = 1.0, **_) -> nn.Module:
+    return plain_network(architecture, num_classes, width, 1, "single")
 
 
-def _make_deep(architecture: str, num_classes: int, *, num_estimators: int, **_) -> nn.Module:
-    ensemble = DeepEnsemble([plain_network(architecture, num_classes, 1.0, 1, "single")
+def _make_deep(architecture: str, num_classes: int, *, num_estimators: int, width: float = 1.0, **_) -> nn.Module:
+    ensemble = DeepEnsemble([plain_network(architecture, num_classes, width, 1, "single")
                              for _ in range(num_estimators)])
-    ensemble.spec = ModelSpec(architecture, "deep", num_classes, num_estimators=num_estimators)
+    ensemble.spec = ModelSpec(architecture, "deep", num_classes, num_estimators=num_estimators, width=width)
     return ensemble
 
 
-def _make_packed(architecture: str, num_classes: int, *, alpha: float, num_estimators: int, gamma: int) -> nn.Module:
-    model = ARCHITECTURES[architecture](PackedFactory(alpha, num_estimators, gamma), num_classes)
-    model.spec = ModelSpec(architecture, "packed", num_classes, num_estimators, alpha, gamma)
+def _make_packed(architecture: str, num_classes: int, *, alpha: float, num_estimators: int, gamma: int,
+                 width: float = 1.0) -> nn.Module:
+    model = make_architecture(architecture, PackedFactory(alpha, num_estimators, gamma), num_classes, width)
+    model.spec = ModelSpec(architecture, "packed", num_classes, num_estimators, alpha, gamma, width=width)
     return model
 
 

@@ -79,13 +79,13 @@ def _memory_format(images: torch.Tensor) -> torch.memory_format:
 
 
 def make_mimo(architecture: str, num_classes: int, *, num_estimators: int, rho: float = 0.6,
-              batch_repetition: int = 2, **_) -> nn.Module:
-    from .models import ARCHITECTURES
+              batch_repetition: int = 2, width: float = 1.0, **_) -> nn.Module:
+    from .models import make_architecture
 
     rho = check_number("rho", rho, minimum=0, maximum=1)
     batch_repetition = check_int("batch_repetition", batch_repetition, minimum=1)
-    model = ARCHITECTURES[architecture](MimoFactory(num_estimators), num_classes)
-    model.spec = ModelSpec(architecture, "mimo", num_classes, num_estimators=num_estimators,
+    model = make_architecture(architecture, MimoFactory(num_estimators), num_classes, width)
+    model.spec = ModelSpec(architecture, "mimo", num_classes, num_estimators=num_estimators, width=width,
                            options=(("rho", rho), ("batch_repetition", batch_repetition)))
     return model
 

@@ -18,15 +18,17 @@ import torch
 from torch import nn
 
 from .layers import PackedConv2d, PackedLinear, check_input_dtype, extended_size, logits_by_member
+from .validate import check_number
 
 __all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "PackedFactory", "PlainFactory", "build",
-           "build_member", "plain_network"]
+           "WidenedFactory", "build_member", "make_architecture", "plain_network"]
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What a model is: enough to rebuild it. ``width``/``groups`` describe a plain network (a Single
-    has width 1, groups 1; a PE member has width alpha/M, groups gamma)."""
+    """What a model is: enough to rebuild it. ``width`` is the base-width multiplier: every hidden layer has
+    ``width`` times the architecture's channels before a method widens it (a PE has ``alpha * width`` times).
+    ``groups`` is for a plain network: a PE member has width ``width * alpha / M`` and groups gamma."""
 
     name: str
     kind: str
@@ -124,6 +126,47 @@ class PackedFactory:
 
 
 Factory = LayerFactory
+
+
+class WidenedFactory:
+    """Any factory with every hidden layer's base size multiplied by ``width`` (the image channels and the
+    number of classes stay as they are). Wraps any method's factory, so every architecture x method has a
+    base-width knob; the method then widens or splits those channels as it always does."""
+
+    def __init__(self, inner: LayerFactory, width: float) -> None:
+        self.inner, self.width = inner, width
+
+    def __getattr__(self, name: str):  # num_estimators, input_channels, expand, collect: the inner factory's
+        return getattr(self.inner, name)
+
+    def _scale(self, base: int, name: str) -> int:
+        value = self.width * base
+        if value < 1 or abs(value - round(value)) > 1e-9:
+            raise ValueError(f"width*{name}={self.width:g}*{base}={value:g} is not a positive integer; choose a "
+                             f"base width that makes every layer's channel count whole")
+        return int(round(value))
+
+    def size(self, base: int, name: str = "channels") -> int:
+        return self.inner.size(self._scale(base, name), name)
+
+    def conv(self, in_c: int, out_c: int, kernel: int, *, first: bool = False, last: bool = False, **kwargs):
+        return self.inner.conv(in_c if first else self._scale(in_c, "in_channels"),
+                               out_c if last else self._scale(out_c, "out_channels"), kernel,
+                               first=first, last=last, **kwargs)
+
+    def linear(self, in_f: int, out_f: int, *, first: bool = False, last: bool = False, **kwargs):
+        return self.inner.linear(in_f if first else self._scale(in_f, "in_features"),
+                                 out_f if last else self._scale(out_f, "out_features"),
+                                 first=first, last=last, **kwargs)
+
+    def norm(self, channels: int) -> nn.Module:
+        return self.inner.norm(self._scale(channels, "channels"))
+
+
+def make_architecture(name: str, factory: LayerFactory, num_classes: int, width: float = 1.0) -> EnsembleNet:
+    """Architecture ``name`` built from ``factory``'s layers at base width ``width`` (1: the published one)."""
+    check_number("width", width, positive=True)
+    return ARCHITECTURES[name](factory if width == 1 else WidenedFactory(factory, width), num_classes)
 
 
 class EnsembleNet(nn.Module):
@@ -344,11 +387,12 @@ def plain_network(name: str, num_classes: int, width: float, groups: int, kind: 
 
 
 def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-          gamma: int = 1, **options) -> nn.Module:
+          gamma: int = 1, width: float = 1.0, **options) -> nn.Module:
     """Build ``name`` (``lenet``, ``resnet20``, ``resnet18``) as a registered method ``kind``: a ``single``
     network, a ``deep`` ensemble of ``num_estimators`` full networks, a ``packed`` ensemble
     PE(alpha, num_estimators, gamma), or a rival (``batch``, ``mimo``, ``masksembles``; their own
-    hyperparameters go in ``options``): ``pe_lab.methods.METHODS``. Output: logits ``(B, M, K)``.
+    hyperparameters go in ``options``): ``pe_lab.methods.METHODS``. ``width`` multiplies the base network's
+    channels for every method (``width=2``: a LeNet with 12 and 32 filters). Output: logits ``(B, M, K)``.
 
     >>> build("lenet", "packed", alpha=2, num_estimators=4)(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 4, 10])
@@ -358,13 +402,13 @@ def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_
     from .methods import build as build_method  # the registry imports this module: import it on use
 
     return build_method(name, kind, num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
-                        gamma=gamma, **options)
+                        gamma=gamma, width=width, **options)
 
 
 def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-                 gamma: int = 1) -> EnsembleNet:
-    """One member of PE(alpha, num_estimators, gamma) as a standalone network: width ``alpha/M`` of the
-    base, hidden layers in ``gamma`` groups. ``pack`` of M of these is that PE.
+                 gamma: int = 1, width: float = 1.0) -> EnsembleNet:
+    """One member of PE(alpha, num_estimators, gamma) at base width ``width`` as a standalone network: width
+    ``width * alpha/M`` of the base, hidden layers in ``gamma`` groups. ``pack`` of M of these is that PE.
 
     >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
     Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
@@ -373,6 +417,6 @@ def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_esti
     # numbers. On the meta device nothing is allocated, so this costs no memory even for resnet18.
     with torch.device("meta"):
         packed = build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
-                       gamma=gamma)
+                       gamma=gamma, width=width)
     spec = packed.spec
-    return plain_network(name, num_classes, spec.alpha / spec.num_estimators, spec.gamma, "member")
+    return plain_network(name, num_classes, spec.width * spec.alpha / spec.num_estimators, spec.gamma, "member")
