@@ -69,15 +69,24 @@ def width_points(seed: int, widths=WIDTHS) -> list[Point]:
     return [Point(method, width, seed) for width in widths for method in ("single", "packed", "deep")]
 
 
-def grid(seeds=(0, 1, 2), widest_seeds=(0,)) -> list[Point]:
-    """Every point, most informative first: seed 0 of everything, then more seeds; the widest base width
-    (the most expensive) for ``widest_seeds`` only."""
-    order: list[Point] = []
-    for seed in seeds:
-        for point in (*alpha_points(seed), *width_points(seed, WIDTHS[:-1])):
-            if point not in order:
-                order.append(point)
-    return order + [p for seed in widest_seeds for p in width_points(seed, WIDTHS[-1:])]
+def grid(seeds=(0, 1, 2)) -> list[Point]:
+    """Every point, most informative first (2 CPU cores cannot run all of it in a session): seed 0 of both
+    sweeps up to width 4, more seeds of the alpha sweep, more seeds of width 1, width 8 (Single and PE, then
+    the DE), and more seeds of width 4 last."""
+    first, rest = seeds[0], seeds[1:]
+    order = [*alpha_points(first), *width_points(first, WIDTHS[:-1])]
+    order += [p for seed in rest for p in alpha_points(seed)]
+    order += [p for seed in rest for p in width_points(seed, WIDTHS[:1])]
+    widest = width_points(first, WIDTHS[-1:])
+    order += [p for p in widest if p.method != "deep"]
+    order += [p for seed in rest for p in width_points(seed, WIDTHS[2:3])]
+    order += [p for p in widest if p.method == "deep"]
+    order += [p for seed in rest for p in width_points(seed, WIDTHS[-1:])]
+    unique: list[Point] = []
+    for point in order:
+        if point not in unique:
+            unique.append(point)
+    return unique
 
 
 def run(folder: Path, data: str) -> None:
@@ -146,7 +155,7 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
     """Write ``sweep_alpha_lenet.json`` and ``sweep_width_lenet.json`` from the points done in ``folder``."""
     written = {}
     by_key: dict[tuple, list[Point]] = {}
-    for point in grid(widest_seeds=(0, 1, 2)):
+    for point in grid():
         by_key.setdefault((point.method, point.width, point.alpha), []).append(point)
     sweeps = {
         "alpha": [(m, ALPHA_WIDTH, a) for m, a in (("single", 2), ("deep", 2), *(("packed", a) for a in ALPHAS))],
