@@ -24,9 +24,10 @@ from .masks import member_mask
 from .methods import HYPERPARAMETERS, METHODS
 from .metrics import OOD_CRITERIA, ece, ood_metrics, ood_score
 from .models import build
-from .viz import cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram, shift_figure
+from .viz import MEMBER_COLOURS, cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram, shift_figure
 
-__all__ = ["calibration_explorer", "cost_explorer", "mask_explorer", "ood_explorer", "shift_explorer"]
+__all__ = ["alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer", "frontier_explorer",
+           "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer", "toy_explorer"]
 
 
 def _show(output: widgets.Output, *figures) -> None:
@@ -310,3 +311,189 @@ def shift_explorer(results: dict[str, dict], images: torch.Tensor | None = None)
 
     return _assemble({"corruption": corruption_box, "severity": severity_slider}, redraw, summary, figure_out,
                      "pe-shift-explorer")
+
+
+def toy_explorer(kind: str = "moons", *, num_points: int = 400, noise: float = 0.15, hidden: int = 16,
+                 num_estimators: int = 4, alpha: float = 2, gamma: int = 1, epochs: int = 300, seed: int = 0,
+                 grid_steps: int = 70):
+    """Train a Single, DE(M) and PE(alpha, M, gamma) MLP on 2-D data every time a knob moves (a few seconds on
+    2 CPU cores) and show their decision regions, each member's boundary, confidence, entropy and mutual
+    information, with held-out accuracy / NLL / ECE and the mean MI on the far-away OOD ring in a table.
+
+    ``update(**params)`` returns ``{"figure", "numbers": {label: metrics}}`` (``pe_lab.toy.toy_compare``)."""
+    from .toy import DATASETS, toy_compare
+    from .viz import toy_figure
+
+    style = {"description_width": "initial"}
+    controls = {
+        "kind": widgets.Dropdown(options=list(DATASETS), value=kind, description="data", style=style),
+        "noise": _slider("noise", noise, 0.0, 0.5, 0.05, float_=True),
+        "num_points": _slider("points", num_points, 100, 1000, 100),
+        "hidden": _slider("hidden width", hidden, 4, 64, 4),
+        **_pe_sliders(num_estimators, alpha, gamma, max_members=8),
+        "epochs": _slider("epochs (Adam steps)", epochs, 100, 1500, 100),
+        "seed": _slider("seed", seed, 0, 9),
+    }
+    figure_out = widgets.Output()
+    summary = widgets.HTML()
+    summary.add_class("pe-toy-numbers")
+
+    def redraw(**params) -> dict:
+        try:
+            comparison = toy_compare(**params, grid_steps=grid_steps)
+        except ValueError as error:  # a divisibility rule of the packed layers: say it instead of a figure
+            _message(summary, str(error), error=True)
+            _show(figure_out)
+            return {"figure": None, "numbers": {}, "error": str(error)}
+        numbers = {label: r.metrics for label, r in comparison["results"].items()}
+        rows = "".join(f"<tr><td>{html.escape(label)}</td><td>{100 * n['accuracy']:.1f}</td><td>{n['nll']:.3f}</td>"
+                       f"<td>{n['ece']:.3f}</td><td>{n['mi_test']:.3f}</td><td>{n['mi_ood']:.3f}</td>"
+                       f"<td>{n['params']}</td></tr>" for label, n in numbers.items())
+        summary.value = ("<table><tr><th>model</th><th>test acc (%)</th><th>NLL</th><th>ECE</th><th>mean MI, test</th>"
+                         f"<th>mean MI, OOD ring</th><th>params</th></tr>{rows}</table>")
+        figure = toy_figure(comparison)
+        _show(figure_out, figure)
+        return {"figure": figure, "numbers": numbers}
+
+    update = _bind(controls, redraw)
+    widget = widgets.VBox([widgets.HBox(list(controls.values())[:4]), widgets.HBox(list(controls.values())[4:]),
+                           summary, figure_out])
+    widget.add_class("pe-toy-explorer")
+    update()
+    return widget, update
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _pm(stats: dict, scale: float = 1, digits: int = 3) -> str:
+    return f"{stats['mean'] * scale:.{digits}f} ± {stats['std'] * scale:.{digits}f}"
+
+
+def alpha_explorer(report: dict, *, alpha: float = 2, x: str = "member_width"):
+    """An alpha slider over the committed alpha sweep (``sweep_alpha_lenet.json``): the chosen PE circled on
+    accuracy / NLL / ECE / OOD AUROC against member width, parameters, FLOPs or train seconds, and its numbers
+    beside the Single's and the DE's (mean ± std over seeds). No training."""
+    from .viz import sweep_figure
+
+    rows = report["rows"]
+    alphas = sorted(r["alpha"] for r in rows if r["method"] == "packed")
+    controls = {"alpha": _slider("alpha", alpha, min(alphas), max(alphas), 1, float_=True),
+                "x": widgets.Dropdown(options=[("member width", "member_width"), ("parameters", "params"),
+                                               ("FLOPs", "flops_per_image"), ("train seconds", "train_seconds")],
+                                      value=x, description="x axis")}
+    figure_out, summary = widgets.Output(), widgets.HTML()
+    summary.add_class("pe-alpha-numbers")
+
+    def redraw(alpha: float, x: str) -> dict:
+        chosen = [r for r in rows if r["method"] != "packed" or r["alpha"] == alpha]
+        table = [[r["label"] + (" (alpha = M: the DE's architecture in one network)" if r["method"] == "packed"
+                                and r["alpha"] == 4 else ""),
+                  f"{r['member_width']:g}", f"{r['params']:,}", f"{r['flops_per_image'] / 1e6:.2f} M",
+                  _pm(r["summary"]["accuracy"], 100, 1), _pm(r["summary"]["nll"]), _pm(r["summary"]["ece"]),
+                  _pm(r["summary"]["auroc"], 100, 1), f"{r['summary']['train_seconds']['mean']:.0f}",
+                  str(r["summary"]["accuracy"]["n"])] for r in chosen]
+        summary.value = _table(["model", "member width", "params", "FLOPs/img", "acc (%)", "NLL", "ECE",
+                                "AUROC (%)", "train s", "seeds"], table)
+        figure = sweep_figure(report, x=x, highlight=alpha)
+        _show(figure_out, figure)
+        return {"figure": figure, "numbers": {r["label"]: r["summary"] for r in chosen}}
+
+    return _assemble(controls, redraw, summary, figure_out, "pe-alpha-explorer")
+
+
+def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, k: int = 1,
+                           num_bins: int = 15):
+    """A k slider: the ensemble of the first k members of each stored model (member probabilities from a
+    committed run), with accuracy, NLL, ECE and mean mutual information against k, the chosen k marked.
+
+    ``predictions``: model label -> (member_probs ``(N, M, K)``, labels ``(N,)``)."""
+    from .metrics import first_members
+
+    most = max(p.shape[1] for p, _ in predictions.values())
+    curves = {name: [first_members(p.float(), y, j, num_bins) for j in range(1, p.shape[1] + 1)]
+              for name, (p, y) in predictions.items()}
+    controls = {"k": _slider("members k", k, 1, most)}
+    figure_out, summary = widgets.Output(), widgets.HTML()
+    summary.add_class("pe-ensemble-size-numbers")
+    keys = (("accuracy", "accuracy (%) ↑", 100), ("nll", "NLL ↓", 1), ("ece", "ECE ↓", 1),
+            ("mutual_information", "mean MI (test)", 1))
+
+    def redraw(k: int) -> dict:
+        numbers = {name: curve[min(k, len(curve)) - 1] for name, curve in curves.items()}
+        summary.value = _table(["model", "members used", "acc (%)", "NLL", "ECE", "mean MI"], [
+            [name, str(min(k, len(curves[name]))), f"{100 * n['accuracy']:.1f}", f"{n['nll']:.3f}",
+             f"{n['ece']:.3f}", f"{n['mutual_information']:.3f}"] for name, n in numbers.items()])
+        figure, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.9))
+        for ax, (key, title, scale) in zip(axes, keys, strict=True):
+            for i, (name, curve) in enumerate(curves.items()):
+                ax.plot(range(1, len(curve) + 1), [c[key] * scale for c in curve], marker="o",
+                        color=MEMBER_COLOURS[i % len(MEMBER_COLOURS)], label=name)
+            ax.axvline(k, color="#888888", linestyle="--", linewidth=1)
+            ax.set_xlabel("first k members")
+            ax.set_title(title, fontsize=10)
+        axes[0].legend(fontsize=7)
+        figure.tight_layout()
+        _show(figure_out, figure)
+        return {"figure": figure, "numbers": numbers}
+
+    return _assemble(controls, redraw, summary, figure_out, "pe-ensemble-size-explorer")
+
+
+def frontier_explorer(report: dict, *, x: str = "params", metric: str = "accuracy"):
+    """The efficiency frontier of every method in one report (e.g. the six methods of ``rivals_lenet.json``):
+    one metric against one cost, chosen in two dropdowns."""
+    from .viz import frontier_figure
+
+    controls = {"x": widgets.Dropdown(options=[("parameters", "params"), ("FLOPs", "flops_per_image"),
+                                               ("train seconds", "train_seconds")], value=x, description="cost"),
+                "metric": widgets.Dropdown(options=["accuracy", "nll", "ece", "auroc"], value=metric,
+                                           description="metric")}
+    figure_out, summary = widgets.Output(), widgets.HTML()
+    summary.add_class("pe-frontier-numbers")
+
+    def redraw(x: str, metric: str) -> dict:
+        figure = frontier_figure(report, x=x, metrics=(metric,))
+        numbers = {m: s[metric] for m, s in report["summary"].items()}
+        summary.value = f"{metric}, mean ± std over seeds, against {x}"
+        _show(figure_out, figure)
+        return {"figure": figure, "numbers": numbers}
+
+    return _assemble(controls, redraw, summary, figure_out, "pe-frontier-explorer")
+
+
+def seed_explorer(report: dict):
+    """A seed selector over a report's table: the mean ± std over seeds, or any single seed's numbers (one
+    seed of several can rank methods differently from their mean)."""
+    from .methods import label_for
+
+    seeds = sorted({r["seed"] for r in report["runs"]})
+    controls = {"seed": widgets.Dropdown(options=[("mean ± std", -1)] + [(f"seed {s}", s) for s in seeds],
+                                         value=-1, description="show")}
+    figure_out, summary = widgets.Output(), widgets.HTML()
+    summary.add_class("pe-seed-table")
+    keys = (("accuracy", 100, 1), ("nll", 1, 3), ("ece", 1, 3), ("brier", 1, 3))
+
+    def redraw(seed: int) -> dict:
+        rows, numbers = [], {}
+        for method in report["summary"]:
+            runs = [r for r in report["runs"] if r["method"] == method]
+            label = label_for(runs[0]["spec"])
+            if seed < 0:
+                stats = report["summary"][method]
+                numbers[label] = {k: stats[k]["mean"] for k, _, _ in keys}
+                rows.append([label] + [_pm(stats[k], scale, d) for k, scale, d in keys])
+            else:
+                run = next((r for r in runs if r["seed"] == seed), None)
+                if run is None:
+                    continue
+                numbers[label] = {k: run["metrics"][k] for k, _, _ in keys}
+                rows.append([label] + [f"{run['metrics'][k] * scale:.{d}f}" for k, scale, d in keys])
+        summary.value = _table(["method", "acc (%)", "NLL", "ECE", "Brier"], rows)
+        _show(figure_out)
+        return {"figure": None, "numbers": numbers}
+
+    return _assemble(controls, redraw, summary, figure_out, "pe-seed-explorer")

@@ -28,7 +28,7 @@ from .validate import check_choice, check_int, check_number, check_probabilities
 
 __all__ = [
     "OOD_CRITERIA", "accuracy", "brier_score", "calibration_direction", "diversity", "ece", "ece_by_hand", "entropy",
-    "evaluate_predictions", "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score",
+    "evaluate_predictions", "first_members", "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score",
     "reliability_data", "variation_ratio", "with_temperature"]
 
 _EPS = 1e-12
@@ -176,6 +176,24 @@ def diversity(member_probs: torch.Tensor, labels: torch.Tensor) -> dict:
             "mean_member_accuracy": sum(member_accuracy) / members,
             "ensemble_gain": ensemble - sum(member_accuracy) / members,
             "disagreement": sum(pairs) / len(pairs) if pairs else 0.0}
+
+
+def first_members(member_probs: torch.Tensor, labels: torch.Tensor, k: int, num_bins: int = 15) -> dict[str, float]:
+    """Accuracy, NLL, ECE and mean mutual information of the ensemble of the first ``k`` members of
+    ``member_probs`` ``(N, M, K)``: how the ensemble improves as members are added.
+
+    >>> p = torch.tensor([[[.9, .1], [.2, .8]], [[.8, .2], [.7, .3]]])
+    >>> first_members(p, torch.tensor([0, 0]), 1)["accuracy"], first_members(p, torch.tensor([0, 0]), 2)["accuracy"]
+    (1.0, 1.0)
+    """
+    check_probabilities("member_probs", member_probs, dims=3)
+    k = check_int("k", k, minimum=1)
+    if k > member_probs.shape[1]:
+        raise ValueError(f"k={k} is more than the {member_probs.shape[1]} members stored")
+    chosen = member_probs[:, :k]
+    probs = chosen.mean(1)
+    return {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels), "ece": ece(probs, labels, num_bins),
+            "mutual_information": mutual_information(chosen).mean().item()}
 
 
 def entropy(probs: torch.Tensor) -> torch.Tensor:

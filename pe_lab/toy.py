@@ -51,7 +51,7 @@ def make_toy(kind: str = "moons", num_points: int = 400, *, noise: float = 0.15,
     return points.float(), labels
 
 
-def ood_ring(num_points: int = 200, *, radius: float = 4.0, seed: int = 1) -> torch.Tensor:
+def ood_ring(num_points: int = 200, *, radius: float = 3.0, seed: int = 1) -> torch.Tensor:
     """Points ``(N, 2)`` on a ring of ``radius`` around the data: far from every training point."""
     g = torch.Generator().manual_seed(seed)
     angle = torch.rand(num_points, generator=g) * 2 * math.pi
@@ -149,7 +149,7 @@ def toy_compare(kind: str = "moons", *, num_points: int = 400, noise: float = 0.
     points, labels = make_toy(kind, num_points, noise=noise, seed=seed)
     test_points, test_labels = make_toy(kind, 1000, noise=noise, seed=seed + 1000)
     ood = ood_ring(300, seed=seed + 2000)
-    grid, extent = toy_grid(points, grid_steps)
+    grid, extent = toy_grid(torch.cat([points, ood]), grid_steps, margin=0.3)  # the maps show the OOD ring too
     num_classes = int(labels.max()) + 1
     results = {}
     for method in ("single", "deep", "packed"):
