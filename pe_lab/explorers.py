@@ -12,6 +12,7 @@ message in place of the figure: the student sees why, nothing crashes.
 from __future__ import annotations
 
 import html
+import numbers
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -63,6 +64,7 @@ def _bind(controls: dict, redraw):
             raise TypeError(f"update() got unknown parameters {sorted(unknown)}; valid: {sorted(controls)}")
         for name, value in values.items():
             _check_allowed(name, controls[name], value)
+        values = {name: _plain(value) for name, value in values.items()}
         state["syncing"] = True
         try:
             for name, value in values.items():
@@ -75,11 +77,21 @@ def _bind(controls: dict, redraw):
     return update
 
 
+def _plain(value):
+    """A NumPy scalar as the Python number a widget's traitlet accepts (others unchanged)."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _check_allowed(name: str, control, value) -> None:
     """A widget silently clamps or ignores a value it cannot show (M=0 would be drawn as M=1): refuse it."""
     if isinstance(control, widgets.IntSlider | widgets.FloatSlider):
         kind = int if isinstance(control, widgets.IntSlider) else float
-        if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)):
+        # NumPy numbers (np.int64 from a loop over np.arange) are numbers.Real too
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or (kind is int and value != int(value)):
             raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
         if not control.min <= value <= control.max:
             raise ValueError(f"{name}={value} is outside this explorer's range [{control.min}, {control.max}]")

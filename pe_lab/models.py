@@ -67,6 +67,19 @@ class LayerFactory(Protocol):
     def norm(self, channels: int) -> nn.Module: ...
 
 
+def widened_size(base: int, width: float, name: str = "channels") -> int:
+    """``width * base`` as an int, or ``ValueError`` naming the layer's size when it is not a whole number.
+
+    >>> widened_size(6, 1.5, "out_channels")
+    9
+    """
+    value = width * base
+    if value < 1 or abs(value - round(value)) > 1e-9:
+        raise ValueError(f"width*{name}={width:g}*{base}={value:g} is not a positive integer; choose a base width "
+                         "that makes every layer's channel count whole")
+    return int(round(value))
+
+
 class PlainFactory:
     """Ordinary layers at ``width`` times the base channels, hidden layers split into ``groups``."""
 
@@ -76,7 +89,7 @@ class PlainFactory:
         self.width, self.groups = width, groups
 
     def size(self, base: int, name: str = "channels") -> int:
-        return extended_size(base, self.width, name)
+        return widened_size(base, self.width, name)
 
     def conv(self, in_c: int, out_c: int, kernel: int, *, stride: int = 1, padding: int = 0,
              first: bool = False, last: bool = False, bias: bool = True) -> nn.Conv2d:
@@ -140,11 +153,7 @@ class WidenedFactory:
         return getattr(self.inner, name)
 
     def _scale(self, base: int, name: str) -> int:
-        value = self.width * base
-        if value < 1 or abs(value - round(value)) > 1e-9:
-            raise ValueError(f"width*{name}={self.width:g}*{base}={value:g} is not a positive integer; choose a "
-                             f"base width that makes every layer's channel count whole")
-        return int(round(value))
+        return widened_size(base, self.width, name)
 
     def size(self, base: int, name: str = "channels") -> int:
         return self.inner.size(self._scale(base, name), name)

@@ -53,9 +53,10 @@ class Point:
         alpha = f"-a{self.alpha:g}" if self.method == "packed" else ""
         return f"lenet-w{self.width:g}-{self.method}{alpha}-seed{self.seed}"
 
-    def argv(self, data: str, folder: Path) -> list[str]:
+    def argv(self, data: str | None, folder: Path) -> list[str]:
+        where = ["--data", data, "--offline"] if data is not None else []
         return [*RECIPE, "--methods", self.method, "--alpha", f"{self.alpha:g}", "--width", f"{self.width:g}",
-                "--seeds", str(self.seed), "--data", data, "--offline", "--no-progress", "--resume",
+                "--seeds", str(self.seed), *where, "--no-progress", "--resume",
                 "--out", str(folder / f"{self.name}.json"), "--runs-dir", str(folder / "checkpoints"),
                 *(["--save-predictions"] if self.seed == 0 else [])]
 
@@ -89,14 +90,15 @@ def grid(seeds=(0, 1, 2)) -> list[Point]:
     return unique
 
 
-def run(folder: Path, data: str) -> None:
-    """Run every point not yet done and not held by another worker; the CPU seconds this worker spent on a
-    point are added to that point's ``<name>.cpu`` file (a resumed point adds up)."""
-    for point in grid():
+def run(folder: Path, data: str | None, points: list[Point] | None = None, extra: tuple[str, ...] = ()) -> None:
+    """Run every point (default: the whole ``grid()``) not yet done and not held by another worker; ``extra``
+    arguments override the recipe's (tests: ``--synthetic``). The CPU seconds this worker spent on a point are
+    added to that point's ``<name>.cpu`` file (a resumed point adds up)."""
+    for point in points if points is not None else grid():
         out = folder / f"{point.name}.json"
         if out.exists() and read_report(out).get("runs"):
             continue
-        args = parse_args(point.argv(data, folder))
+        args = parse_args([*point.argv(data, folder), *extra])
         validate_args(args)
         start = time.process_time()
         try:
@@ -168,7 +170,8 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
                                  "command": "python -m pe_lab.sweep " + " ".join(sys.argv[1:]),
                                  "point_command": "python -m pe_lab.experiment " + " ".join(RECIPE) + " ...",
                                  "date_collected": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
-                  "recipe": {"argv": RECIPE, "epochs": 10, "note": "the lenet preset's recipe at 10 epochs"},
+                  "recipe": {"argv": RECIPE, **first_report["config"],
+                             "note": "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"},
                   "sweep": name, "rows": rows, "cpu_seconds": sum(r["cpu_seconds"] for r in rows),
                   "train_seconds": sum(run["train_seconds"] for r in rows for run in r["runs"])}
         for key in keys:  # the seed-0 member probabilities, beside the JSON

@@ -51,12 +51,14 @@ def make_toy(kind: str = "moons", num_points: int = 400, *, noise: float = 0.15,
     return points.float(), labels
 
 
-def ood_ring(num_points: int = 200, *, radius: float = 3.0, seed: int = 1) -> torch.Tensor:
-    """Points ``(N, 2)`` on a ring of ``radius`` around the data: far from every training point."""
+def ood_ring(num_points: int = 200, *, radius: float = 3.5, centre: tuple[float, float] = (0.5, 0.0),
+             seed: int = 1) -> torch.Tensor:
+    """Points ``(N, 2)`` on a ring of ``radius`` around ``centre`` (the data's middle): far from every
+    training point, in every direction."""
     g = torch.Generator().manual_seed(seed)
     angle = torch.rand(num_points, generator=g) * 2 * math.pi
-    r = radius + 0.3 * torch.randn(num_points, generator=g)
-    return torch.stack([r * angle.cos(), r * angle.sin()], 1)
+    r = radius + 0.15 * torch.randn(num_points, generator=g)
+    return torch.stack([centre[0] + r * angle.cos(), centre[1] + r * angle.sin()], 1)
 
 
 class ToyMLP(nn.Module):

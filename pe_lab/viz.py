@@ -471,6 +471,13 @@ _SWEEP_COSTS = {"params": "parameters", "flops_per_image": "FLOPs per image", "t
                 "member_width": "member width (x the base LeNet)"}
 
 
+def _data_label(report: dict) -> str:
+    data = report["provenance"]["data"]
+    if data.get("synthetic"):
+        return "SYNTHETIC DATA"
+    return "JPEG CIFAR-10" if "cifar10-jpeg" in str(data.get("train")) else str(data.get("train"))
+
+
 def _sweep_value(row: dict, key: str) -> tuple[float, float]:
     if key in ("params", "flops_per_image", "member_width", "width"):
         return float(row[key]), 0.0
@@ -512,9 +519,9 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
         ax.set_xlabel(_SWEEP_COSTS.get(x, x), fontsize=9)
         ax.set_title(title, fontsize=10)
     axes[0].legend(fontsize=7)
-    seeds = sorted({n for r in rows for n in [r["summary"]["accuracy"]["n"]]})
-    fig.suptitle(f"JPEG CIFAR-10, LeNet x{packed[0]['width']:g}, {report['recipe']['epochs']} epochs; mean ± std over "
-                 f"{'/'.join(map(str, seeds))} seeds", fontsize=10)
+    seeds = "/".join(map(str, sorted({r["summary"]["accuracy"]["n"] for r in rows})))
+    fig.suptitle(f"{_data_label(report)}, LeNet x{packed[0]['width']:g}, {report['recipe']['epochs']} epochs; "
+                 f"mean ± std over {seeds} seeds", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -555,7 +562,7 @@ def width_figure(report: dict) -> Figure:
         ax.set_title("gap in " + title.split(" ")[0], fontsize=10)
     axes[0, 0].legend(fontsize=7)
     axes[1, 0].legend(fontsize=7)
-    fig.suptitle(f"JPEG CIFAR-10, LeNet at base widths {', '.join(f'{w:g}' for w in widths)}, "
+    fig.suptitle(f"{_data_label(report)}, LeNet at base widths {', '.join(f'{w:g}' for w in widths)}, "
                  f"{report['recipe']['epochs']} epochs; error bars: std over seeds", fontsize=10)
     fig.tight_layout()
     return fig

@@ -1,0 +1,107 @@
+"""The sweeps end to end on tiny synthetic data: points run, resume/skip, collect, and the explorers and
+figures that read the collected JSON."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from pe_lab.explorers import alpha_explorer, ensemble_size_explorer, frontier_explorer, seed_explorer  # noqa: E402
+from pe_lab.metrics import accuracy, first_members  # noqa: E402
+from pe_lab.sweep import ALPHA_WIDTH, Point, collect, grid, run  # noqa: E402
+from pe_lab.viz import sweep_figure, width_figure  # noqa: E402
+
+TINY = ("--synthetic", "--epochs", "1", "--train-per-class", "6", "--test-per-class", "3", "--no-eta",
+        "--batch-size", "16")
+
+
+def test_grid_runs_every_point_once_seed_0_first_and_alpha_equal_m_included():
+    points = grid()
+    assert len(points) == len(set(points))
+    assert all(p.seed == 0 for p in points[:12])
+    assert Point("packed", ALPHA_WIDTH, 0, 4) in points and Point("deep", 8.0, 2) in points
+    assert {p.alpha for p in points if p.method == "packed" and p.width == ALPHA_WIDTH} == {1, 2, 3, 4}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep")
+    points = [Point("single", ALPHA_WIDTH, 0), Point("deep", ALPHA_WIDTH, 0),
+              *(Point("packed", ALPHA_WIDTH, s, a) for s in (0, 1) for a in (1, 4)),
+              Point("single", 1.0, 0), Point("packed", 1.0, 0), Point("deep", 1.0, 0)]
+    run(folder, None, points, TINY)
+    out = tmp_path_factory.mktemp("assets")
+    return folder, collect(folder, out), points
+
+
+def test_points_resume_and_finished_points_are_skipped(swept):
+    folder, _, points = swept
+    stamp = {p: (folder / f"{p.name}.json").stat().st_mtime_ns for p in points}
+    run(folder, None, points, TINY)  # all done: nothing is retrained or rewritten
+    assert stamp == {p: (folder / f"{p.name}.json").stat().st_mtime_ns for p in points}
+    assert float((folder / f"{points[0].name}.cpu").read_text()) > 0
+
+
+def test_collect_writes_both_sweeps_with_provenance_seeds_and_costs(swept):
+    _, written, _ = swept
+    alpha = json.loads(written["alpha"].read_text())
+    rows = {r["label"]: r for r in alpha["rows"]}
+    assert set(rows) == {"Single x2", "DE(4) x2", "PE(1,4,1) x2", "PE(4,4,1) x2"}
+    assert rows["PE(1,4,1) x2"]["seeds"] == [0, 1] and rows["PE(1,4,1) x2"]["summary"]["accuracy"]["n"] == 2
+    assert rows["PE(4,4,1) x2"]["member_width"] == ALPHA_WIDTH and rows["PE(1,4,1) x2"]["member_width"] == 0.5
+    # alpha = M: the DE's parameters and FLOPs in one network
+    assert rows["PE(4,4,1) x2"]["params"] == rows["DE(4) x2"]["params"]
+    assert rows["PE(4,4,1) x2"]["flops_per_image"] == rows["DE(4) x2"]["flops_per_image"]
+    assert alpha["provenance"]["data"]["synthetic"] and alpha["recipe"]["epochs"] == 1
+    assert alpha["cpu_seconds"] > 0 and alpha["train_seconds"] > 0
+    assert (written["alpha"].parent / "sweep" / "lenet-w2-packed-a4-seed0-predictions.pt").exists()
+    width = json.loads(written["width"].read_text())
+    # PE(2,4,1) at width 2 was not run here: the width sweep shows what was run, nothing else
+    assert {(r["method"], r["width"]) for r in width["rows"]} == {("single", 1.0), ("packed", 1.0), ("deep", 1.0),
+                                                                 ("single", 2.0), ("deep", 2.0)}
+
+
+def test_sweep_figures_and_the_alpha_explorer(swept):
+    _, written, _ = swept
+    alpha = json.loads(written["alpha"].read_text())
+    figure = sweep_figure(alpha, x="params", highlight=4)
+    assert len(figure.axes) == 4 and "SYNTHETIC" in figure._suptitle.get_text()
+    assert len(width_figure(json.loads(written["width"].read_text())).axes) == 8
+    widget, update = alpha_explorer(alpha)
+    shown = update(alpha=1.0, x="flops_per_image")
+    assert set(shown["numbers"]) == {"Single x2", "DE(4) x2", "PE(1,4,1) x2"}
+    assert "alpha = M" in update(alpha=4.0)["figure"].axes[0].texts[0].get_text()
+    with pytest.raises(ValueError, match="outside this explorer's range"):
+        update(alpha=5.0)
+
+
+def test_first_members_grows_the_ensemble_one_member_at_a_time():
+    torch.manual_seed(0)
+    member_probs = torch.rand(50, 4, 3).softmax(-1)
+    labels = torch.randint(0, 3, (50,))
+    assert first_members(member_probs, labels, 1)["accuracy"] == accuracy(member_probs[:, 0], labels)
+    assert first_members(member_probs, labels, 1)["mutual_information"] == 0
+    assert first_members(member_probs, labels, 4)["accuracy"] == accuracy(member_probs.mean(1), labels)
+    with pytest.raises(ValueError, match="k=5 is more than the 4 members"):
+        first_members(member_probs, labels, 5)
+
+
+def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
+    folder, _, _ = swept
+    from pe_lab.experiment import load_predictions, read_report
+
+    stored = load_predictions(folder / "lenet-w2-deep-seed0-predictions-deep-seed0.pt")
+    widget, update = ensemble_size_explorer({"DE": (stored["test"], stored["test_labels"])})
+    one, four = update(k=1)["numbers"]["DE"], update(k=4)["numbers"]["DE"]
+    assert one["mutual_information"] == 0 and four["mutual_information"] > 0
+    assert four["accuracy"] == pytest.approx(accuracy(stored["test"].mean(1), stored["test_labels"]))
+    report = read_report(folder / "lenet-w2-deep-seed0.json")
+    _, frontier = frontier_explorer(report)
+    assert len(frontier(x="flops_per_image", metric="nll")["figure"].axes) == 1
+    _, seeds = seed_explorer(read_report(folder / "lenet-w2-packed-a1-seed1.json"))
+    assert seeds(seed=1)["numbers"]["PE(1,4,1) x2"]["accuracy"] == \
+        read_report(folder / "lenet-w2-packed-a1-seed1.json")["runs"][0]["metrics"]["accuracy"]
