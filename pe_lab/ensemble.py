@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .models import DeepEnsemble, build, build_member
+from .validate import check_number
 
 __all__ = ["pack", "predict_proba", "unpack"]
 
@@ -114,6 +115,7 @@ def predict_proba(model: nn.Module, x: torch.Tensor, *, temperature: float = 1.0
     >>> p.shape, torch.allclose(p.sum(-1), torch.ones(2))
     (torch.Size([2, 10]), True)
     """
+    temperature = check_number("temperature", temperature, positive=True)  # 0 gives NaN, < 0 inverts the ranking
     logits = model(x)
     if logits.dim() != 3:
         raise ValueError(f"models must return logits (B, M, K), got {tuple(logits.shape)}")

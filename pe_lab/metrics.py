@@ -202,6 +202,10 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
     >>> round(entropy(torch.tensor([.5, .5])).item(), 4)
     0.6931
     """
+    if not isinstance(probs, torch.Tensor) or probs.dim() == 0:
+        raise TypeError(f"probs must be a torch.Tensor (..., K) of probabilities, got {type(probs).__name__}"
+                        + (" of 0 dimensions" if isinstance(probs, torch.Tensor) else ""))
+    check_probabilities("probs", probs.reshape(-1, probs.shape[-1]))  # logits would give negative "entropies"
     return -(probs * probs.clamp_min(_EPS).log()).sum(-1)
 
 
@@ -212,6 +216,7 @@ def mutual_information(member_probs: torch.Tensor) -> torch.Tensor:
     >>> round(mutual_information(p).item(), 4)
     0.6931
     """
+    check_probabilities("member_probs", member_probs, dims=3)
     return (entropy(member_probs.mean(1)) - entropy(member_probs).mean(1)).clamp_min(0)
 
 
@@ -222,6 +227,7 @@ def variation_ratio(member_probs: torch.Tensor) -> torch.Tensor:
     >>> variation_ratio(p)
     tensor([0.2500])
     """
+    check_probabilities("member_probs", member_probs, dims=3)
     votes = member_probs.argmax(-1)                                   # (N, M)
     counts = torch.nn.functional.one_hot(votes, member_probs.shape[-1]).sum(1)  # (N, K)
     return 1 - counts.max(1).values.to(member_probs.dtype) / member_probs.shape[1]
@@ -263,6 +269,11 @@ def _ood_targets(in_scores: torch.Tensor, out_scores: torch.Tensor) -> tuple[tor
     check_scores("in_scores", in_scores)
     check_scores("out_scores", out_scores)
     scores = torch.cat([in_scores, out_scores]).double()
+    # torchmetrics passes scores outside [0, 1] through a sigmoid, which saturates (energies, logits, distances
+    # above ~37 would all tie at 1.0): rank them instead. Only the order matters to AUROC, AUPR and FPR95,
+    # and equal scores keep equal ranks, so ties count as ties.
+    distinct, rank = torch.unique(scores, return_inverse=True)
+    scores = rank.double() / max(len(distinct) - 1, 1)
     targets = torch.cat([torch.zeros(in_scores.numel()), torch.ones(out_scores.numel())]).long()
     return scores, targets
 

@@ -160,3 +160,51 @@ def test_diversity_numbers():
     assert single["disagreement"] == 0.0 and single["ensemble_gain"] == 0.0
     with pytest.raises(ValueError, match="logits passed"):
         diversity(torch.randn(4, 2, 3) * 5, labels)
+
+
+@pytest.mark.parametrize("shift,scale", [(0.0, 1.0), (40.0, 1.0), (-800.0, 1.0), (0.0, 1e3), (1e6, 1e4)])
+def test_ood_metrics_rank_real_valued_scores_as_given_like_scikit_learn(shift, scale):
+    """Energies, logits, distances: torchmetrics would squash scores outside [0, 1] through a sigmoid."""
+    from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+    from pe_lab.metrics import ood_metrics
+
+    torch.manual_seed(0)
+    in_scores = (torch.randn(300) * scale + shift).round()   # rounding makes ties, which must count as ties
+    out_scores = (torch.randn(200) * scale + shift + 0.8 * scale).round()
+    got = ood_metrics(in_scores, out_scores)
+    y = [0] * 300 + [1] * 200
+    s = torch.cat([in_scores, out_scores]).double().numpy()
+    assert got["auroc"] == pytest.approx(roc_auc_score(y, s), abs=1e-6)
+    assert got["aupr"] == pytest.approx(average_precision_score(y, s), abs=1e-6)
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    assert got["fpr95"] == pytest.approx(fpr[(tpr >= 0.95).argmax()], abs=1e-6)
+
+
+def test_ood_metrics_on_the_issues_example():
+    from pe_lab.metrics import ood_metrics
+
+    got = ood_metrics(torch.tensor([40.0, 50.0, 60.0, 80.0]), torch.tensor([45.0, 70.0, 90.0, 100.0]))
+    assert got["auroc"] == pytest.approx(0.75)
+    assert ood_metrics(torch.tensor([38.0, 39.0]), torch.tensor([40.0, 41.0]))["auroc"] == 1.0
+    assert ood_metrics(torch.tensor([-900.0, -800.0]), torch.tensor([-700.0, -750.0]))["auroc"] == 1.0
+
+
+@pytest.mark.parametrize("fn", ["entropy", "mutual_information", "variation_ratio"])
+def test_uncertainty_measures_refuse_logits(fn):
+    import pe_lab.metrics as metrics
+
+    logits = torch.tensor([[[2.0, -1.0, 0.5], [0.1, 0.3, -2.0]]])
+    with pytest.raises(ValueError, match="probabilities"):
+        getattr(metrics, fn)(logits if fn != "entropy" else logits[0])
+    probs = logits.softmax(-1)
+    assert (getattr(metrics, fn)(probs if fn != "entropy" else probs[0]) >= 0).all()
+
+
+@pytest.mark.parametrize("temperature", [0, -1, float("nan"), float("inf")])
+def test_predict_proba_refuses_a_temperature_that_is_not_positive(temperature):
+    from pe_lab.ensemble import predict_proba
+    from pe_lab.models import build
+
+    with pytest.raises(ValueError, match="temperature"):
+        predict_proba(build("lenet", "packed").eval(), torch.zeros(2, 3, 32, 32), temperature=temperature)
