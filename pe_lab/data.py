@@ -125,9 +125,30 @@ def decode_image(path: Path) -> torch.Tensor:
 
     try:
         with Image.open(path) as image:
-            return torch.from_numpy(np.array(image.convert("RGB"), dtype=np.uint8)).permute(2, 0, 1)
+            return torch.from_numpy(_to_rgb8(image, path)).permute(2, 0, 1)
     except (OSError, UnidentifiedImageError, SyntaxError) as error:  # truncated, not an image, unreadable
         raise DataError(f"cannot decode image {path}: {error}. Replace or delete this file.") from error
+
+
+def _to_rgb8(image, path: Path) -> np.ndarray:
+    """Any mode Pillow hands back as uint8 ``(H, W, 3)``. ``convert("RGB")`` alone clips 16-bit grey to 255 (a
+    white image) and keeps whatever colour lies under transparent pixels, so those modes are handled here."""
+    mode = image.mode
+    if mode.startswith("I;16") or (mode == "I" and image.format == "PNG"):  # a PNG's "I" is 16-bit grey
+        grey = np.array(image, dtype=np.uint32)
+        if grey.max(initial=0) > 65535 or grey.min(initial=0) < 0:
+            raise DataError(f"image {path} has grey values outside 16 bits; convert it to 8-bit RGB first")
+        grey = ((grey * 255 + 32767) // 65535).astype(np.uint8)   # 65535 -> 255, rounded
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode in ("I", "F"):
+        raise DataError(f"image {path} is a {'32-bit integer' if mode == 'I' else 'floating-point'} image (mode "
+                        f"{mode}) whose scale is unknown; convert it to 8-bit RGB first")
+    if mode in ("LA", "PA", "RGBA", "La", "RGBa") or (mode == "P" and "transparency" in image.info):
+        # composite over black: a transparent pixel shows the background, not the colour stored beneath it
+        rgba = np.array(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[:, :, 3:] / 255
+        return np.round(rgba[:, :, :3] * alpha).astype(np.uint8)
+    return np.array(image.convert("RGB"), dtype=np.uint8)  # L, 1, P, CMYK, YCbCr, RGB (16-bit RGB: high byte)
 
 
 def _cached(key: str, make) -> dict:
