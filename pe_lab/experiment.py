@@ -404,15 +404,18 @@ def run_experiment(args) -> dict:
             previous = read_report(out)  # fail on a broken report before reading any data
         train, test, ood = _load_data(args)
         config = run_config(args, train, test, ood)
-        report = {"provenance": make_provenance(train, test, ood, device, seeds,
-                                                "python -m pe_lab.experiment " + " ".join(sys.argv[1:])),
-                  "config": config, "runs": []}
+        kept = []
         if previous is not None:
             difference = first_difference(previous.get("config", {}), config)
             if difference:
                 raise ReportError(f"--resume: the runs in {out} were made with other settings ({difference}); "
                                  "pass --restart to replace them, or use another --out")
-            report["runs"] = [r for r in previous["runs"] if r["method"] in methods and r["seed"] in seeds]
+            # --resume keeps every finished run of the report, also those of seeds or methods not asked for now
+            kept = list(previous["runs"])
+        report_seeds = sorted({r["seed"] for r in kept} | set(seeds))
+        report = {"provenance": make_provenance(train, test, ood, device, report_seeds,
+                                                "python -m pe_lab.experiment " + " ".join(sys.argv[1:])),
+                  "config": config, "runs": kept}
         done = {(r["method"], r["seed"]) for r in report["runs"]}
         if not args.no_eta and rank_zero and isinstance(train, ImageSet):
             report["eta"] = estimate(args, train, methods, seeds, done, device)
@@ -443,7 +446,7 @@ def run_experiment(args) -> dict:
                 if checkpoint.exists():
                     run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
                 report["runs"].append(run)
-                if seed == seeds[0] and args.save_predictions:
+                if seed == report_seeds[0] and args.save_predictions:  # the seed the notebooks load
                     save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
                                      test.labels, ood_probs, test.classes)
                     samples = out.with_name(f"{out.stem}-samples.pt")

@@ -237,3 +237,17 @@ def test_experiment_cli_rejects_bad_configuration(tmp_path, capsys):
         main(["--synthetic", "--model", "resnet20", "--num-estimators", "4", "--gamma", "3", "--out", str(tmp_path / "x.json")])
     assert info.value.code == 2
     assert "is not divisible by num_estimators*gamma=12" in capsys.readouterr().err
+
+
+def test_resume_with_a_new_seed_keeps_the_finished_seeds(tmp_path):
+    """--resume --seeds 2 over seeds 0 and 1 left only seed 2: finished runs are kept, as documented."""
+    common = ["--synthetic", "--train-per-class", "8", "--test-per-class", "4", "--epochs", "1", "--batch-size", "8",
+              "--model", "lenet", "--methods", "single", "--out", str(tmp_path / "r.json"), "--runs-dir",
+              str(tmp_path / "runs"), "--no-progress", "--no-eta", "--resume"]
+    main([*common, "--seeds", "0,1"])
+    first = json.loads((tmp_path / "r.json").read_text())
+    report = main([*common, "--seeds", "2"])
+    assert sorted(r["seed"] for r in report["runs"]) == [0, 1, 2]
+    assert report["summary"]["single"]["accuracy"]["n"] == 3 and report["provenance"]["seeds"] == [0, 1, 2]
+    kept = {r["seed"]: r["metrics"] for r in report["runs"]}
+    assert kept[0] == next(r["metrics"] for r in first["runs"] if r["seed"] == 0)  # kept, not retrained
