@@ -42,6 +42,7 @@ from .train import (
     SCHEDULES,
     CheckpointError,
     RecipeError,
+    RunInterrupted,
     RunMismatch,
     TrainingDiverged,
     first_difference,
@@ -445,6 +446,7 @@ def run_experiment(args) -> dict:
                 # all trained by this command's engine): the checkpoint's record
                 if checkpoint.exists():
                     run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
+                    run["checkpoint"] = str(checkpoint)  # where pe_lab.shift finds the trained model
                 report["runs"].append(run)
                 if seed == report_seeds[0] and args.save_predictions:  # the seed the notebooks load
                     save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
@@ -748,6 +750,8 @@ def main(argv: list[str] | None = None) -> dict:
             FileNotFoundError, LightningMissing) as error:
         # Named failures a user can act on: the message says which file and what to do, no traceback needed.
         p.exit(1, f"{p.prog}: error: {error}\n")
+    except RunInterrupted as error:  # 128 + SIGTERM, as a shell reports a job the signal ended
+        p.exit(143, f"{p.prog}: stopped: {error}\n")
     if global_rank() == 0:
         print(format_table(report))
         print(f"\nwrote {args.out}")

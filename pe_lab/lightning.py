@@ -42,6 +42,7 @@ from .streaming import FolderSet, SeededItems, ShardedEpochSampler, normalizatio
 from .train import (
     SYNC_EVERY,
     History,
+    RunInterrupted,
     check_recipe,
     checkpoint_state,
     evaluate,
@@ -331,8 +332,17 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                         max_epochs=epochs - start_epoch, logger=False, enable_checkpointing=False,
                         enable_model_summary=False, enable_progress_bar=progress, use_distributed_sampler=False,
                         sync_batchnorm=sync_norms, num_sanity_val_steps=0, limit_val_batches=0)
-    with cudnn_benchmark(cuda):
-        trainer.fit(module, datamodule=data)
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    try:
+        with cudnn_benchmark(cuda):
+            trainer.fit(module, datamodule=data)
+    except SIGTERMException:
+        # Lightning ends a SIGTERM'd fit with a SystemExit of code None, i.e. exit status 0: a preempted job
+        # would look finished. Name it instead (the CLI exits 143).
+        where = f"the checkpoint {checkpoint} holds the last finished epoch" if checkpoint else "no checkpoint"
+        raise RunInterrupted(f"training stopped by SIGTERM before epoch {epochs} ({where}); run the same command "
+                             "again to resume") from None
     if torch.distributed.is_available() and torch.distributed.is_initialized():
         # Lightning keeps the process group for the next fit and never destroys it; a gloo process that exits with
         # it alive can abort at interpreter shutdown ("terminate called without an active exception", seen once

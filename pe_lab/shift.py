@@ -213,6 +213,29 @@ def shift_metrics(model: torch.nn.Module, test: ImageSet, *, corruptions=tuple(C
             for name in corruptions}
 
 
+def _source_kind(source: str) -> str:
+    """``"image folder /a/b/cifar10-jpeg/test"`` -> ``"cifar10-jpeg/test"``: which data, wherever it lies."""
+    words = str(source).replace("\\", "/").rstrip("/").split("/")
+    return "/".join(words[-2:])
+
+
+def _checkpoint_of(run: dict, args, report: dict, method: str, seed: int):
+    """Where a run's final checkpoint is: ``--runs-dir`` if given, else what the report records (reports
+    written before it recorded them: the experiment's naming rule, from the report's own command)."""
+    from pathlib import Path
+
+    from .experiment import checkpoint_path, parser
+
+    if run.get("checkpoint") and not args.runs_dir:
+        return Path(run["checkpoint"])
+    command = report["provenance"]["command"].split()
+    run_args = parser().parse_args(command[3:] if command[:3] == ["python", "-m", "pe_lab.experiment"] else [])
+    run_args.out = str(args.report)
+    if args.runs_dir:
+        run_args.runs_dir = args.runs_dir
+    return checkpoint_path(run_args, method, seed)
+
+
 def main(argv: list[str] | None = None) -> dict:
     """``python -m pe_lab.shift --report R.json``: evaluate the trained runs of a report (their final checkpoints)
     under the generated corruptions and on the synthetic textures, and write ``R-shift.json``."""
@@ -222,11 +245,11 @@ def main(argv: list[str] | None = None) -> dict:
     from pathlib import Path
 
     from .config import atomic_save, get_device
-    from .data import load_cifar10, load_svhn, subset
-    from .experiment import checkpoint_path, hardware, make_provenance, parser, read_report
+    from .data import DataError, load_cifar10, load_svhn, subset
+    from .experiment import hardware, make_provenance, read_report
     from .methods import build_from_spec
     from .metrics import ood_metrics, ood_score
-    from .train import load_checkpoint, predict_member_probs
+    from .train import CheckpointError, load_checkpoint, predict_member_probs
 
     p = argparse.ArgumentParser(prog="python -m pe_lab.shift", description=main.__doc__.splitlines()[0])
     p.add_argument("--report", type=Path, required=True)
@@ -254,22 +277,32 @@ def main(argv: list[str] | None = None) -> dict:
         methods = [m.strip() for m in args.methods.split(",")] if args.methods else available
         for method in methods:
             check_choice(f"method (runs of seed {seed} in {args.report})", method, available)
+        device = get_device(args.device)
     except (ValueError, TypeError) as error:
         p.error(str(error))
-    command = report["provenance"]["command"].split()
-    run_args = parser().parse_args(command[3:] if command[:3] == ["python", "-m", "pe_lab.experiment"] else [])
-    run_args.out = str(args.report)
-    if args.runs_dir:
-        run_args.runs_dir = args.runs_dir
-    device = get_device(args.device)
-    test = subset(load_cifar10("test", args.data, download=False), args.test_per_class)
-    svhn = subset(load_svhn(args.data, download=False), args.test_per_class)
+    trained_on = report["provenance"]["data"]
+    if trained_on.get("synthetic"):
+        p.exit(1, f"{p.prog}: error: the runs in {args.report} were trained on synthetic data "
+                  f"({trained_on.get('train')}); scoring them on CIFAR-10 measures nothing. Evaluate a report "
+                  "trained on CIFAR-10.\n")
+    try:
+        test = subset(load_cifar10("test", args.data, download=False), args.test_per_class)
+        svhn = subset(load_svhn(args.data, download=False), args.test_per_class)
+    except (DataError, FileNotFoundError) as error:
+        p.exit(1, f"{p.prog}: error: {error}\n")
+    if _source_kind(test.source) != _source_kind(trained_on.get("test", "")):
+        print(f"warning: the runs were tested on {trained_on.get('test')}; this evaluation reads {test.source}",
+              file=sys.stderr)
     textures = synthetic_textures(args.textures)
     results = {}
     for method in methods:
-        spec = next(r["spec"] for r in report["runs"] if r["method"] == method and r["seed"] == seed)
+        run = next(r for r in report["runs"] if r["method"] == method and r["seed"] == seed)
+        spec = run["spec"]
         model = build_from_spec(spec)
-        state = load_checkpoint(checkpoint_path(run_args, method, seed))
+        try:
+            state = load_checkpoint(_checkpoint_of(run, args, report, method, seed))
+        except (CheckpointError, FileNotFoundError) as error:
+            p.exit(1, f"{p.prog}: error: {error}\n")
         model.load_state_dict(state["model"])
         member_test = predict_member_probs(model, test, device=device)
         far = {}

@@ -39,8 +39,8 @@ from .metrics import accuracy, ece, nll
 from .validate import check_choice, check_int, check_number
 
 __all__ = [
-    "CheckpointError", "History", "RecipeError", "RunMismatch", "TrainingDiverged", "TrainingUnit", "check_recipe",
-    "checkpoint_state", "data_fingerprint", "evaluate", "first_difference", "fit", "load_checkpoint",
+    "CheckpointError", "History", "RecipeError", "RunInterrupted", "RunMismatch", "TrainingDiverged", "TrainingUnit",
+    "check_recipe", "checkpoint_state", "data_fingerprint", "evaluate", "first_difference", "fit", "load_checkpoint",
     "load_model_state", "make_training_units", "member_loss", "predict_member_probs", "resume_from", "run_identity",
     "seconds_per_epoch", "step_statistics", "stop_if_diverged"]
 
@@ -59,6 +59,11 @@ class RunMismatch(ValueError):
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be read (truncated, not a pe-lab checkpoint)."""
+
+
+class RunInterrupted(RuntimeError):
+    """Training was stopped from outside (SIGTERM: a preempted job) before it finished; the message says which
+    checkpoint holds the last finished epoch and how to resume. A command line exits 143 on it, never 0."""
 
 
 class RecipeError(ValueError):

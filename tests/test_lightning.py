@@ -455,3 +455,25 @@ def test_the_eta_covers_the_runs_still_to_do_and_says_what_it_timed(tmp_path, en
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-3000:]
     assert json.loads((tmp_path / "report.json").read_text())["eta"]["runs"] == {"single": 1, "packed": 1}
+
+
+def test_sigterm_during_lightning_training_exits_143_and_says_how_to_resume(tmp_path):
+    """A preempted SLURM job (SIGTERM) exited 0 with no report: it must never look finished."""
+    import signal
+    import time
+
+    env = dict(os.environ, PYTHONWARNINGS="ignore", PE_LAB_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "pe_lab.experiment", "--engine", "lightning", "--synthetic",
+               "--train-per-class", "40", "--test-per-class", "2", "--model", "lenet", "--methods", "single",
+               "--epochs", "400", "--batch-size", "40", "--schedule", "cosine", "--seeds", "0", "--device", "cpu",
+               "--no-progress", "--no-eta", "--out", str(tmp_path / "report.json"), "--runs-dir", str(tmp_path / "runs")]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "runs").glob("*.pt")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)  # wait for the first epoch's checkpoint: the run is training
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 143, out[-2000:] + err[-2000:]
+    assert "stopped by SIGTERM" in err and "run the same command again to resume" in err and "Traceback" not in err
+    assert not (tmp_path / "report.json").exists()
+    assert load_checkpoint(next((tmp_path / "runs").glob("*.pt")))["epoch"] >= 1

@@ -78,3 +78,21 @@ def test_experiment_cli_records_shift_and_textures(tmp_path):
     assert set(shift["textures"]) == {"msp", "entropy", "mutual_information"}
     stored = json.loads((tmp_path / "r.json").read_text())
     assert "shift" in stored["runs"][0]
+
+
+def test_shift_refuses_a_report_trained_on_synthetic_data_and_reads_recorded_checkpoints(tmp_path, capsys):
+    """It scored a synthetic model on CIFAR and wrote the JSON without a word."""
+    from pe_lab.experiment import main as experiment_main
+
+    report = experiment_main(["--synthetic", "--train-per-class", "8", "--epochs", "1", "--batch-size", "8",
+                              "--model", "lenet", "--methods", "single", "--seeds", "0", "--no-progress", "--no-eta",
+                              "--schedule", "cosine", "--out", str(tmp_path / "r.json"),
+                              "--runs-dir", str(tmp_path / "runs")])
+    recorded = report["runs"][0]["checkpoint"]
+    assert recorded.startswith(str(tmp_path / "runs")) and torch.load(recorded, weights_only=True)["epoch"] == 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(["--report", str(tmp_path / "r.json"), "--data", str(tmp_path)])
+    error = capsys.readouterr().err
+    assert stop.value.code == 1 and "trained on synthetic data" in error and "Traceback" not in error
+    assert not (tmp_path / "r-shift.json").exists()
