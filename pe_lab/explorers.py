@@ -255,7 +255,18 @@ def ood_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, s
     """A criterion and a model selector over OOD score histograms, ROC/PR curves and the metrics.
 
     ``predictions``: model name -> (member_probs on in-distribution ``(N, M, K)``, on OOD ``(N', M, K)``).
+    Both of a model must come from that model: the same members M and classes K (checked here, before drawing).
     """
+    from .validate import check_probabilities
+
+    if not predictions:
+        raise ValueError("ood_explorer needs at least one model's predictions")
+    for name, (probs_in, probs_out) in predictions.items():
+        check_probabilities(f"{name}: in-distribution member_probs", probs_in.float(), dims=3)
+        check_probabilities(f"{name}: OOD member_probs", probs_out.float(), dims=3)
+        if probs_in.shape[1:] != probs_out.shape[1:]:
+            raise ValueError(f"{name}: in-distribution (N, M, K) = {tuple(probs_in.shape)} and OOD "
+                             f"{tuple(probs_out.shape)} must have the same members M and classes K (the same model)")
     names = list(predictions)
     style = {"description_width": "initial"}
     criterion_box = widgets.Dropdown(options=list(OOD_CRITERIA), value="msp", description="criterion", style=style)

@@ -132,3 +132,13 @@ def test_shift_explorer_follows_corruption_and_severity():
         update(severity=6)
     with pytest.raises(ValueError, match="corruption='snow' is not one of"):
         update(corruption="snow")
+
+
+def test_ood_explorer_refuses_in_and_ood_probabilities_of_different_models():
+    member_in = torch.softmax(torch.randn(20, 4, 10), -1)
+    with pytest.raises(ValueError, match="must have the same members M and classes K"):
+        ood_explorer({"PE": (member_in, torch.softmax(torch.randn(20, 4, 5), -1))})
+    with pytest.raises(ValueError, match="must have the same members M and classes K"):
+        ood_explorer({"PE": (member_in, torch.softmax(torch.randn(20, 2, 10), -1))})
+    with pytest.raises(ValueError, match="probabilities"):
+        ood_explorer({"PE": (member_in, torch.randn(20, 4, 10))})  # logits
