@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import datetime as dt
+import sys
 from pathlib import Path
 
 import torch
 
-from .config import get_device
+from .config import WriteError, get_device
 from .cost import REFERENCE, Cost, contender_label, measure, reference_available, registered_contenders
-from .experiment import _atomic_json, _git_commit, hardware
-from .methods import get_method
-from .models import build
+from .methods import build, get_method
+from .provenance import provenance, write_json
 from .validate import check_choice, check_int
 
 # The report compares every contender with the lab's subject (the PE) and the PE with the baseline.
@@ -111,13 +110,14 @@ def main(argv: list[str] | None = None) -> dict:
                     compile_backend=args.compile)
     config = {k: v for k, v in vars(args).items() if k != "out"}
     table = format_table(costs, config)
+    command = "python -m pe_lab.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     result = {"config": config, "costs": [dataclasses.asdict(c) for c in costs], "table": table,
-              "provenance": {"command": "python -m pe_lab.bench " + " ".join(argv if argv is not None else
-                                                                              __import__("sys").argv[1:]),
-                             "hardware": hardware(device), "torch": torch.__version__, "git_commit": _git_commit(),
-                             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}}
+              "provenance": provenance(command, device)}
     out = Path(args.out or f"assets/results/bench-{args.model}-{device.type}.json")
-    _atomic_json(result, out)
+    try:
+        write_json(result, out)
+    except WriteError as error:
+        p.exit(1, f"{p.prog}: error: {error}\n")
     print(table)
     print(f"\n{result['provenance']['hardware']}; torch {torch.__version__}; wrote {out}")
     return result

@@ -5,6 +5,8 @@ Nothing here imports a plotting or widget library, so every module may use it.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import random
 from contextlib import contextmanager
@@ -15,6 +17,35 @@ import torch
 
 QUICK_ENV = "PE_LAB_QUICK"
 DATA_ENV = "PE_LAB_DATA"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """The one reader of every ``PE_LAB_*`` switch, with one rule: 1/true/yes/on is on, 0/false/no/off (or empty)
+    is off, unset is ``default``, anything else is a ``ValueError`` naming the variable (``PE_LAB_OFFLINE=false``
+    once meant *offline*).
+
+    >>> os.environ["PE_LAB_X"] = "off"; env_flag("PE_LAB_X", default=True)
+    False
+    >>> os.environ["PE_LAB_X"] = "Yes"; env_flag("PE_LAB_X")
+    True
+    >>> del os.environ["PE_LAB_X"]
+    """
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError(f"${name}={value!r} is neither on (1, true, yes, on) nor off (0, false, no, off)")
+
+
+def env_value(name: str, default: str | None = None) -> str | None:
+    """A ``PE_LAB_*`` setting's text (a path, a number), or ``default`` when unset or empty."""
+    value = os.environ.get(name, "").strip()
+    return value or default
 
 
 def is_quick(default: bool = False) -> bool:
@@ -25,10 +56,7 @@ def is_quick(default: bool = False) -> bool:
     >>> del os.environ[QUICK_ENV]; is_quick()
     False
     """
-    value = os.environ.get(QUICK_ENV)
-    if value is None:
-        return default
-    return value.strip().lower() not in {"", "0", "false", "no", "off"}
+    return env_flag(QUICK_ENV, default)
 
 
 def get_device(device: str | torch.device = "auto") -> torch.device:
@@ -41,9 +69,21 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
         return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'cuda:1', got {type(device).__name__}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for but torch.cuda.is_available() is False")
-    return torch.device(device)
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device='mps' was asked for but this machine has no Apple GPU (torch.backends.mps)")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r}: pe-lab runs on 'cpu', 'cuda' or 'mps'")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return resolved
 
 
 def set_seed(seed: int = 0) -> None:
@@ -62,7 +102,7 @@ def data_root(root: str | os.PathLike | None = None) -> Path | None:
     """The folder to look for data in: the argument, else ``$PE_LAB_DATA``, else None."""
     if root is not None:
         return Path(root).expanduser()
-    env = os.environ.get(DATA_ENV)
+    env = env_value(DATA_ENV)
     return Path(env).expanduser() if env else None
 
 
@@ -70,13 +110,34 @@ def atomic_save(obj, path: str | os.PathLike) -> None:
     """``torch.save`` (or, for a ``str``, a text write) to a temporary file, then ``os.replace``: a crash
     leaves the old file or the new one, never half of one (POSIX and Windows alike)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    if isinstance(obj, str):
-        tmp.write_text(obj)
-    else:
-        torch.save(obj, tmp)
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(obj, str):
+            tmp.write_text(obj)
+        else:
+            torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as error:  # torch.save reports a full disk as a RuntimeError
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # never leave half a file behind
+        raise WriteError(path, error) from error
+
+
+class WriteError(OSError):
+    """A result, report or checkpoint that could not be written; says why in words (disk full, read-only)."""
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        code = getattr(error, "errno", None)
+        text = str(error)
+        why = ("the disk is full" if code == errno.ENOSPC or "No space left" in text else
+               "the file system is read-only" if code == errno.EROFS or "Read-only" in text else
+               "permission denied" if code == errno.EACCES else
+               "it is a folder" if code == errno.EISDIR or path.is_dir() else text)
+        super().__init__(code or errno.EIO, f"cannot write {path}: {why}; nothing was left half-written")
+
+    def __str__(self) -> str:
+        return self.strerror
 
 
 def assets_dir() -> Path:
@@ -86,7 +147,7 @@ def assets_dir() -> Path:
 
 def cache_dir() -> Path:
     """Where decoded datasets are cached (``$PE_LAB_CACHE`` or ``~/.cache/pe_lab``)."""
-    path = Path(os.environ.get("PE_LAB_CACHE", Path.home() / ".cache" / "pe_lab")).expanduser()
+    path = Path(env_value("PE_LAB_CACHE") or Path.home() / ".cache" / "pe_lab").expanduser()
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"the data cache {path} (from $PE_LAB_CACHE or the default) is a file, not a folder; "
                                  "point PE_LAB_CACHE at a folder")

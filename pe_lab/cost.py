@@ -28,8 +28,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import cudnn_benchmark, get_device, grad_scaler
-from .methods import METHODS, Contender, training_units
-from .models import build
+from .methods import METHODS, Contender, build, training_units
 from .train import member_loss
 from .validate import check_choice, check_int
 

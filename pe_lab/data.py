@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import atomic_save, cache_dir, data_root
+from .config import WriteError, atomic_save, cache_dir, data_root, env_flag
 
 __all__ = [
     "Batches", "CIFAR10_CLASSES", "DataError", "ImageSet", "class_folders", "decode_image", "image_files",
@@ -159,7 +159,11 @@ def _cached(key: str, make) -> dict:
         except Exception:  # a corrupt cache is rebuilt, never trusted
             path.unlink(missing_ok=True)
     value = make()
-    atomic_save(value, path)
+    try:
+        atomic_save(value, path)
+    except WriteError as error:  # a cache is a convenience: the run goes on without it
+        warnings.warn(f"{error}; the data will be decoded again next time (set PE_LAB_CACHE to a writable folder)",
+                      stacklevel=3)
     return value
 
 
@@ -335,7 +339,7 @@ def lab_data(quick: bool, root: str | os.PathLike | None = None, *, train_per_cl
     real data can be had, synthetic data is used instead: its ``source`` and every plot say so.
     Outside quick mode, missing data is an error that lists the ways to get it.
     """
-    download = os.environ.get("PE_LAB_OFFLINE", "0") in ("", "0")
+    download = not env_flag("PE_LAB_OFFLINE")
     try:
         train = load_cifar10("train", root, download=download)
         test = load_cifar10("test", root, download=download)

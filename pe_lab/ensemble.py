@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import DeepEnsemble, build, build_member
+from .methods import build, build_member
+from .models import DeepEnsemble
 from .validate import check_number
 
 __all__ = ["pack", "predict_proba", "unpack"]
@@ -44,7 +45,7 @@ def pack(members) -> nn.Module:
     BatchNorm statistics). Members of width ``w`` with ``groups`` give PE(alpha=w*M, M, gamma=groups).
     A ``DeepEnsemble`` may be passed directly.
 
-    >>> from pe_lab.models import build
+    >>> from pe_lab.methods import build
     >>> deep = build("lenet", "deep", num_estimators=2).eval()
     >>> x = torch.randn(3, 3, 32, 32)
     >>> torch.allclose(pack(deep)(x), deep(x), atol=1e-5)
@@ -78,7 +79,7 @@ def pack(members) -> nn.Module:
 def unpack(packed: nn.Module) -> list[nn.Module]:
     """A PE -> its ``num_estimators`` members as standalone networks (Conv2d/Linear/BatchNorm2d).
 
-    >>> from pe_lab.models import build
+    >>> from pe_lab.methods import build
     >>> pe = build("resnet20", "packed", alpha=2, num_estimators=4).eval()
     >>> members = [m.eval() for m in unpack(pe)]
     >>> x = torch.randn(2, 3, 32, 32)
@@ -87,7 +88,7 @@ def unpack(packed: nn.Module) -> list[nn.Module]:
     """
     spec = getattr(packed, "spec", None)
     if spec is None or spec.kind != "packed":
-        raise ValueError("unpack takes a packed model built by pe_lab.models.build(..., 'packed')")
+        raise ValueError("unpack takes a packed model built by pe_lab.methods.build(..., 'packed')")
     num_estimators = spec.num_estimators
     members = [build_member(spec.name, num_classes=spec.num_classes, alpha=spec.alpha,
                             num_estimators=num_estimators, gamma=spec.gamma, width=spec.width)
@@ -110,7 +111,7 @@ def unpack(packed: nn.Module) -> list[nn.Module]:
 def predict_proba(model: nn.Module, x: torch.Tensor, *, temperature: float = 1.0) -> torch.Tensor:
     """The ensemble's predictive distribution ``(B, K)``: the mean over members of softmax(logits).
 
-    >>> from pe_lab.models import build
+    >>> from pe_lab.methods import build
     >>> p = predict_proba(build("lenet", "packed").eval(), torch.zeros(2, 3, 32, 32))
     >>> p.shape, torch.allclose(p.sum(-1), torch.ones(2))
     (torch.Size([2, 10]), True)

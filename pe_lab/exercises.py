@@ -8,12 +8,12 @@ recognises the classic wrong answers of its exercise and names the mistake. Inst
 from __future__ import annotations
 
 import numbers
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
+from .config import env_flag
 from .ensemble import predict_proba
 from .layers import PackedConv2d
 from .masks import layer_mask, member_mask
@@ -30,7 +30,7 @@ INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
 def _revealing(reveal: bool | None) -> bool:
     if reveal is not None:
         return reveal
-    return os.environ.get(INSTRUCTOR_ENV, "0").strip().lower() not in {"", "0", "false", "no", "off"}
+    return env_flag(INSTRUCTOR_ENV)
 
 
 def _with_answer(check: Check, answer: str, reveal: bool | None) -> Check:

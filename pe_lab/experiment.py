@@ -17,26 +17,39 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import hashlib
 import json
 import os
-import platform
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 from . import __version__
-from .config import assets_dir, atomic_save, get_device, set_seed
+from .config import WriteError, get_device, set_seed
 from .data import DataError, ImageSet, load_cifar10, load_image_folder, load_svhn, subset, synthetic_splits
 from .engines import ENGINES, STRATEGIES, LightningMissing, check_engine, global_rank
-from .methods import METHODS, get_method, label_for
-from .metrics import OOD_CRITERIA, evaluate_predictions
-from .models import ARCHITECTURES, build
+from .methods import METHODS, build
+from .metrics import OOD_CRITERIA
+from .models import ARCHITECTURES
+from .provenance import write_json
+from .report import (
+    ReportError,
+    RunLocked,
+    checkpoint_path,
+    describe,
+    format_table,
+    load_committed,
+    load_committed_samples,
+    load_predictions,
+    load_results,
+    pick_sample_images,
+    read_report,
+    report_lock,
+    save_predictions,
+    save_sample_images,
+    summarise,
+)
+from .runs import compare_methods, evaluate_run, make_provenance
 from .train import (
     MEMBER_LOSSES,
     SCHEDULES,
@@ -53,6 +66,9 @@ from .train import (
 )
 from .validate import check_choice, check_int, check_number
 
+# Re-exported above for scripts written against this module before the report and run code moved out of it;
+# notebooks read them from pe_lab's face.
+
 __all__ = [
     "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "estimate",
     "evaluate_run", "format_table", "load_committed", "load_committed_samples", "load_predictions", "load_results",
@@ -60,55 +76,7 @@ __all__ = [
     "run_config", "run_experiment", "save_predictions", "save_sample_images", "summarise", "validate_args"]
 
 
-PRESETS = {
-    # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
-    "quick": dict(methods="single,packed", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=2,
-                  seeds="0", batch_size=128, lr=0.1),
-    # torch-uncertainty's tutorial "From a Standard Classifier to a Packed-Ensemble" (the version the seed ran):
-    # its LeNet, PE(2,4,1), batch 4, SGD lr 0.001 with plain momentum 0.9, no weight decay, constant lr, no
-    # augmentation, 2 epochs, cross-entropy averaged over the M*B outputs (mean over members).
-    "tutorial": dict(methods="single,packed,deep", model="lenet", alpha=2, num_estimators=4, gamma=1, epochs=2,
-                     seeds="0,1,2", batch_size=4, lr=0.001, momentum=0.9, no_nesterov=True, weight_decay=0.0,
-                     schedule="constant", no_augment=True, member_loss="mean"),
-    # The same network trained to convergence on a CPU: batch 128, Nesterov, cosine, crop + flip, weight decay.
-    "lenet": dict(methods="single,packed,deep", model="lenet", alpha=2, num_estimators=4, gamma=1, epochs=20,
-                  seeds="0,1,2", batch_size=128, lr=0.05, weight_decay=5e-4, schedule="cosine"),
-    # An H100-class card: the batch-512 recipe measured at commit bb9e316 (Single 27 s, PE 38 s of training for
-    # 15 epochs on one H100; the DE was not finished there). The ETA line prints the estimate before it starts.
-    "h100": dict(methods="single,packed,deep", model="resnet18", alpha=2, num_estimators=4, gamma=1, epochs=15,
-                 seeds="0", batch_size=512, lr=0.2, label_smoothing=0.1, device="cuda"),
-    # A T4-class card (Colab): ResNet-20, the three methods. Not yet timed on a T4: the ETA line measures it on
-    # the card at hand before training starts, and a disconnect resumes from the last epoch's checkpoint.
-    "t4": dict(methods="single,packed,deep", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=20,
-               seeds="0", batch_size=256, lr=0.1, label_smoothing=0.1, device="cuda"),
-}
-
-
-def _git_commit() -> str:
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                                check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, check=True).stdout.strip()
-        return commit + ("+uncommitted-changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-
-
-def hardware(device: torch.device) -> str:
-    """A one-line description of the machine that produced a number."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})"
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+from .presets import PRESETS  # noqa: E402  (re-exported: scripts read it here)
 
 
 def _load_folders(args) -> tuple:
@@ -161,180 +129,6 @@ def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
     return train, test, ood
 
 
-def _atomic_json(obj: dict, path: Path) -> None:
-    atomic_save(json.dumps(obj, indent=1), path)
-
-
-def _timed_predictions(model: torch.nn.Module, data: ImageSet, device: torch.device) -> tuple[torch.Tensor, float]:
-    """Member probabilities on ``data`` and the images per second it took (eval, batch 500, after a warm-up)."""
-    if isinstance(data, ImageSet):  # a streamed folder's first batch is its own warm-up
-        predict_member_probs(model, subset(data, 10), device=device)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    member_probs = predict_member_probs(model, data, device=device)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    return member_probs, len(data) / (time.perf_counter() - start)
-
-
-def make_provenance(train: ImageSet, test: ImageSet, ood: ImageSet | None, device: torch.device, seeds: list[int],
-                    command: str) -> dict:
-    """Where a result came from: command, data, machine, versions, commit, seeds, date."""
-    return {
-        "command": command,
-        "data": {"train": train.source, "num_train": len(train), "test": test.source, "num_test": len(test),
-                 "ood": ood.source if ood is not None else None, "num_ood": len(ood) if ood is not None else 0,
-                 "synthetic": train.synthetic},
-        "device": str(device), "hardware": hardware(device), "torch": torch.__version__,
-        "python": platform.python_version(), "git_commit": _git_commit(), "seeds": seeds,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-
-
-def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: ImageSet, ood: ImageSet | None,
-                 device: torch.device, num_bins: int = 15) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
-    """Measure a trained model: the run's record, and its member probabilities on test and OOD data."""
-    member_probs, images_per_second = _timed_predictions(model, test, device)
-    ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
-    metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=num_bins)
-    run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
-           "train_seconds": history.train_seconds, "test_images_per_second": images_per_second,
-           "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
-    return run, member_probs, ood_probs
-
-
-def save_predictions(path: Path, member_probs: torch.Tensor, labels: torch.Tensor, ood_probs: torch.Tensor | None,
-                     classes: tuple[str, ...]) -> None:
-    """Store member probabilities (float16) so that notebooks can plot real results without training."""
-    atomic_save({"test": member_probs.half(), "test_labels": labels.cpu(),
-                 "ood": ood_probs.half() if ood_probs is not None else None, "classes": list(classes)}, path)
-
-
-def _load_stored(path: Path, what: str, keys: tuple[str, ...]) -> dict:
-    """A dict of tensors written by this module, loaded with ``weights_only=True``; ``ReportError`` names the
-    file when it is unreadable or lacks one of ``keys``."""
-    try:
-        stored = torch.load(path, weights_only=True)
-    except Exception as error:  # truncated or not a torch file
-        raise ReportError(f"stored {what} {path} cannot be read ({type(error).__name__}); restore the file "
-                          "(git checkout) or rerun the experiment with --save-predictions") from error
-    if not isinstance(stored, dict) or any(stored.get(key) is None for key in keys):
-        raise ReportError(f"{path} is not a pe-lab {what} file (needs {', '.join(keys)})")
-    return stored
-
-
-def load_predictions(path: Path) -> dict:
-    """Inverse of ``save_predictions`` (``weights_only=True``); probabilities come back as float32."""
-    stored = _load_stored(path, "predictions", ("test", "test_labels", "classes"))
-    stored["test"] = stored["test"].float()
-    if stored.get("ood") is not None:
-        stored["ood"] = stored["ood"].float()
-    return stored
-
-
-def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: ImageSet | None, *,
-                    methods: tuple[str, ...] = tuple(METHODS), alpha: float = 2,
-                    num_estimators: int = 4, gamma: int = 1, epochs: int = 3, batch_size: int = 128,
-                    lr: float = 0.1, seed: int = 0, device: str | torch.device = "auto",
-                    progress: bool = True) -> tuple[dict, dict[str, dict]]:
-    """Train and measure each method once (one seed): the notebooks' version of the CLI.
-
-    Returns ``(report, predictions)``: the report has the same form as the CLI's JSON (``format_table``
-    prints it), ``predictions[method]`` holds member probabilities on test and OOD data and the labels.
-    """
-    device = get_device(device)
-    runs, predictions = [], {}
-    for method in methods:
-        set_seed(seed)
-        model = build(model_name, method, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
-                      num_classes=len(train.classes))
-        history = fit(model, train, test, epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed,
-                      progress=progress)
-        run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device)
-        runs.append(run)
-        predictions[method] = {"test": member_probs, "test_labels": test.labels.cpu(), "ood": ood_probs,
-                               "classes": list(test.classes)}
-    command = (f"pe_lab.experiment.compare_methods({model_name!r}, methods={methods}, alpha={alpha}, "
-               f"num_estimators={num_estimators}, gamma={gamma}, epochs={epochs}, seed={seed})")
-    report = {"provenance": make_provenance(train, test, ood, device, [seed], command), "runs": runs,
-              "summary": summarise(runs)}
-    return report, predictions
-
-
-def pick_sample_images(member_probs: torch.Tensor, count: int = 8, seed: int = 0) -> torch.Tensor:
-    """Indices of ``count`` test images for a prediction grid, by a seeded random pick: half on which the
-    members disagree (their arg-max differs), half on which they agree. ``member_probs`` ``(N, M, K)``."""
-    order = torch.randperm(member_probs.shape[0], generator=torch.Generator().manual_seed(seed))
-    votes = member_probs[order].argmax(-1)
-    disagree = order[(votes != votes[:, :1]).any(1)]
-    agree = order[(votes == votes[:, :1]).all(1)]
-    half = count // 2
-    chosen = torch.cat([disagree[:half], agree[:count - min(half, len(disagree))]])
-    return chosen[:count]
-
-
-def save_sample_images(path: Path, images: torch.Tensor, index: torch.Tensor) -> None:
-    """Store the few test images a notebook draws (uint8), so that it need not read the whole test set."""
-    atomic_save({"index": index.cpu(), "images": images[index.to(images.device)].cpu()}, path)
-
-
-def load_committed_samples(name: str = "cifar10_resnet20", which: str = "samples") -> dict | None:
-    """Test images stored beside committed predictions (``index``, ``images`` uint8), or None:
-    ``which="samples"`` the grid's seeded pick, ``"first-images"`` the first test images."""
-    path = assets_dir() / "results" / f"{name}-{which}.pt"
-    if not path.exists():
-        return None
-    return _load_stored(path, "sample images", ("index", "images"))
-
-
-def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("single", "deep", "packed"),
-                   ) -> tuple[dict, dict[str, dict]]:
-    """The committed report ``assets/results/<name>.json`` and its first seed's stored predictions.
-
-    Raises ``FileNotFoundError`` if the report or the predictions of any of ``methods`` are missing.
-    """
-    return load_results(assets_dir() / "results" / f"{name}.json", methods)
-
-
-def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None) -> tuple[dict, dict[str, dict]]:
-    """A report written by this CLI (with ``--save-predictions``) and its first seed's stored predictions, for
-    ``methods`` (default: every method in the report)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no results at {path}; run python -m pe_lab.experiment first")
-    report = read_report(path)
-    seed = report["provenance"]["seeds"][0]
-    methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))
-    predictions = {}
-    for method in methods:
-        stored = path.with_name(f"{path.stem}-predictions-{method}-seed{seed}.pt")
-        if not stored.exists():
-            raise FileNotFoundError(f"results {path} lack the predictions of {method!r} ({stored})")
-        predictions[method] = load_predictions(stored)
-    return report, predictions
-
-
-class ReportError(ValueError):
-    """A report (``--out``, a committed result) that cannot be read, or that holds runs of other settings."""
-
-
-class RunLocked(RuntimeError):
-    """Another run is writing the same ``--out`` right now."""
-
-
-def read_report(path: Path) -> dict:
-    """A JSON report written by this CLI; ``ValueError`` naming the file if it is not one."""
-    try:
-        report = json.loads(Path(path).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ReportError(f"report {path} cannot be read as JSON ({error}); restore it, or pass --restart "
-                         "(or another --out) to write a new one") from error
-    if not isinstance(report, dict) or not {"provenance", "runs"} <= set(report):
-        raise ReportError(f"{path} is not a pe-lab experiment report (no provenance/runs)")
-    return report
-
-
 # Options that cannot change a run's numbers; every other option is part of the run's identity.
 _NOT_IDENTITY = {"methods", "seeds", "out", "runs_dir", "resume", "restart", "save_predictions", "no_progress",
                  "no_eta", "ood_criterion", "preset", "device", "data", "offline", "num_workers"}
@@ -347,43 +141,6 @@ def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> d
                       "ood": (ood.source, len(ood)) if ood is not None else None}
     config["pe_lab"] = __version__
     return json.loads(json.dumps(config))  # as it will read back from the report (tuples become lists)
-
-
-def checkpoint_path(args, method: str, seed: int) -> Path:
-    """Where a run's checkpoint lives: keyed by the resolved ``--out`` path, so the same file name in
-    another folder never shares a checkpoint."""
-    out = Path(args.out).resolve()
-    key = hashlib.sha1(str(out).encode()).hexdigest()[:8]
-    return Path(args.runs_dir) / f"{out.stem}-{key}-{method}-seed{seed}.pt"
-
-
-@contextlib.contextmanager
-def _exclusive(out: Path):
-    """Refuse a second run writing the same report at once (the later writer would drop the earlier's runs).
-    An OS lock (flock) is released when the process dies, even by kill -9, so no stale lock remains."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = out.with_name(out.name + ".lock")
-    with open(lock_path, "a+") as handle:
-        try:
-            import fcntl
-        except ImportError:  # Windows: no flock; run one experiment per --out there
-            yield
-            return
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise RunLocked(f"{out} is being written by another run ({holder}); wait for it to finish, or use "
-                               "another --out") from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_experiment(args) -> dict:
@@ -399,7 +156,7 @@ def run_experiment(args) -> dict:
 
         engine_options = {"devices": args.devices, "num_nodes": args.num_nodes, "strategy": args.strategy,
                           "num_workers": args.num_workers}
-    with _exclusive(out) if rank_zero else contextlib.nullcontext():
+    with report_lock(out) if rank_zero else contextlib.nullcontext():
         previous = None
         if out.exists() and args.resume and not args.restart:
             previous = read_report(out)  # fail on a broken report before reading any data
@@ -455,13 +212,13 @@ def run_experiment(args) -> dict:
                     if member_probs.shape[1] > 1 and isinstance(test, ImageSet):  # where members can disagree
                         save_sample_images(samples, test.images, pick_sample_images(member_probs))
                 report["summary"] = summarise(report["runs"], args.ood_criterion)
-                _atomic_json(report, out)
+                write_json(report, out)
                 metrics = run["metrics"]
                 print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
                       f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
         report["summary"] = summarise(report["runs"], args.ood_criterion)
         if rank_zero:
-            _atomic_json(report, out)
+            write_json(report, out)
     return report
 
 
@@ -544,6 +301,20 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def _check_out(out: str, runs_dir: str) -> None:
+    """``--out`` must name a file that can be written; ``--runs-dir`` a folder (or a place for one)."""
+    if not str(out).strip():
+        raise ValueError("--out is empty: give the report's file name, e.g. --out runs/report.json")
+    out_path = Path(out)
+    if out_path.is_dir():
+        raise ValueError(f"--out {out} is a folder: give a file name inside it, e.g. --out {out_path / 'report.json'}")
+    parent = next((q for q in (out_path.resolve().parent, *out_path.resolve().parents) if q.exists()), None)
+    if parent is not None and (not parent.is_dir() or not os.access(parent, os.W_OK)):
+        raise ValueError(f"--out {out} cannot be written: {parent} is not a writable folder")
+    if Path(runs_dir).exists() and not Path(runs_dir).is_dir():
+        raise ValueError(f"--runs-dir {runs_dir} is a file, not a folder for checkpoints")
+
+
 def validate_args(args) -> None:
     """Every check that needs no data, so that a bad option fails in a second, not after loading CIFAR-10."""
     parse_methods(args.methods)
@@ -573,96 +344,12 @@ def validate_args(args) -> None:
         raise ValueError("--train-folder and --test-folder go together (an image folder for each split)")
     if args.train_folder and (args.synthetic or args.shift):
         raise ValueError("--train-folder cannot be combined with --synthetic or --shift (CIFAR-10 only)")
+    _check_out(args.out, args.runs_dir)
     if args.restart and args.resume:
         raise ValueError("--resume keeps finished runs and --restart discards them: choose one")
     with torch.device("meta"):  # every layer's divisibility rule, without allocating anything
         for method in parse_methods(args.methods):
             _build(args, method)
-
-
-COLUMNS = [("accuracy", "Acc", 100), ("nll", "NLL", 1), ("ece", "ECE", 1), ("brier", "Brier", 1),
-           ("auroc", "AUROC", 100), ("aupr", "AUPR", 100), ("fpr95", "FPR95", 100)]
-
-
-def summarise(runs: list[dict], ood_criterion: str = "msp") -> dict:
-    """Mean and std over seeds of every reported number, per method."""
-    summary = {}
-    for method in dict.fromkeys(r["method"] for r in runs):
-        chosen = [r for r in runs if r["method"] == method]
-        values: dict[str, list[float]] = {}
-        for r in chosen:
-            row = {k: r["metrics"][k] for k in ("accuracy", "nll", "ece", "brier")}
-            row.update(r["metrics"].get("ood", {}).get(ood_criterion, {}))
-            row.update(params=r["params"], train_seconds=r["train_seconds"],
-                       test_images_per_second=r["test_images_per_second"])
-            for k, v in row.items():
-                values.setdefault(k, []).append(float(v))
-        summary[method] = {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0,
-                               "n": len(v)} for k, v in values.items()}
-        summary[method]["ood_criterion"] = ood_criterion
-    return summary
-
-
-def format_table(report: dict) -> str:
-    """A Markdown table of the summary: mean ± std over seeds, OOD by the criterion it names."""
-    summary = report["summary"]
-    criterion = next(iter(summary.values()))["ood_criterion"] if summary else "msp"
-    heads = ["Method"] + [f"{h} ({criterion})" if k in ("auroc", "aupr", "fpr95") else h for k, h, _ in COLUMNS]
-    heads += ["Params", "Train s", "Test img/s", "Seeds"]
-    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for method, stats in summary.items():
-        spec = next(r["spec"] for r in report["runs"] if r["method"] == method)
-        cells = [get_method(method).label(spec)]
-        for key, _, scale in COLUMNS:
-            if key in stats:
-                digits = 1 if scale == 100 else 3
-                spread = f"{stats[key]['std'] * scale:.{digits}f}" if stats[key]["n"] > 1 else "n/a"
-                cells.append(f"{stats[key]['mean'] * scale:.{digits}f} ± {spread}")
-            else:
-                cells.append("n/a")
-        cells += [f"{stats['params']['mean'] / 1e6:.3f} M", f"{stats['train_seconds']['mean']:.0f}",
-                  f"{stats['test_images_per_second']['mean']:.0f}", str(stats["accuracy"]["n"])]
-        lines.append("| " + " | ".join(cells) + " |")
-    prov = report["provenance"]
-    note = " **Synthetic data: not CIFAR-10.**" if prov["data"]["synthetic"] else ""
-    lines.append(f"\n{prov['data']['num_train']} train / {prov['data']['num_test']} test images "
-                 f"({prov['data']['test']}), OOD: {prov['data']['ood']} ({prov['data']['num_ood']}); "
-                 f"{prov['hardware']}; torch {prov['torch']}; commit {prov['git_commit'][:12]}; "
-                 f"{prov['date']}.{note}")
-    return "\n".join(lines)
-
-
-def describe(report: dict) -> str:
-    """What a report shows, in Markdown sentences generated from its numbers (never typed): which method is
-    best on each headline metric, and how each ensemble compares with the others, with the seed spread.
-    A difference within the larger of the two standard deviations is called *within noise*."""
-    summary = report["summary"]
-    labels = {m: label_for(next(r["spec"] for r in report["runs"] if r["method"] == m)) for m in summary}
-    criterion = next(iter(summary.values())).get("ood_criterion", "msp")
-    metrics = [("accuracy", "accuracy", True, 100, "%"), ("nll", "NLL", False, 1, ""), ("ece", "ECE", False, 1, ""),
-               ("brier", "Brier score", False, 1, ""), ("auroc", f"OOD AUROC ({criterion})", True, 100, "%")]
-    prov = report["provenance"]
-    seeds = {stats["accuracy"]["n"] for stats in summary.values()}
-    where = (f"{'synthetic data' if prov['data']['synthetic'] else 'real data'}, {prov['data']['num_train']} "
-             f"training images, {'/'.join(map(str, sorted(seeds)))} seed(s), {prov['hardware']}")
-    lines = [f"*Generated from the report ({where}).*", ""]
-    for key, name, higher, scale, unit in metrics:
-        present = {m: s[key] for m, s in summary.items() if key in s}
-        if len(present) < 2:
-            continue
-        ranked = sorted(present, key=lambda m: present[m]["mean"], reverse=higher)
-        best, runner = ranked[0], ranked[1]
-        gap = abs(present[best]["mean"] - present[runner]["mean"])
-        noise = max(present[best]["std"], present[runner]["std"])
-        digits = 1 if scale == 100 else 3
-        verdict = "within noise" if min(present[best]["n"], present[runner]["n"]) > 1 and gap <= noise else (
-            "one seed: no spread to compare with" if min(present[best]["n"], present[runner]["n"]) == 1 else
-            "beyond one standard deviation")
-        values = ", ".join(f"{labels[m]} {present[m]['mean'] * scale:.{digits}f}{unit}" for m in ranked)
-        lead = f"{gap * scale:.{digits}f}" + (" points" if unit else "")
-        lines.append(f"* **{name}**: best is {labels[best]} ({values}); its lead over {labels[runner]} is "
-                     f"{lead}, {verdict}.")
-    return "\n".join(lines)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -747,7 +434,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         report = run_experiment(args)
     except (RunMismatch, CheckpointError, RecipeError, DataError, ReportError, RunLocked, TrainingDiverged,
-            FileNotFoundError, LightningMissing) as error:
+            FileNotFoundError, LightningMissing, WriteError) as error:
         # Named failures a user can act on: the message says which file and what to do, no traceback needed.
         p.exit(1, f"{p.prog}: error: {error}\n")
     except RunInterrupted as error:  # 128 + SIGTERM, as a shell reports a job the signal ended

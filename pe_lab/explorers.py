@@ -22,9 +22,8 @@ from IPython.display import display
 from .cost import count_flops, count_params
 from .layers import PackedConv2d, PackedLinear
 from .masks import member_mask
-from .methods import HYPERPARAMETERS, METHODS
+from .methods import HYPERPARAMETERS, METHODS, build
 from .metrics import OOD_CRITERIA, ece, ood_metrics, ood_score
-from .models import build
 from .viz import MEMBER_COLOURS, cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram, shift_figure
 
 __all__ = ["alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer", "frontier_explorer",

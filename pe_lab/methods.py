@@ -3,7 +3,7 @@
 A *method* is everything that differs between, say, a Deep Ensemble and a Packed-Ensemble of the same
 architecture: how the model is built, which hyperparameters name it (``PE(alpha, M, gamma)``), how it is
 split into training units (one optimiser for a PE, one per member for a DE), how a batch is handed to it
-in training and at test time, and how its cost is measured. Every other module (``models.build``,
+in training and at test time, and how its cost is measured. Every other module (``build`` here,
 ``train.fit``, ``experiment``, ``bench``, ``cost``, ``viz``, ``explorers``) asks this registry, so adding
 a method is one ``register(Method(...))`` call, and no method is special-cased anywhere else.
 
@@ -18,11 +18,20 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .models import ARCHITECTURES, DeepEnsemble, ModelSpec, PackedFactory, make_architecture, plain_network
+from .models import (
+    ARCHITECTURES,
+    DeepEnsemble,
+    EnsembleNet,
+    ModelSpec,
+    PackedFactory,
+    make_architecture,
+    plain_network,
+)
 from .validate import check_choice, check_number
 
 __all__ = [
-    "Contender", "HYPERPARAMETERS", "METHODS", "Method", "batch_functions", "build", "build_from_spec", "get_method",
+    "Contender", "HYPERPARAMETERS", "METHODS", "Method", "batch_functions", "build", "build_from_spec", "build_member",
+    "get_method",
     "label_for", "method_of", "register", "training_units"]
 
 # The hyperparameters a method may take, with pe-lab's defaults; a method names the ones it uses.
@@ -79,12 +88,14 @@ class Method:
     train_batch: Callable[..., tuple[torch.Tensor, torch.Tensor]] = _same_batch
     test_batch: Callable[[torch.Tensor], torch.Tensor] = _same_images
     contenders: tuple[Contender, ...] = ()
+    # the spec's width is the architecture's base width (as ``build(..., width=)`` sets it), shown in the label
+    width_is_base: bool = False
 
     def label(self, spec: dict | None = None) -> str:
-        """``"PE(2,4,1)"``, ``"DE(4)"``, ``"Single"``: the title and the hyperparameters of ``spec``."""
+        """``"PE(2,4,1)"``, ``"DE(4)"``, ``"Single"``: the title and the hyperparameters of ``spec``; a base
+        width other than the published one is part of what the reader must see (``"PE(2,4,1) x2"``)."""
         spec = spec or {}
-        # a base width other than the published one is part of what the reader must see
-        suffix = f" x{spec['width']:g}" if spec.get("width", 1) != 1 else ""
+        suffix = f" x{spec['width']:g}" if self.width_is_base and spec.get("width", 1) != 1 else ""
         if not self.hyperparameters:
             return self.title + suffix
         values = {**HYPERPARAMETERS, **spec, **(spec.get("options") or {})}
@@ -115,7 +126,13 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
     """``architecture`` (``lenet``, ``resnet20``, ``resnet18``, ``resnet50``, ``wrn28_10``) as ``method``
     (``single``, ``deep``, ``packed``, ``batch``, ``mimo``, ``masksembles``). ``options`` are the other
     ``HYPERPARAMETERS`` (``rho``, ``batch_repetition``, ``scale``); those a method does not use are ignored.
-    ``width`` is the base-width multiplier of the architecture, for every method. Output: logits ``(B, M, K)``."""
+    ``width`` is the base-width multiplier of the architecture, for every method. Output: logits ``(B, M, K)``.
+
+    >>> build("lenet", "packed", alpha=2, num_estimators=4)(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 4, 10])
+    >>> build("resnet20", "single")(torch.zeros(2, 3, 32, 32)).shape
+    torch.Size([2, 1, 10])
+    """
     from .layers import _check_common
 
     check_choice("model name", architecture, ARCHITECTURES)
@@ -130,6 +147,23 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
     used = {k: v for k, v in options.items() if k in chosen.hyperparameters}
     return chosen.make(architecture, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
                        width=width, **used)
+
+
+def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
+                 gamma: int = 1, width: float = 1.0) -> EnsembleNet:
+    """One member of PE(alpha, num_estimators, gamma) at base width ``width`` as a standalone network: width
+    ``width * alpha/M`` of the base, hidden layers in ``gamma`` groups. ``pack`` of M of these is that PE.
+
+    >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
+    Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
+    """
+    # Build the PE first so that every argument and divisibility rule is checked with the packed names and
+    # numbers. On the meta device nothing is allocated, so this costs no memory even for resnet18.
+    with torch.device("meta"):
+        packed = build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
+                       gamma=gamma, width=width)
+    spec = packed.spec
+    return plain_network(name, num_classes, spec.width * spec.alpha / spec.num_estimators, spec.gamma, "member")
 
 
 def label_for(spec: dict) -> str:
@@ -185,17 +219,17 @@ def _make_packed(architecture: str, num_classes: int, *, alpha: float, num_estim
 
 
 register(Method(
-    "single", "Single", "one network", _make_single,
+    "single", "Single", "one network", _make_single, width_is_base=True,
     contenders=(Contender("single", "Single"),)))
 register(Method(
     "deep", "DE", "M independently trained networks (Lakshminarayanan et al., 2017)", _make_deep,
-    hyperparameters=("num_estimators",),
+    hyperparameters=("num_estimators",), width_is_base=True,
     # Each member has its own optimiser, schedule, shuffle and augmentation: independent training.
     units=lambda model: list(model.members),
     contenders=(Contender("deep_loop", "DE (loop)", "units"), Contender("deep_vmap", "DE (vmap)", "vmap"))))
 register(Method(
     "packed", "PE", "M networks packed into grouped layers (Laurent et al., 2023)", _make_packed,
-    hyperparameters=("alpha", "num_estimators", "gamma"),
+    hyperparameters=("alpha", "num_estimators", "gamma"), width_is_base=True,
     contenders=(Contender("packed", "PE"),)))
 
 
@@ -207,15 +241,15 @@ def _register_rivals() -> None:
 
     register(Method(
         "batch", "BatchEnsemble", "a shared weight per layer with rank-1 fast weights per member (Wen et al., 2020)",
-        make_batch_ensemble, hyperparameters=("num_estimators",),
+        make_batch_ensemble, hyperparameters=("num_estimators",), width_is_base=True,
         contenders=(Contender("batch", "BatchEnsemble"),)))
     register(Method(
         "mimo", "MIMO", "M inputs and M heads on one shared network (Havasi et al., 2021)", mimo.make_mimo,
-        hyperparameters=("num_estimators", "rho", "batch_repetition"), train_batch=mimo.train_batch,
+        hyperparameters=("num_estimators", "rho", "batch_repetition"), train_batch=mimo.train_batch, width_is_base=True,
         contenders=(Contender("mimo", "MIMO"),)))
     register(Method(
         "masksembles", "Masksembles", "one network with a fixed channel mask per member (Durasov et al., 2021)",
-        make_masksembles, hyperparameters=("num_estimators", "scale"),
+        make_masksembles, hyperparameters=("num_estimators", "scale"), width_is_base=True,
         contenders=(Contender("masksembles", "Masksembles"),)))
 
 

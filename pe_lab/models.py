@@ -20,8 +20,8 @@ from torch import nn
 from .layers import PackedConv2d, PackedLinear, check_input_dtype, extended_size, logits_by_member
 from .validate import check_number
 
-__all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "PackedFactory", "PlainFactory", "build",
-           "WidenedFactory", "build_member", "make_architecture", "plain_network"]
+__all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "PackedFactory", "PlainFactory",
+           "WidenedFactory", "make_architecture", "plain_network", "widened_size"]
 
 
 @dataclass(frozen=True)
@@ -393,39 +393,3 @@ def plain_network(name: str, num_classes: int, width: float, groups: int, kind: 
     model = ARCHITECTURES[name](PlainFactory(width, groups), num_classes)
     model.spec = ModelSpec(name, kind, num_classes, width=width, groups=groups, **spec)
     return model
-
-
-def build(name: str, kind: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-          gamma: int = 1, width: float = 1.0, **options) -> nn.Module:
-    """Build ``name`` (``lenet``, ``resnet20``, ``resnet18``) as a registered method ``kind``: a ``single``
-    network, a ``deep`` ensemble of ``num_estimators`` full networks, a ``packed`` ensemble
-    PE(alpha, num_estimators, gamma), or a rival (``batch``, ``mimo``, ``masksembles``; their own
-    hyperparameters go in ``options``): ``pe_lab.methods.METHODS``. ``width`` multiplies the base network's
-    channels for every method (``width=2``: a LeNet with 12 and 32 filters). Output: logits ``(B, M, K)``.
-
-    >>> build("lenet", "packed", alpha=2, num_estimators=4)(torch.zeros(2, 3, 32, 32)).shape
-    torch.Size([2, 4, 10])
-    >>> build("resnet20", "single")(torch.zeros(2, 3, 32, 32)).shape
-    torch.Size([2, 1, 10])
-    """
-    from .methods import build as build_method  # the registry imports this module: import it on use
-
-    return build_method(name, kind, num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
-                        gamma=gamma, width=width, **options)
-
-
-def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
-                 gamma: int = 1, width: float = 1.0) -> EnsembleNet:
-    """One member of PE(alpha, num_estimators, gamma) at base width ``width`` as a standalone network: width
-    ``width * alpha/M`` of the base, hidden layers in ``gamma`` groups. ``pack`` of M of these is that PE.
-
-    >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
-    Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
-    """
-    # Build the PE first so that every argument and divisibility rule is checked with the packed names and
-    # numbers. On the meta device nothing is allocated, so this costs no memory even for resnet18.
-    with torch.device("meta"):
-        packed = build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
-                       gamma=gamma, width=width)
-    spec = packed.spec
-    return plain_network(name, num_classes, spec.width * spec.alpha / spec.num_estimators, spec.gamma, "member")

@@ -220,20 +220,19 @@ def _source_kind(source: str) -> str:
 
 
 def _checkpoint_of(run: dict, args, report: dict, method: str, seed: int):
-    """Where a run's final checkpoint is: ``--runs-dir`` if given, else what the report records (reports
-    written before it recorded them: the experiment's naming rule, from the report's own command)."""
+    """Where a run's final checkpoint is: ``--runs-dir`` if given, else what the report records; for reports
+    written before runs recorded it, the experiment's naming rule with the ``--runs-dir`` of the report's own
+    command (default ``runs``)."""
     from pathlib import Path
+    from types import SimpleNamespace
 
-    from .experiment import checkpoint_path, parser
+    from .report import checkpoint_path
 
     if run.get("checkpoint") and not args.runs_dir:
         return Path(run["checkpoint"])
-    command = report["provenance"]["command"].split()
-    run_args = parser().parse_args(command[3:] if command[:3] == ["python", "-m", "pe_lab.experiment"] else [])
-    run_args.out = str(args.report)
-    if args.runs_dir:
-        run_args.runs_dir = args.runs_dir
-    return checkpoint_path(run_args, method, seed)
+    words = report["provenance"]["command"].split()
+    runs_dir = args.runs_dir or (words[words.index("--runs-dir") + 1] if "--runs-dir" in words[:-1] else "runs")
+    return checkpoint_path(SimpleNamespace(out=str(args.report), runs_dir=runs_dir), method, seed)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -246,9 +245,11 @@ def main(argv: list[str] | None = None) -> dict:
 
     from .config import atomic_save, get_device
     from .data import DataError, load_cifar10, load_svhn, subset
-    from .experiment import hardware, make_provenance, read_report
     from .methods import build_from_spec
     from .metrics import ood_metrics, ood_score
+    from .provenance import hardware
+    from .report import read_report
+    from .runs import make_provenance
     from .train import CheckpointError, load_checkpoint, predict_member_probs
 
     p = argparse.ArgumentParser(prog="python -m pe_lab.shift", description=main.__doc__.splitlines()[0])
@@ -269,7 +270,11 @@ def main(argv: list[str] | None = None) -> dict:
         corruptions = [c.strip() for c in args.corruptions.split(",") if c.strip()]
         for name in corruptions:
             check_choice("corruption", name, CORRUPTIONS)
-        severities = [int(s) for s in args.severities.split(",") if s.strip()]
+        try:
+            severities = [int(s) for s in args.severities.split(",") if s.strip()]
+        except ValueError:
+            raise ValueError(f"--severities must be comma-separated integers in {list(SEVERITIES)}, got "
+                             f"{args.severities!r}") from None
         for severity in severities:
             check_choice("severity", severity, SEVERITIES)
         seed = args.seed if args.seed is not None else report["provenance"]["seeds"][0]

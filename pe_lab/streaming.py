@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from .config import env_value
 from .data import (
     CIFAR10_MEAN,
     CIFAR10_STD,
@@ -40,7 +41,7 @@ __all__ = [
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Above this many decoded bytes, ``choose_mode("auto")`` streams: a T4 has 15 GiB, Binder 2 GiB of RAM.
-MEMORY_LIMIT_BYTES = int(float(os.environ.get("PE_LAB_MEMORY_LIMIT_GB", "2")) * 2**30)
+MEMORY_LIMIT_BYTES = int(float(env_value("PE_LAB_MEMORY_LIMIT_GB", "2")) * 2**30)
 
 
 def sample_seed(seed: int, unit: int, epoch: int, index: int) -> int:

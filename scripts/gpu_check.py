@@ -37,7 +37,8 @@ from pe_lab.datapack import unpack  # noqa: E402
 from pe_lab.ensemble import unpack as unpack_members  # noqa: E402
 from pe_lab.layers import PackedConv2d  # noqa: E402
 from pe_lab.masks import to_dense  # noqa: E402
-from pe_lab.models import build  # noqa: E402
+from pe_lab.methods import build  # noqa: E402
+from pe_lab.provenance import git_commit, hardware  # noqa: E402
 from pe_lab.train import fit, predict_member_probs  # noqa: E402
 
 DEFAULT_PACK = ROOT / ".gpu-data" / "cifar10-svhn.pack"
@@ -128,8 +129,8 @@ def main(argv: list[str] | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="pe-lab-gpu-check-"))
     record: dict = {"provenance": {
         "command": "python scripts/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "hardware": experiment.hardware(device), "torch": torch.__version__, "cuda": torch.version.cuda,
-        "git_commit": experiment._git_commit(), "smoke": args.smoke,
+        "hardware": hardware(device), "torch": torch.__version__, "cuda": torch.version.cuda,
+        "git_commit": git_commit(), "smoke": args.smoke,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}}
     started = time.perf_counter()
     _run_step("equivalence_on_device", lambda: _check_equivalence(device), record, args.out)

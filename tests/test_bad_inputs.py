@@ -15,9 +15,10 @@ from PIL import Image
 from torch import nn
 
 from pe_lab.data import CIFAR10_CLASSES, DataError, load_cifar10, synthetic_dataset
-from pe_lab.experiment import _exclusive, checkpoint_path, load_predictions, main, parser, read_report
+from pe_lab.experiment import main, parser
 from pe_lab.layers import PackedConv2d, PackedLinear, logits_by_member, members_to_packed, packed_to_members
 from pe_lab.masks import from_dense, to_dense
+from pe_lab.methods import build
 from pe_lab.metrics import (
     accuracy,
     ece,
@@ -28,7 +29,7 @@ from pe_lab.metrics import (
     ood_metrics,
     ood_score,
 )
-from pe_lab.models import build
+from pe_lab.report import checkpoint_path, load_predictions, read_report, report_lock
 from pe_lab.train import CheckpointError, RunMismatch, first_difference, fit
 
 
@@ -382,7 +383,7 @@ def test_from_dense_refuses_another_kind_of_layer_or_bias():
 
 def test_a_second_run_on_the_same_out_is_refused_while_the_first_writes(tmp_path, capsys):
     out = tmp_path / "r.json"
-    with _exclusive(out):
+    with report_lock(out):
         message = _cli_error(capsys, _cli(tmp_path), code=1)
     assert "is being written by another run (pid" in message
     main(_cli(tmp_path))  # once the first run is done, the lock is free again

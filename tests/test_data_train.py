@@ -10,7 +10,7 @@ from PIL import Image
 
 from pe_lab.data import CIFAR10_CLASSES, Batches, ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
 from pe_lab.experiment import format_table, main
-from pe_lab.models import build
+from pe_lab.methods import build
 from pe_lab.train import TrainingDiverged, evaluate, fit, predict_member_probs
 
 

@@ -116,7 +116,7 @@ def test_other_checkers():
 def test_shift_explorer_follows_corruption_and_severity():
     from pe_lab.data import synthetic_dataset
     from pe_lab.explorers import shift_explorer
-    from pe_lab.models import build
+    from pe_lab.methods import build
     from pe_lab.shift import shift_metrics, synthetic_textures
 
     data = synthetic_dataset(3, 10, split="test")

@@ -19,7 +19,7 @@ from pe_lab import experiment  # noqa: E402
 from pe_lab.data import synthetic_dataset  # noqa: E402
 from pe_lab.engines import LightningMissing, check_engine, global_rank, require_lightning  # noqa: E402
 from pe_lab.lightning import fit_lightning  # noqa: E402
-from pe_lab.models import build  # noqa: E402
+from pe_lab.methods import build  # noqa: E402
 from pe_lab.streaming import FolderSet, SeededItems, ShardedEpochSampler, choose_mode  # noqa: E402
 from pe_lab.train import RunMismatch, fit, load_checkpoint  # noqa: E402
 

@@ -204,7 +204,7 @@ def test_uncertainty_measures_refuse_logits(fn):
 @pytest.mark.parametrize("temperature", [0, -1, float("nan"), float("inf")])
 def test_predict_proba_refuses_a_temperature_that_is_not_positive(temperature):
     from pe_lab.ensemble import predict_proba
-    from pe_lab.models import build
+    from pe_lab.methods import build
 
     with pytest.raises(ValueError, match="temperature"):
         predict_proba(build("lenet", "packed").eval(), torch.zeros(2, 3, 32, 32), temperature=temperature)

@@ -6,7 +6,8 @@ from torch import nn
 
 from pe_lab.ensemble import pack, predict_proba, unpack
 from pe_lab.layers import PackedConv2d, PackedLinear
-from pe_lab.models import ARCHITECTURES, build, build_member
+from pe_lab.methods import build, build_member
+from pe_lab.models import ARCHITECTURES
 
 
 def _images(batch=4):

@@ -45,7 +45,7 @@ def test_shifted_sets_say_what_they_are():
 
 
 def test_shift_metrics_of_a_model():
-    from pe_lab.models import build
+    from pe_lab.methods import build
 
     model = build("lenet", "packed", num_estimators=2).eval()
     result = shift_metrics(model, synthetic_dataset(4, 10, split="test"), corruptions=("fog", "pixelate"),

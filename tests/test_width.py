@@ -6,8 +6,7 @@ import torch
 
 from pe_lab.cost import count_params
 from pe_lab.ensemble import pack, unpack
-from pe_lab.methods import METHODS, build_from_spec, label_for
-from pe_lab.models import build
+from pe_lab.methods import METHODS, build, build_from_spec, label_for
 
 
 @pytest.mark.parametrize("kind", sorted(METHODS))

@@ -1,7 +1,7 @@
 # Produced assets/results/cpu_layout_trials.txt: OMP_NUM_THREADS=1 python assets/results/cpu_layout_trials.py
 # Train-step time (batch 64) of Single and PE(2,4,1) with oneDNN (mkldnn) on/off and channels_last on/off.
 import time, torch, statistics
-from pe_lab.models import build
+from pe_lab.methods import build
 from pe_lab.train import _member_loss
 torch.manual_seed(0)
 x=torch.randn(64,3,32,32); y=torch.randint(0,10,(64,))

@@ -1,0 +1,249 @@
+"""Reports: what the command lines write and the notebooks read.
+
+A report is the JSON ``python -m pe_lab.experiment`` writes (provenance, config, runs, summary); beside it the
+first seed's member probabilities (``-predictions-<method>-seed<s>.pt``) and a few test images (``-samples.pt``).
+Here are its readers and writers, the table and the generated prose, with no command line in sight: notebooks
+use these (through ``pe_lab``'s face) and never import a CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import statistics
+from pathlib import Path
+
+import torch
+
+from .config import assets_dir, atomic_save
+from .methods import get_method, label_for
+
+__all__ = ["COLUMNS", "ReportError", "RunLocked", "checkpoint_path", "describe", "format_table", "load_committed",
+           "load_committed_samples", "load_predictions", "load_results", "pick_sample_images", "read_report",
+           "report_lock", "save_predictions", "save_sample_images", "summarise"]
+
+
+class ReportError(ValueError):
+    """A report (``--out``, a committed result) that cannot be read, or that holds runs of other settings."""
+
+
+class RunLocked(RuntimeError):
+    """Another run is writing the same ``--out`` right now."""
+
+
+def read_report(path: Path) -> dict:
+    """A JSON report written by this CLI; ``ValueError`` naming the file if it is not one."""
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ReportError(f"report {path} cannot be read as JSON ({error}); restore it, or pass --restart "
+                         "(or another --out) to write a new one") from error
+    if not isinstance(report, dict) or not {"provenance", "runs"} <= set(report):
+        raise ReportError(f"{path} is not a pe-lab experiment report (no provenance/runs)")
+    return report
+
+
+def save_predictions(path: Path, member_probs: torch.Tensor, labels: torch.Tensor, ood_probs: torch.Tensor | None,
+                     classes: tuple[str, ...]) -> None:
+    """Store member probabilities (float16) so that notebooks can plot real results without training."""
+    atomic_save({"test": member_probs.half(), "test_labels": labels.cpu(),
+                 "ood": ood_probs.half() if ood_probs is not None else None, "classes": list(classes)}, path)
+
+
+def _load_stored(path: Path, what: str, keys: tuple[str, ...]) -> dict:
+    """A dict of tensors written by this module, loaded with ``weights_only=True``; ``ReportError`` names the
+    file when it is unreadable or lacks one of ``keys``."""
+    try:
+        stored = torch.load(path, weights_only=True)
+    except Exception as error:  # truncated or not a torch file
+        raise ReportError(f"stored {what} {path} cannot be read ({type(error).__name__}); restore the file "
+                          "(git checkout) or rerun the experiment with --save-predictions") from error
+    if not isinstance(stored, dict) or any(stored.get(key) is None for key in keys):
+        raise ReportError(f"{path} is not a pe-lab {what} file (needs {', '.join(keys)})")
+    return stored
+
+
+def load_predictions(path: Path) -> dict:
+    """Inverse of ``save_predictions`` (``weights_only=True``); probabilities come back as float32."""
+    stored = _load_stored(path, "predictions", ("test", "test_labels", "classes"))
+    stored["test"] = stored["test"].float()
+    if stored.get("ood") is not None:
+        stored["ood"] = stored["ood"].float()
+    return stored
+
+
+def pick_sample_images(member_probs: torch.Tensor, count: int = 8, seed: int = 0) -> torch.Tensor:
+    """Indices of ``count`` test images for a prediction grid, by a seeded random pick: half on which the
+    members disagree (their arg-max differs), half on which they agree. ``member_probs`` ``(N, M, K)``."""
+    order = torch.randperm(member_probs.shape[0], generator=torch.Generator().manual_seed(seed))
+    votes = member_probs[order].argmax(-1)
+    disagree = order[(votes != votes[:, :1]).any(1)]
+    agree = order[(votes == votes[:, :1]).all(1)]
+    half = count // 2
+    chosen = torch.cat([disagree[:half], agree[:count - min(half, len(disagree))]])
+    return chosen[:count]
+
+
+def save_sample_images(path: Path, images: torch.Tensor, index: torch.Tensor) -> None:
+    """Store the few test images a notebook draws (uint8), so that it need not read the whole test set."""
+    atomic_save({"index": index.cpu(), "images": images[index.to(images.device)].cpu()}, path)
+
+
+def load_committed_samples(name: str = "cifar10_resnet20", which: str = "samples") -> dict | None:
+    """Test images stored beside committed predictions (``index``, ``images`` uint8), or None:
+    ``which="samples"`` the grid's seeded pick, ``"first-images"`` the first test images."""
+    path = assets_dir() / "results" / f"{name}-{which}.pt"
+    if not path.exists():
+        return None
+    return _load_stored(path, "sample images", ("index", "images"))
+
+
+def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("single", "deep", "packed"),
+                   ) -> tuple[dict, dict[str, dict]]:
+    """The committed report ``assets/results/<name>.json`` and its first seed's stored predictions.
+
+    Raises ``FileNotFoundError`` if the report or the predictions of any of ``methods`` are missing.
+    """
+    return load_results(assets_dir() / "results" / f"{name}.json", methods)
+
+
+def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None) -> tuple[dict, dict[str, dict]]:
+    """A report written by this CLI (with ``--save-predictions``) and its first seed's stored predictions, for
+    ``methods`` (default: every method in the report)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no results at {path}; run python -m pe_lab.experiment first")
+    report = read_report(path)
+    seed = report["provenance"]["seeds"][0]
+    methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))
+    predictions = {}
+    for method in methods:
+        stored = path.with_name(f"{path.stem}-predictions-{method}-seed{seed}.pt")
+        if not stored.exists():
+            raise FileNotFoundError(f"results {path} lack the predictions of {method!r} ({stored})")
+        predictions[method] = load_predictions(stored)
+    return report, predictions
+
+
+def checkpoint_path(args, method: str, seed: int) -> Path:
+    """Where a run's checkpoint lives: keyed by the resolved ``--out`` path, so the same file name in
+    another folder never shares a checkpoint."""
+    out = Path(args.out).resolve()
+    key = hashlib.sha1(str(out).encode()).hexdigest()[:8]
+    return Path(args.runs_dir) / f"{out.stem}-{key}-{method}-seed{seed}.pt"
+
+
+COLUMNS = [("accuracy", "Acc", 100), ("nll", "NLL", 1), ("ece", "ECE", 1), ("brier", "Brier", 1),
+           ("auroc", "AUROC", 100), ("aupr", "AUPR", 100), ("fpr95", "FPR95", 100)]
+
+
+def summarise(runs: list[dict], ood_criterion: str = "msp") -> dict:
+    """Mean and std over seeds of every reported number, per method."""
+    summary = {}
+    for method in dict.fromkeys(r["method"] for r in runs):
+        chosen = [r for r in runs if r["method"] == method]
+        values: dict[str, list[float]] = {}
+        for r in chosen:
+            row = {k: r["metrics"][k] for k in ("accuracy", "nll", "ece", "brier")}
+            row.update(r["metrics"].get("ood", {}).get(ood_criterion, {}))
+            row.update(params=r["params"], train_seconds=r["train_seconds"],
+                       test_images_per_second=r["test_images_per_second"])
+            for k, v in row.items():
+                values.setdefault(k, []).append(float(v))
+        summary[method] = {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0,
+                               "n": len(v)} for k, v in values.items()}
+        summary[method]["ood_criterion"] = ood_criterion
+    return summary
+
+
+def format_table(report: dict) -> str:
+    """A Markdown table of the summary: mean ± std over seeds, OOD by the criterion it names."""
+    summary = report["summary"]
+    criterion = next(iter(summary.values()))["ood_criterion"] if summary else "msp"
+    heads = ["Method"] + [f"{h} ({criterion})" if k in ("auroc", "aupr", "fpr95") else h for k, h, _ in COLUMNS]
+    heads += ["Params", "Train s", "Test img/s", "Seeds"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for method, stats in summary.items():
+        spec = next(r["spec"] for r in report["runs"] if r["method"] == method)
+        cells = [get_method(method).label(spec)]
+        for key, _, scale in COLUMNS:
+            if key in stats:
+                digits = 1 if scale == 100 else 3
+                spread = f"{stats[key]['std'] * scale:.{digits}f}" if stats[key]["n"] > 1 else "n/a"
+                cells.append(f"{stats[key]['mean'] * scale:.{digits}f} ± {spread}")
+            else:
+                cells.append("n/a")
+        cells += [f"{stats['params']['mean'] / 1e6:.3f} M", f"{stats['train_seconds']['mean']:.0f}",
+                  f"{stats['test_images_per_second']['mean']:.0f}", str(stats["accuracy"]["n"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    prov = report["provenance"]
+    note = " **Synthetic data: not CIFAR-10.**" if prov["data"]["synthetic"] else ""
+    lines.append(f"\n{prov['data']['num_train']} train / {prov['data']['num_test']} test images "
+                 f"({prov['data']['test']}), OOD: {prov['data']['ood']} ({prov['data']['num_ood']}); "
+                 f"{prov['hardware']}; torch {prov['torch']}; commit {prov['git_commit'][:12]}; "
+                 f"{prov['date']}.{note}")
+    return "\n".join(lines)
+
+
+def describe(report: dict) -> str:
+    """What a report shows, in Markdown sentences generated from its numbers (never typed): which method is
+    best on each headline metric, and how each ensemble compares with the others, with the seed spread.
+    A difference within the larger of the two standard deviations is called *within noise*."""
+    summary = report["summary"]
+    labels = {m: label_for(next(r["spec"] for r in report["runs"] if r["method"] == m)) for m in summary}
+    criterion = next(iter(summary.values())).get("ood_criterion", "msp")
+    metrics = [("accuracy", "accuracy", True, 100, "%"), ("nll", "NLL", False, 1, ""), ("ece", "ECE", False, 1, ""),
+               ("brier", "Brier score", False, 1, ""), ("auroc", f"OOD AUROC ({criterion})", True, 100, "%")]
+    prov = report["provenance"]
+    seeds = {stats["accuracy"]["n"] for stats in summary.values()}
+    where = (f"{'synthetic data' if prov['data']['synthetic'] else 'real data'}, {prov['data']['num_train']} "
+             f"training images, {'/'.join(map(str, sorted(seeds)))} seed(s), {prov['hardware']}")
+    lines = [f"*Generated from the report ({where}).*", ""]
+    for key, name, higher, scale, unit in metrics:
+        present = {m: s[key] for m, s in summary.items() if key in s}
+        if len(present) < 2:
+            continue
+        ranked = sorted(present, key=lambda m: present[m]["mean"], reverse=higher)
+        best, runner = ranked[0], ranked[1]
+        gap = abs(present[best]["mean"] - present[runner]["mean"])
+        noise = max(present[best]["std"], present[runner]["std"])
+        digits = 1 if scale == 100 else 3
+        verdict = "within noise" if min(present[best]["n"], present[runner]["n"]) > 1 and gap <= noise else (
+            "one seed: no spread to compare with" if min(present[best]["n"], present[runner]["n"]) == 1 else
+            "beyond one standard deviation")
+        values = ", ".join(f"{labels[m]} {present[m]['mean'] * scale:.{digits}f}{unit}" for m in ranked)
+        lead = f"{gap * scale:.{digits}f}" + (" points" if unit else "")
+        lines.append(f"* **{name}**: best is {labels[best]} ({values}); its lead over {labels[runner]} is "
+                     f"{lead}, {verdict}.")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def report_lock(out: Path):
+    """Refuse a second run writing the same report at once (the later writer would drop the earlier's runs).
+    An OS lock (flock) is released when the process dies, even by kill -9, so no stale lock remains."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = out.with_name(out.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; run one experiment per --out there
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunLocked(f"{out} is being written by another run ({holder}); wait for it to finish, or use "
+                               "another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
