@@ -27,8 +27,9 @@ _HOMES = {
     "train": ("evaluate", "fit", "predict_member_probs"),
     "cost": ("contender_label", "count_flops", "count_params", "measure"),
     "presets": ("PRESETS",),
-    "report": ("describe", "format_table", "load_committed", "load_committed_samples", "load_predictions",
-               "load_results", "pick_sample_images", "read_report", "summarise"),
+    "report": ("describe", "describe_sweeps", "format_table", "load_committed", "load_committed_samples",
+               "load_predictions", "load_results", "load_sweep", "load_sweep_predictions", "pick_sample_images",
+               "read_report", "summarise", "sweep_table", "verdict"),
     "runs": ("compare_methods",),
     "toy": ("make_toy", "toy_compare"),
     "viz": ("confusion_matrix_figure", "cost_figure", "diversity_figure", "frontier_figure", "learning_curves",
@@ -37,8 +38,8 @@ _HOMES = {
     "explorers": ("alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer",
                   "frontier_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer",
                   "toy_explorer"),
-    "exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask", "check_member_weight",
-                  "check_pe_params", "check_tutorial_loss"),
+    "exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask", "check_member_channels",
+                  "check_member_weight", "check_pe_params", "check_tutorial_loss"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = ["__version__", "run_experiment_command", *sorted(_HOME_OF)]

@@ -7,6 +7,7 @@ recognises the classic wrong answers of its exercise and names the mistake. Inst
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from .metrics import ece
 
 __all__ = [
     "Check", "INSTRUCTOR_ENV", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
-    "check_member_weight", "check_pe_params", "check_tutorial_loss"]
+    "check_member_channels", "check_member_weight", "check_pe_params", "check_tutorial_loss"]
 
 
 INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
@@ -317,3 +318,38 @@ def _ece_with_true_class_confidence(probs: torch.Tensor, labels: torch.Tensor, n
         if chosen.any():
             total += chosen.float().mean().item() * abs(accuracy[chosen].mean() - confidence[chosen].mean()).item()
     return total
+
+
+def check_member_channels(your_function: Callable[..., float], *, reveal: bool | None = None) -> Check:
+    """Check ``your_function(base_channels, alpha, num_estimators, width)``: the channels one member of
+    PE(alpha, M, gamma) has in a hidden layer whose published network has ``base_channels`` (C_j), at base width
+    ``width``. The message names the classic mistake (a factor forgotten or inverted) without giving the formula."""
+    cases = [(16, 2, 4, 1.0), (6, 4, 4, 2.0), (64, 3, 4, 2.0), (32, 2, 2, 0.5)]
+    answers = []
+    for base, alpha, members, width in cases:
+        try:
+            answers.append(float(your_function(base, alpha, members, width)))
+        except TypeError as error:
+            return Check(False, f"call signature: your_function(base_channels, alpha, num_estimators, width); "
+                                f"it raised {error}")
+        except (ValueError, ArithmeticError) as error:
+            return Check(False, f"your function raised {type(error).__name__} for C_j={base}, alpha={alpha}, "
+                                f"M={members}, width={width:g}")
+    right = [a * w * c / m for c, a, m, w in cases]
+    if all(math.isclose(got, want) for got, want in zip(answers, right, strict=True)):
+        return Check(True, "Right: a member has alpha*width*C_j/M channels, so alpha = M gives the base network's "
+                           "width.")
+    mistakes = [(lambda c, a, m, w: a * c / m, "the base width multiplies every layer too (width*C_j before alpha)"),
+                (lambda c, a, m, w: a * w * c, "the widened layer is shared by M members: each owns 1/M of it"),
+                (lambda c, a, m, w: w * c / m, "alpha widens the layer before it is split among the members"),
+                (lambda c, a, m, w: a * w * c / m ** 2, "divide by M once: the layer is split into M blocks"),
+                (lambda c, a, m, w: m * w * c / a, "alpha multiplies, M divides (alpha/M, not M/alpha)")]
+    for formula, reason in mistakes:  # a classic mistake is recognised only if it explains every case
+        if all(math.isclose(got, formula(*case)) for got, case in zip(answers, cases, strict=True)):
+            return _with_answer(Check(False, f"not yet: {reason}."), "alpha * width * base_channels / num_estimators",
+                                reveal)
+    (base, alpha, members, width), got = next((case, got) for case, got, want in zip(cases, answers, right,
+                                                                                     strict=True)
+                                              if not math.isclose(got, want))
+    message = f"{got:g} is not a member's channel count for C_j={base}, alpha={alpha}, M={members}, width={width:g}."
+    return _with_answer(Check(False, message), "alpha * width * base_channels / num_estimators", reveal)

@@ -22,7 +22,8 @@ from .methods import get_method, label_for
 
 __all__ = ["COLUMNS", "ReportError", "RunLocked", "checkpoint_path", "describe", "format_table", "load_committed",
            "load_committed_samples", "load_predictions", "load_results", "pick_sample_images", "read_report",
-           "report_lock", "save_predictions", "save_sample_images", "summarise"]
+           "report_lock", "save_predictions", "save_sample_images", "summarise", "describe_sweeps", "load_sweep",
+           "load_sweep_predictions", "sweep_table", "verdict"]
 
 
 class ReportError(ValueError):
@@ -247,3 +248,116 @@ def report_lock(out: Path):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def verdict(first: dict, second: dict) -> str:
+    """How two means over seeds compare (``{"mean", "std", "n"}`` each), in the words every generated sentence
+    uses: *within noise* when the gap is no larger than the larger standard deviation, *beyond one standard
+    deviation* otherwise, and *one seed: no spread to compare with* when either has a single seed."""
+    if min(first["n"], second["n"]) < 2:
+        return "one seed: no spread to compare with"
+    gap = abs(first["mean"] - second["mean"])
+    return "within noise" if gap <= max(first["std"], second["std"]) else "beyond one standard deviation"
+
+
+def load_sweep(name: str = "alpha") -> dict:
+    """The committed sweep ``assets/results/sweep_<name>_lenet.json`` (``name``: ``alpha`` or ``width``)."""
+    path = assets_dir() / "results" / f"sweep_{name}_lenet.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no sweep at {path}; run python -m pe_lab.sweep run / collect first")
+    report = json.loads(path.read_text())
+    if not isinstance(report, dict) or "rows" not in report:
+        raise ReportError(f"{path} is not a pe-lab sweep (no rows)")
+    return report
+
+
+def load_sweep_predictions(report: dict, label: str) -> dict:
+    """The seed-0 member probabilities stored for the row ``label`` of a sweep (``load_predictions`` format)."""
+    row = next((r for r in report["rows"] if r["label"] == label), None)
+    if row is None:
+        raise ValueError(f"no row {label!r} in this sweep; rows: {', '.join(r['label'] for r in report['rows'])}")
+    alpha = f"-a{row['alpha']:g}" if row["method"] == "packed" else ""
+    path = assets_dir() / "results" / "sweep" / f"lenet-w{row['width']:g}-{row['method']}{alpha}-seed0-predictions.pt"
+    return load_predictions(path)
+
+
+_SWEEP_COLUMNS = (("accuracy", "Acc (%)", 100, 1), ("nll", "NLL", 1, 3), ("ece", "ECE", 1, 3),
+                  ("auroc", "AUROC msp (%)", 100, 1), ("mi_auroc", "AUROC MI (%)", 100, 1))
+
+
+def sweep_table(report: dict) -> str:
+    """A Markdown table of a sweep's rows: member width, parameters, FLOPs, every metric as mean ± std over
+    seeds, training seconds, seeds."""
+    heads = ["Model", "member width", "Params", "MFLOPs/img"] + [h for _, h, _, _ in _SWEEP_COLUMNS]
+    heads += ["Train s", "Seeds"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for row in report["rows"]:
+        cells = [row["label"], f"{row['member_width']:g}", f"{row['params'] / 1e6:.3f} M",
+                 f"{row['flops_per_image'] / 1e6:.2f}"]
+        for key, _, scale, digits in _SWEEP_COLUMNS:
+            stats = row["summary"].get(key)
+            if stats is None:
+                cells.append("n/a")
+                continue
+            spread = f"{stats['std'] * scale:.{digits}f}" if stats["n"] > 1 else "n/a"
+            cells.append(f"{stats['mean'] * scale:.{digits}f} ± {spread}")
+        cells += [f"{row['summary']['train_seconds']['mean']:.0f}", ",".join(map(str, row["seeds"]))]
+        lines.append("| " + " | ".join(cells) + " |")
+    prov = report["provenance"]
+    lines.append(f"\n{prov['data']['num_train']} train / {prov['data']['num_test']} test images "
+                 f"({prov['data']['test']}), OOD: {prov['data']['ood']}; {prov['hardware']}; torch {prov['torch']}; "
+                 f"commit {prov['git_commit'][:12]}; {report['recipe']['epochs']} epochs; CPU time of the sweep "
+                 f"{report['cpu_seconds'] / 3600:.1f} h.")
+    return "\n".join(lines)
+
+
+def _gap_sentence(pe: dict, other: dict, key: str, name: str, scale: float, unit: str) -> str:
+    a, b = pe["summary"][key], other["summary"][key]
+    digits = 1 if scale == 100 else 3
+    return (f"{name} {a['mean'] * scale:.{digits}f}{unit} vs {b['mean'] * scale:.{digits}f}{unit} "
+            f"({(a['mean'] - b['mean']) * scale:+.{digits}f}, {verdict(a, b)})")
+
+
+def describe_sweeps(alpha: dict, width: dict | None = None) -> str:
+    """What the sweeps show, in Markdown sentences generated from their numbers (nothing typed): the PE - DE and
+    PE - Single gaps at each member width of the alpha sweep, whether the accuracy gap to the DE shrinks as
+    members widen, the training time of PE(alpha = M) beside the DE's, and the width sweep's gaps."""
+    single = next(r for r in alpha["rows"] if r["method"] == "single")
+    deep = next(r for r in alpha["rows"] if r["method"] == "deep")
+    packed = sorted((r for r in alpha["rows"] if r["method"] == "packed"), key=lambda r: r["alpha"])
+    counts = sorted({r["summary"]["accuracy"]["n"] for r in alpha["rows"]})
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+    lines = [f"*Generated from `sweep_alpha_lenet.json` ({alpha['recipe']['epochs']} epochs, {seeds} seed(s) per "
+             "row).*", ""]
+    for r in packed:
+        lines.append(f"* **{r['label']}** (members {r['member_width']:g}x LeNet): "
+                     + _gap_sentence(r, deep, "accuracy", "accuracy", 100, "%") + " against the DE; "
+                     + _gap_sentence(r, single, "accuracy", "accuracy", 100, "%") + " against the Single; "
+                     + _gap_sentence(r, deep, "nll", "NLL", 1, "") + " against the DE.")
+    gaps = [deep["summary"]["accuracy"]["mean"] - r["summary"]["accuracy"]["mean"] for r in packed]
+    shrinking = all(b <= a for a, b in zip(gaps, gaps[1:], strict=False))
+    leads = ", ".join(f"{100 * g:.1f}" for g in gaps)
+    widths = ", ".join(f"{r['member_width']:g}" for r in packed)
+    lines.append(f"* The DE's accuracy lead over the PE is {leads} points at member widths {widths}: it "
+                 + ("shrinks at every step as members widen." if shrinking else "does not shrink at every step."))
+    full = [r for r in packed if r["alpha"] == r["runs"][0]["spec"]["num_estimators"]]
+    if full:
+        r = full[0]
+        lines.append(f"* At alpha = M ({r['label']}) the PE has the DE's parameters ({r['params']:,} vs "
+                     f"{deep['params']:,}) and FLOPs, and trained in {r['summary']['train_seconds']['mean']:.0f} s "
+                     f"against the DE's {deep['summary']['train_seconds']['mean']:.0f} s (one network instead of "
+                     f"{deep['runs'][0]['spec']['num_estimators']} passes, same machine and sweep).")
+    if width is not None:
+        by = {(r["method"], r["width"]): r for r in width["rows"]}
+        for w in sorted({r["width"] for r in width["rows"]}):
+            pe, de, one = by.get(("packed", w)), by.get(("deep", w)), by.get(("single", w))
+            if pe is None:
+                continue
+            parts = []
+            if de is not None:
+                parts.append(_gap_sentence(pe, de, "accuracy", "accuracy", 100, "%") + " against DE(4)")
+            if one is not None:
+                parts.append(_gap_sentence(pe, one, "accuracy", "accuracy", 100, "%") + " against the Single")
+            lines.append(f"* Width sweep, base width {w:g} ({pe['label']}, members {w / 2:g}x LeNet): "
+                         + "; ".join(parts) + ".")
+    return "\n".join(lines)

@@ -507,10 +507,10 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
                 ax.errorbar([_sweep_value(r, x)[0]], [mean * scale], yerr=[std * scale], marker="s", capsize=3,
                             color=colour, linestyle="none", label=r["label"])
         for r in packed:
-            if r["alpha"] == 4:
-                ax.annotate("alpha = M:\nDE's architecture\nin one network", (_sweep_value(r, x)[0],
-                            _sweep_value(r, key)[0] * scale), fontsize=7, textcoords="offset points",
-                            xytext=(-60, 12 if key in ("accuracy", "auroc") else -28))
+            if r["alpha"] == r["runs"][0]["spec"]["num_estimators"]:
+                ax.plot([_sweep_value(r, x)[0]], [_sweep_value(r, key)[0] * scale], marker="*", markersize=14,
+                        color=_member_colour(2), linestyle="none",
+                        label="alpha = M: the DE's architecture in one network")
             if highlight is not None and r["alpha"] == highlight:
                 ax.plot([_sweep_value(r, x)[0]], [_sweep_value(r, key)[0] * scale], marker="o", markersize=13,
                         markerfacecolor="none", markeredgecolor="black")

@@ -159,3 +159,22 @@ def test_member_weight_checker():
     for function, reason in wrong:
         verdict = check_member_weight(function, reveal=False)
         assert not verdict and reason in verdict.message, verdict.message
+
+
+def test_check_member_channels_names_each_classic_mistake_and_hides_the_answer():
+    from pe_lab.exercises import check_member_channels
+
+    assert check_member_channels(lambda c, a, m, w: a * w * c / m)
+    classic = {"the base width multiplies": lambda c, a, m, w: a * c / m,
+               "shared by M members": lambda c, a, m, w: a * w * c,
+               "alpha widens the layer": lambda c, a, m, w: w * c / m,
+               "divide by M once": lambda c, a, m, w: a * w * c / m ** 2,
+               "alpha multiplies, M divides": lambda c, a, m, w: m * w * c / a}
+    for reason, wrong in classic.items():
+        check = check_member_channels(wrong, reveal=False)
+        assert not check and reason in check.message and "alpha * width" not in check.message
+        assert "alpha * width * base_channels / num_estimators" in check_member_channels(wrong, reveal=True).message
+    assert "call signature" in check_member_channels(lambda c, a: c).message
+    import numpy as np
+
+    assert check_member_channels(lambda c, a, m, w: np.float64(a) * w * c / m)  # NumPy answers are fine

@@ -74,7 +74,8 @@ def test_sweep_figures_and_the_alpha_explorer(swept):
     widget, update = alpha_explorer(alpha)
     shown = update(alpha=1.0, x="flops_per_image")
     assert set(shown["numbers"]) == {"Single x2", "DE(4) x2", "PE(1,4,1) x2"}
-    assert "alpha = M" in update(alpha=4.0)["figure"].axes[0].texts[0].get_text()
+    legend = [t.get_text() for t in update(alpha=4.0)["figure"].axes[0].get_legend().get_texts()]
+    assert "alpha = M: the DE's architecture in one network" in legend
     with pytest.raises(ValueError, match="outside this explorer's range"):
         update(alpha=5.0)
 
