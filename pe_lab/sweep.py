@@ -198,11 +198,16 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     folder = Path(args.dir)
     folder.mkdir(parents=True, exist_ok=True)
-    if args.command == "run":
-        run(folder, args.data)
-    else:
-        for name, path in collect(folder, Path(args.out)).items():
-            print(f"wrote {name} sweep: {path}")
+    if args.command == "collect" and not any(folder.glob("lenet-*.json")):
+        p.exit(1, f"{p.prog}: error: no finished grid point in {folder}; run `python -m pe_lab.sweep run` first\n")
+    try:
+        if args.command == "run":
+            run(folder, args.data)
+        else:
+            for name, path in collect(folder, Path(args.out)).items():
+                print(f"wrote {name} sweep: {path}")
+    except (ValueError, OSError) as error:  # a point's report, the data, a place to write: named, one line
+        p.exit(1, f"{p.prog}: error: {error}\n")
 
 
 if __name__ == "__main__":

@@ -124,7 +124,10 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--pack", type=Path, default=DEFAULT_PACK, help="data pack made by `make gpu-pack`")
     p.add_argument("--smoke", action="store_true", help="tiny settings: checks that this script runs")
     args = p.parse_args(argv)
-    device = get_device(args.device)
+    try:
+        device = get_device(args.device)
+    except (ValueError, TypeError) as error:
+        p.error(str(error))  # exit 2, one line: this script is for a machine that has the device
     args.out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="pe-lab-gpu-check-"))
     record: dict = {"provenance": {
