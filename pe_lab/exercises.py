@@ -112,21 +112,29 @@ def _check_mask(your_mask, expected, full, layer, name, member) -> Check:
     return Check(False, f"entry (k={k}, l={col}) is wrong: {why}; {rule}. ({len(wrong)} wrong entries in all.)")
 
 
-def check_grouped_index(your_index: Callable[[int, int, int, int, int], int]) -> Check:
+def check_grouped_index(your_index: Callable[[int, int, int, int, int], int], *, reveal: bool | None = None) -> Check:
     """Check ``your_index(c, k, c_in, c_out, groups)``: the input channel that output channel ``c`` reads as
-    its ``k``-th input in a grouped convolution (``k`` in ``[0, c_in/groups)``)."""
+    its ``k``-th input in a grouped convolution (``k`` in ``[0, c_in/groups)``). The message names the mistake
+    (which group, or the offset inside it) without giving the formula; ``reveal=True`` (or instructor mode) does."""
+    answer = "k + (c // (c_out // groups)) * (c_in // groups)"
     for groups in (1, 2, 3, 4):
         for c_in, c_out in ((groups * 2, groups * 3), (groups * 3, groups)):
             for c in range(c_out):
                 for k in range(c_in // groups):
                     expected = k + (c // (c_out // groups)) * (c_in // groups)
                     got = your_index(c, k, c_in, c_out, groups)
-                    if got != expected:
-                        return Check(False, f"for c={c}, k={k}, C_in={c_in}, C_out={c_out}, groups={groups} you "
-                                            f"return {got}, not the channel it reads: output channel c is in group "
-                                            f"floor(c/(C_out/groups))={c // (c_out // groups)}, whose inputs start "
-                                            f"at {(c // (c_out // groups)) * (c_in // groups)}.")
-    return Check(True, "your index matches k + floor(c/(C_out/groups)) * C_in/groups on every case tried.")
+                    if isinstance(got, bool) or not isinstance(got, numbers.Integral | float) or got != expected:
+                        if isinstance(got, numbers.Real) and not isinstance(got, bool) and got - k == c:
+                            hint = "you used the output channel's own index as the group's start"
+                        elif isinstance(got, numbers.Real) and not isinstance(got, bool) and (got - k) % (
+                                c_in // groups) == 0:
+                            hint = "the offset inside the group is right; the group's first input channel is not"
+                        else:
+                            hint = "find the group of output channel c first, then where that group's inputs start"
+                        check = Check(False, f"for c={c}, k={k}, C_in={c_in}, C_out={c_out}, groups={groups} your "
+                                             f"index {got!r} is not the channel it reads: {hint}.")
+                        return _with_answer(check, answer, reveal)
+    return Check(True, "your index matches the grouped convolution on every case tried.")
 
 
 def check_pe_params(your_count: int, *, in_channels: int, out_channels: int, kernel_size: int, alpha: float,
@@ -162,23 +170,33 @@ def check_pe_params(your_count: int, *, in_channels: int, out_channels: int, ker
     return _with_answer(check, str(expected), reveal)
 
 
-def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Tensor]) -> Check:
-    """Check a function mapping logits ``(B, M, K)`` to the ensemble's probabilities ``(B, K)``."""
+def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Tensor], *,
+                           reveal: bool | None = None) -> Check:
+    """Check a function mapping logits ``(B, M, K)`` to the ensemble's probabilities ``(B, K)`` (a tensor of any
+    float dtype, or a NumPy array)."""
     generator = torch.Generator().manual_seed(0)
     logits = torch.randn(5, 3, 4, generator=generator) * 3
     expected = predict_proba(lambda x: x, logits)
     got = your_predict_proba(logits.clone())
+    if type(got).__module__ == "numpy":
+        got = torch.as_tensor(got)
+    if isinstance(got, torch.Tensor) and got.is_floating_point():
+        got = got.to(expected.dtype)
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
         return Check(False, f"expected a tensor of shape {tuple(expected.shape)}, got "
                             f"{getattr(got, 'shape', type(got).__name__)}")
+    answer = "logits.softmax(-1).mean(1)"
     if torch.allclose(got, logits.mean(1).softmax(-1), atol=1e-5) and not torch.allclose(got, expected, atol=1e-5):
-        return Check(False, "you took the softmax of the mean logits; the ensemble averages the members' "
-                            "probabilities: mean over m of softmax(logits[:, m]).")
+        return _with_answer(Check(False, "you averaged the members' logits before the softmax; the ensemble "
+                                         "averages what each member predicts."), answer, reveal)
+    if torch.allclose(got, logits.softmax(1).mean(1), atol=1e-5) and not torch.allclose(got, expected, atol=1e-5):
+        return _with_answer(Check(False, "your softmax runs over the members, not over the classes: which "
+                                         "dimension holds K?"), answer, reveal)
     if not torch.allclose(got, expected, atol=1e-5):
         b, k = divmod(int((got - expected).abs().argmax()), expected.shape[1])
-        return Check(False, f"entry ({b}, {k}) is {got[b, k]:.4f}, which is not the members' average probability "
-                            f"of class {k}.")
-    return Check(True, "the mean over members of softmax(logits).")
+        return _with_answer(Check(False, f"entry ({b}, {k}) is {got[b, k]:.4f}, which is not the members' average "
+                                         f"probability of class {k}."), answer, reveal)
+    return Check(True, "the mean over members of each member's probabilities.")
 
 
 def check_member_weight(your_weight: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], *,
@@ -235,8 +253,8 @@ def check_tutorial_loss(your_loss: Callable[[torch.Tensor, torch.Tensor], torch.
         return Check(True, "cross-entropy over the M*B member-major rows, labels repeated member by member.")
     mistakes = [
         (F.cross_entropy(logits, labels.repeat_interleave(members)),
-         "the rows are member-major (all of member 0's batch, then member 1's...): the labels must be repeated "
-         "as a whole batch per member (labels.repeat(M)), not each label M times in a row"),
+         "the rows are member-major (all of member 0's batch, then member 1's...): your labels are in "
+         "another order than the rows they should match"),
         (F.cross_entropy(logits, labels.repeat(members), reduction="sum"),
          "the tutorial averages over the rows (nn.CrossEntropyLoss's default), it does not sum them"),
         (F.cross_entropy(logits, labels.repeat(members)) * members,

@@ -22,8 +22,8 @@ from .methods import get_method, label_for
 
 __all__ = ["COLUMNS", "ReportError", "RunLocked", "checkpoint_path", "describe", "format_table", "load_committed",
            "load_committed_samples", "load_predictions", "load_results", "pick_sample_images", "read_report",
-           "report_lock", "save_predictions", "save_sample_images", "summarise", "describe_sweeps", "load_sweep",
-           "load_sweep_predictions", "sweep_table", "verdict"]
+           "report_lock", "save_predictions", "save_sample_images", "summarise", "collapsed_runs", "describe_sweeps",
+           "load_sweep", "load_sweep_predictions", "sweep_table", "verdict"]
 
 
 class ReportError(ValueError):
@@ -188,10 +188,22 @@ def format_table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def collapsed_runs(report: dict, margin: float = 0.02) -> dict[str, list[int]]:
+    """Method -> the seeds whose accuracy is at chance (within ``margin`` of 1/K): a run that learned nothing.
+    Its near-uniform outputs have an ECE near 0, so no calibration ranking may count it."""
+    found: dict[str, list[int]] = {}
+    for run in report["runs"]:
+        chance = 1 / run["spec"].get("num_classes", 10)
+        if run["metrics"]["accuracy"] <= chance + margin:
+            found.setdefault(run["method"], []).append(run["seed"])
+    return found
+
+
 def describe(report: dict) -> str:
-    """What a report shows, in Markdown sentences generated from its numbers (never typed): which method is
-    best on each headline metric, and how each ensemble compares with the others, with the seed spread.
-    A difference within the larger of the two standard deviations is called *within noise*."""
+    """What a report shows, in Markdown sentences generated from its numbers (never typed): the full ranking on
+    each headline metric, each ensemble against the Single, and the runs that collapsed to chance (flagged, and
+    left out of the calibration ranking). Every comparison is ``verdict``'s: *within noise* when the gap is no
+    larger than the larger standard deviation."""
     summary = report["summary"]
     labels = {m: label_for(next(r["spec"] for r in report["runs"] if r["method"] == m)) for m in summary}
     criterion = next(iter(summary.values())).get("ood_criterion", "msp")
@@ -202,22 +214,33 @@ def describe(report: dict) -> str:
     where = (f"{'synthetic data' if prov['data']['synthetic'] else 'real data'}, {prov['data']['num_train']} "
              f"training images, {'/'.join(map(str, sorted(seeds)))} seed(s), {prov['hardware']}")
     lines = [f"*Generated from the report ({where}).*", ""]
+    collapsed = collapsed_runs(report)
+    for method, bad in collapsed.items():
+        lines.append(f"* **{labels[method]} collapsed to chance** on seed(s) {', '.join(map(str, bad))}: those runs "
+                     "learned nothing, their near-uniform outputs make ECE look good, so it is not ranked on ECE.")
     for key, name, higher, scale, unit in metrics:
-        present = {m: s[key] for m, s in summary.items() if key in s}
+        present = {m: s[key] for m, s in summary.items() if key in s and not (key == "ece" and m in collapsed)}
         if len(present) < 2:
             continue
         ranked = sorted(present, key=lambda m: present[m]["mean"], reverse=higher)
-        best, runner = ranked[0], ranked[1]
-        gap = abs(present[best]["mean"] - present[runner]["mean"])
-        noise = max(present[best]["std"], present[runner]["std"])
         digits = 1 if scale == 100 else 3
-        verdict = "within noise" if min(present[best]["n"], present[runner]["n"]) > 1 and gap <= noise else (
-            "one seed: no spread to compare with" if min(present[best]["n"], present[runner]["n"]) == 1 else
-            "beyond one standard deviation")
-        values = ", ".join(f"{labels[m]} {present[m]['mean'] * scale:.{digits}f}{unit}" for m in ranked)
-        lead = f"{gap * scale:.{digits}f}" + (" points" if unit else "")
-        lines.append(f"* **{name}**: best is {labels[best]} ({values}); its lead over {labels[runner]} is "
-                     f"{lead}, {verdict}.")
+        order = ", then ".join(f"{labels[m]} {present[m]['mean'] * scale:.{digits}f}{unit}" for m in ranked)
+        steps = "; ".join(f"{labels[a]} vs {labels[b]}: {verdict(present[a], present[b])}"
+                          for a, b in zip(ranked, ranked[1:], strict=False))
+        lines.append(f"* **{name}**, best first ({'higher' if higher else 'lower'} is better): {order} ({steps}).")
+    if "single" in summary:
+        base = summary["single"]
+        for method in summary:
+            if method == "single":
+                continue
+            parts = []
+            for key, name, higher, scale, unit in metrics[:2]:
+                a, b = summary[method][key], base[key]
+                digits = 1 if scale == 100 else 3
+                better = (a["mean"] > b["mean"]) == higher
+                parts.append(f"{name} {'better' if better else 'worse'} than the Single ({a['mean'] * scale:.{digits}f}"
+                             f"{unit} vs {b['mean'] * scale:.{digits}f}{unit}, {verdict(a, b)})")
+            lines.append(f"* **{labels[method]}**: " + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
@@ -257,7 +280,8 @@ def verdict(first: dict, second: dict) -> str:
     if min(first["n"], second["n"]) < 2:
         return "one seed: no spread to compare with"
     gap = abs(first["mean"] - second["mean"])
-    return "within noise" if gap <= max(first["std"], second["std"]) else "beyond one standard deviation"
+    noise = max(first["std"], second["std"])
+    return "within noise" if gap <= noise * (1 + 1e-9) else "beyond one standard deviation"  # 0.72-0.70 is 0.0200..02
 
 
 def load_sweep(name: str = "alpha") -> dict:

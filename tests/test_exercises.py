@@ -178,3 +178,38 @@ def test_check_member_channels_names_each_classic_mistake_and_hides_the_answer()
     import numpy as np
 
     assert check_member_channels(lambda c, a, m, w: np.float64(a) * w * c / m)  # NumPy answers are fine
+
+
+def test_grouped_index_and_ensemble_checkers_name_the_mistake_hide_the_answer_and_reveal_it():
+    import numpy as np
+
+    from pe_lab.exercises import check_ensemble_average, check_grouped_index
+
+    right = lambda c, k, c_in, c_out, g: k + (c // (c_out // g)) * (c_in // g)  # noqa: E731
+    assert check_grouped_index(right)
+    classic = {"output channel's own index": lambda c, k, c_in, c_out, g: k + c,
+               "offset inside the group is right": lambda c, k, c_in, c_out, g: k + (c % g) * (c_in // g),
+               "find the group": lambda c, k, c_in, c_out, g: 0}
+    for reason, wrong in classic.items():
+        verdict = check_grouped_index(wrong, reveal=False)
+        assert not verdict and reason in verdict.message and "c_out // groups" not in verdict.message
+        assert "k + (c // (c_out // groups)) * (c_in // groups)" in check_grouped_index(wrong, reveal=True).message
+    assert check_ensemble_average(lambda z: z.softmax(-1).mean(1))
+    assert check_ensemble_average(lambda z: z.double().softmax(-1).mean(1))  # float64 is a right answer too
+    assert check_ensemble_average(lambda z: np.asarray(z.softmax(-1).mean(1)))  # and NumPy
+    for reason, wrong in {"before the softmax": lambda z: z.mean(1).softmax(-1),
+                          "runs over the members": lambda z: z.softmax(1).mean(1),
+                          "not the members' average": lambda z: z.softmax(-1).amax(1)}.items():
+        verdict = check_ensemble_average(wrong, reveal=False)
+        assert not verdict and reason in verdict.message and "softmax(-1).mean(1)" not in verdict.message
+        assert "logits.softmax(-1).mean(1)" in check_ensemble_average(wrong, reveal=True).message
+
+
+def test_the_tutorial_loss_checker_does_not_print_the_answer():
+    import torch.nn.functional as F
+
+    from pe_lab.exercises import check_tutorial_loss
+
+    verdict = check_tutorial_loss(lambda z, y: F.cross_entropy(z, y.repeat_interleave(len(z) // len(y))),
+                                  reveal=False)
+    assert not verdict and "repeat(" not in verdict.message

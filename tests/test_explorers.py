@@ -108,7 +108,7 @@ def test_other_checkers():
     assert not check_pe_params(16 * 32 * 9 * 4, in_channels=16, out_channels=32, kernel_size=3, alpha=2, num_estimators=4)
     assert check_ensemble_average(lambda logits: logits.softmax(-1).mean(1))
     verdict = check_ensemble_average(lambda logits: logits.mean(1).softmax(-1))
-    assert not verdict and "softmax of the mean logits" in verdict.message
+    assert not verdict and "averaged the members' logits before the softmax" in verdict.message
     assert check_ece(ece_by_hand)
     assert not check_ece(lambda p, y, b: 0.0)
 

@@ -1,0 +1,50 @@
+"""Reports' generated prose: every ranking a reader would draw, one rule for 'within noise', collapsed runs
+flagged; and the committed results still load through the face."""
+
+import pytest
+
+from pe_lab import describe, load_committed, summarise, verdict
+
+
+def _run(method, seed, accuracy, nll=1.0, ece=0.05, kind=None, **spec):
+    return {"method": method, "seed": seed, "params": 1, "train_seconds": 1.0, "test_images_per_second": 1.0,
+            "spec": {"name": "lenet", "kind": kind or method, "num_classes": 10, "num_estimators": 4, "alpha": 2,
+                     "gamma": 1, "width": 1.0, "options": {}, **spec},
+            "metrics": {"accuracy": accuracy, "nll": nll, "ece": ece, "brier": 0.5}}
+
+
+def _report(runs):
+    return {"runs": runs, "summary": summarise(runs), "provenance": {
+        "data": {"synthetic": False, "num_train": 10}, "hardware": "h"}}
+
+
+def test_verdict_uses_one_rule_and_refuses_to_judge_a_single_seed():
+    assert verdict({"mean": 0.70, "std": 0.01, "n": 3}, {"mean": 0.72, "std": 0.01, "n": 3}) == \
+        "beyond one standard deviation"
+    assert verdict({"mean": 0.70, "std": 0.02, "n": 3}, {"mean": 0.72, "std": 0.01, "n": 3}) == "within noise"
+    assert verdict({"mean": 0.70, "std": 0.0, "n": 1}, {"mean": 0.90, "std": 0.01, "n": 3}).startswith("one seed")
+
+
+def test_describe_says_when_the_pe_is_below_the_single():
+    runs = [_run("single", s, a) for s, a in ((0, 0.69), (1, 0.68), (2, 0.70))]
+    runs += [_run("packed", s, a, nll=1.1) for s, a in ((0, 0.63), (1, 0.62), (2, 0.64))]
+    text = describe(_report(runs))
+    assert "**PE(2,4,1)**: accuracy worse than the Single (63.0% vs 69.0%, beyond one standard deviation)" in text
+    assert "Single 69.0%, then PE(2,4,1) 63.0%" in text
+
+
+def test_describe_flags_a_run_at_chance_and_does_not_rank_its_calibration():
+    runs = [_run("single", s, 0.6, ece=0.03) for s in (0, 1)] + [_run("deep", s, 0.65, ece=0.04) for s in (0, 1)]
+    runs += [_run("mimo", 0, 0.10, ece=0.001), _run("mimo", 1, 0.45, ece=0.02)]
+    text = describe(_report(runs))
+    assert "MIMO(4,0.6,2) collapsed to chance** on seed(s) 0" in text
+    ece_line = next(line for line in text.splitlines() if line.startswith("* **ECE**"))
+    assert "MIMO" not in ece_line
+
+
+def test_committed_results_load_through_the_face():
+    report, predictions = load_committed("lenet_converged")
+    assert set(predictions) == {"single", "deep", "packed"} and report["summary"]["packed"]["accuracy"]["n"] == 3
+    assert predictions["packed"]["test"].shape[1:] == (4, 10)
+    with pytest.raises(FileNotFoundError, match="no results at"):
+        load_committed("nothing_here")
