@@ -26,7 +26,7 @@ _HOMES = {
     "data": ("ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset", "synthetic_dataset"),
     "train": ("evaluate", "fit", "predict_member_probs"),
     "cost": ("contender_label", "count_flops", "count_params", "measure"),
-    "presets": ("PRESETS",),
+    "presets": ("PRESETS", "experiment_argv"),
     "report": ("describe", "describe_sweeps", "format_table", "load_committed", "load_committed_samples",
                "load_predictions", "load_results", "load_sweep", "load_sweep_predictions", "pick_sample_images",
                "read_report", "summarise", "sweep_table", "verdict"),

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PRESETS"]
+__all__ = ["PRESETS", "experiment_argv"]
 
 PRESETS = {
     # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
@@ -27,3 +27,22 @@ PRESETS = {
     "t4": dict(methods="single,packed,deep", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=20,
                seeds="0", batch_size=256, lr=0.1, label_smoothing=0.1, device="cuda"),
 }
+
+
+def experiment_argv(preset: str, **settings) -> list[str]:
+    """``python -m pe_lab.experiment`` arguments for ``preset`` with every given setting spelled out as its flag
+    (``alpha=4`` -> ``--alpha 4``; ``True`` -> the bare flag): what a notebook shows is what trains, whatever the
+    preset's own defaults are. ``None`` values are left to the preset.
+
+    >>> experiment_argv("t4", alpha=4, epochs=3, label_smoothing=0.0)
+    ['--preset', 't4', '--alpha', '4', '--epochs', '3', '--label-smoothing', '0.0']
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; valid choices: {', '.join(PRESETS)}")
+    argv = ["--preset", preset]
+    for name, value in settings.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + name.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    return argv

@@ -48,3 +48,16 @@ def test_committed_results_load_through_the_face():
     assert predictions["packed"]["test"].shape[1:] == (4, 10)
     with pytest.raises(FileNotFoundError, match="no results at"):
         load_committed("nothing_here")
+
+
+def test_a_notebooks_visible_settings_are_what_the_gpu_preset_trains():
+    """Notebook 04 on a GPU ran the t4 preset's 20 epochs with label smoothing and alpha 2 whatever it showed."""
+    from pe_lab import experiment_argv
+    from pe_lab.experiment import parse_args
+
+    shown = dict(model="resnet20", alpha=4, num_estimators=4, gamma=1, epochs=3, label_smoothing=0.0, lr=0.1)
+    args = parse_args(experiment_argv("t4", **shown))
+    assert {k: getattr(args, k) for k in shown} == shown
+    assert parse_args(experiment_argv("t4")).label_smoothing == 0.1  # the preset's own value when not shown
+    with pytest.raises(ValueError, match="unknown preset"):
+        experiment_argv("a100")
