@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pe-lab-installed
 
-.PHONY: lab test test-browser lint bench experiment gpu-pack gpu-check clean
+.PHONY: lab explorer test test-browser lint bench experiment gpu-pack gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ $(STAMP): pyproject.toml
 ALLOW_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 lab: $(STAMP)  ## open JupyterLab on the first notebook
 	cd notebooks && ../$(VENV)/bin/jupyter lab $(ALLOW_ROOT) $(LAB_ARGS) 01_convolution_math.ipynb
+
+# Voila runs the explorer notebook and shows only its widgets (no code); it needs no --allow-root. The page opens
+# on the committed results: nothing is downloaded. VOILA_ARGS e.g. --no-browser --port=8866.
+explorer: $(STAMP)  ## one page, every explorer in tabs (masks, costs, calibration, OOD, shift, toy, sweeps, frontier)
+	$(VENV)/bin/voila $(VOILA_ARGS) explorer/pe_lab_explorer.ipynb
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks

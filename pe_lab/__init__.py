@@ -35,7 +35,7 @@ _HOMES = {
     "viz": ("confusion_matrix_figure", "cost_figure", "diversity_figure", "frontier_figure", "learning_curves",
             "mask_figure", "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure", "reliability_diagram",
             "results_figure", "sharing_figure", "shift_figure", "sweep_figure", "toy_figure", "width_figure"),
-    "explorers": ("alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer",
+    "explorers": ("alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer", "lab_explorer",
                   "frontier_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer",
                   "toy_explorer"),
     "exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask", "check_member_channels",

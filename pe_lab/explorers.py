@@ -27,7 +27,7 @@ from .metrics import OOD_CRITERIA, ece, ood_metrics, ood_score
 from .viz import MEMBER_COLOURS, cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram, shift_figure
 
 __all__ = ["alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer", "frontier_explorer",
-           "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer", "toy_explorer"]
+           "lab_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer", "toy_explorer"]
 
 
 def _show(output: widgets.Output, *figures) -> None:
@@ -519,3 +519,41 @@ def seed_explorer(report: dict):
         return {"figure": None, "numbers": numbers}
 
     return _assemble(controls, redraw, summary, figure_out, "pe-seed-explorer")
+
+
+def lab_explorer(*, toy_epochs: int = 300) -> tuple[widgets.Tab, dict]:
+    """Every explorer in one tabbed page, on the committed results (no data download, no training except the
+    toy's few seconds): masks, costs, calibration, OOD, shift, the live toy, the alpha sweep, ensemble size and
+    the frontier. Returns ``(tab, updates)``: ``updates[title](**params)`` is that tab's ``update``, so a test
+    moves a slider without a browser. An instructor projects it with ``make explorer`` (Voila)."""
+    import json
+
+    from .config import assets_dir
+    from .methods import label_for
+    from .report import load_committed, load_committed_samples, load_sweep, load_sweep_predictions, read_report
+
+    results = assets_dir() / "results"
+    report, predictions = load_committed("cifar10_resnet20")
+    names = {r["method"]: label_for(r["spec"]) for r in report["runs"]}
+    shift_report = json.loads((results / "lenet_converged-shift.json").read_text())
+    samples = load_committed_samples("cifar10_resnet20")
+    alpha = load_sweep("alpha")
+    stored = {row["label"]: load_sweep_predictions(alpha, row["label"]) for row in alpha["rows"]
+              if row["method"] != "single"}
+    made = {
+        "Masks": mask_explorer(6, 6),
+        "Costs": cost_explorer("resnet20"),
+        "Calibration": calibration_explorer({names[m]: (p["test"], p["test_labels"]) for m, p in predictions.items()}),
+        "OOD": ood_explorer({names[m]: (p["test"], p["ood"]) for m, p in predictions.items()}),
+        "Shift": shift_explorer({label_for(r["spec"]): r["shift"] for r in shift_report["results"].values()},
+                                samples["images"] if samples else None),
+        "Toy (trains live)": toy_explorer("spirals", hidden=8, alpha=1, epochs=toy_epochs),
+        "Alpha sweep": alpha_explorer(alpha),
+        "Ensemble size": ensemble_size_explorer({label: (s["test"], s["test_labels"]) for label, s in stored.items()}),
+        "Frontier": frontier_explorer(read_report(results / "rivals_lenet.json")),
+    }
+    tab = widgets.Tab(children=[widget for widget, _ in made.values()])
+    for index, title in enumerate(made):
+        tab.set_title(index, title)  # ipywidgets 7.7 and 8 both have set_title
+    tab.add_class("pe-lab-explorer")
+    return tab, {title: update for title, (_, update) in made.items()}

@@ -14,12 +14,18 @@ TIMINGS = ROOT / "runs" / "notebook-timings.json"
 _seconds: dict[str, float] = {}
 
 
-def record_notebook_seconds(name: str, seconds: float) -> None:
-    """Remember how long a notebook took in quick mode; written to runs/notebook-timings.json."""
+_memory: dict[str, int] = {}
+
+
+def record_notebook_seconds(name: str, seconds: float, peak_rss_mib: int | None = None) -> None:
+    """Remember how long a notebook took in quick mode and its kernel's peak memory (RSS, MiB); written to
+    runs/notebook-timings.json. Binder gives a notebook about 2 GB."""
     _seconds[name] = round(seconds, 1)
+    if peak_rss_mib is not None:
+        _memory[name] = peak_rss_mib
     TIMINGS.parent.mkdir(exist_ok=True)
     TIMINGS.write_text(json.dumps({"budget_seconds": QUICK_BUDGET_SECONDS, "cpu_count": os.cpu_count(),
-                                   "seconds": _seconds}, indent=1))
+                                   "seconds": _seconds, "peak_rss_mib": _memory}, indent=1))
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -28,5 +34,6 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.section("notebook timings (quick mode; a benchmark, not a test)")
     for name, seconds in _seconds.items():
         over = "  (over the budget on this machine)" if seconds > QUICK_BUDGET_SECONDS else ""
-        terminalreporter.write_line(f"{name}: {seconds:.0f} s of a {QUICK_BUDGET_SECONDS} s budget{over}")
+        memory = f", peak kernel memory {_memory[name]} MiB" if name in _memory else ""
+        terminalreporter.write_line(f"{name}: {seconds:.0f} s of a {QUICK_BUDGET_SECONDS} s budget{over}{memory}")
     terminalreporter.write_line(f"recorded in {TIMINGS.relative_to(ROOT)}")

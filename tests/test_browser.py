@@ -245,3 +245,57 @@ def test_make_lab_opens_notebook_01(browser, tmp_path):
         if notebook.read_bytes() != original:  # never leave an autosaved notebook in the repository
             notebook.write_bytes(original)
             raise AssertionError("make lab's server rewrote notebooks/01_convolution_math.ipynb")
+
+
+def test_make_explorer_serves_every_explorer_and_a_slider_redraws(browser, tmp_path):
+    """`make explorer` (Voila) as an instructor types it: the page opens on the committed results with no code
+    shown; the alpha-sweep tab's slider moves and its figure changes. Requests that would leave localhost are
+    recorded (Voila's lab template links a Font Awesome stylesheet on a CDN: icons only)."""
+    port = _free_port()
+    env = dict(os.environ, PE_LAB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
+    log_path = tmp_path / "make-explorer.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(["make", "explorer", f"VOILA_ARGS=--no-browser --port={port} --Voila.ip=127.0.0.1"],
+                                  cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/voila.js", timeout=5)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    raise AssertionError(f"make explorer served nothing:\n{log_path.read_text()[-3000:]}") from None
+                time.sleep(1)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        outside = []
+        page.on("request", lambda request: outside.append(request.url)
+                if not request.url.startswith((f"http://127.0.0.1:{port}", "data:", "blob:", "ws:")) else None)
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded", timeout=300_000)
+        explorer = page.locator(".pe-lab-explorer")
+        explorer.wait_for(timeout=300_000)
+        assert page.locator(".jp-InputArea, .jp-CodeMirrorEditor").count() == 0  # no code on the page
+        page.get_by_text("Alpha sweep", exact=True).first.click()
+        alpha = page.locator(".pe-alpha-explorer")
+        alpha.wait_for(timeout=60_000)
+        image = ".pe-alpha-explorer .jp-OutputArea-output img"
+        page.wait_for_selector(image, timeout=60_000)
+        before = page.locator(image).first.get_attribute("src")
+        numbers = page.locator(".pe-alpha-numbers").first
+        before_text = numbers.inner_text()
+        _click_slider(page, alpha.locator(".widget-slider").first, 0.95)  # alpha 1 -> 4
+        page.wait_for_function("([el, old]) => el.innerText !== old", arg=[numbers.element_handle(), before_text],
+                               timeout=60_000)
+        page.wait_for_function(f"old => document.querySelector('{image}').src !== old", arg=before, timeout=60_000)
+        assert "alpha = M" in numbers.inner_text()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "explorer_alpha_sweep.png"))
+        page.close()
+        assert all("fontawesome" in url for url in outside), outside  # nothing else leaves localhost
+    finally:
+        os.killpg(server.pid, 15)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, 9)

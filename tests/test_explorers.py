@@ -142,3 +142,16 @@ def test_ood_explorer_refuses_in_and_ood_probabilities_of_different_models():
         ood_explorer({"PE": (member_in, torch.softmax(torch.randn(20, 2, 10), -1))})
     with pytest.raises(ValueError, match="probabilities"):
         ood_explorer({"PE": (member_in, torch.randn(20, 4, 10))})  # logits
+
+
+def test_the_standalone_explorer_opens_on_committed_results_and_every_tab_redraws():
+    from pe_lab.explorers import lab_explorer
+
+    tab, updates = lab_explorer(toy_epochs=50)
+    assert len(tab.children) == len(updates) == 9
+    assert [tab.get_title(i) for i in range(len(updates))] == list(updates)
+    assert updates["Masks"](num_estimators=3)["groups"] == 3
+    shown = updates["Alpha sweep"](alpha=4.0)
+    assert any(label.startswith("PE(4,4,1)") for label in shown["numbers"])
+    assert updates["Ensemble size"](k=2)["numbers"]
+    assert updates["Toy (trains live)"](hidden=16, alpha=2.0)["figure"] is not None

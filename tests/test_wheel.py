@@ -1,0 +1,31 @@
+"""Packaging: a plain (non-editable) wheel of pe-lab holds every module, imports outside the checkout and runs
+a command. The wheel is installed with --target beside the test environment's torch (no second torch)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_wheel_installs_imports_every_module_and_runs_a_command(tmp_path):
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path / "dist"),
+                            str(ROOT)], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("pe_lab-*.whl")
+    target = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+                                str(wheel)], capture_output=True, text=True, timeout=600)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    modules = sorted(p.stem for p in (ROOT / "pe_lab").glob("*.py") if p.stem != "__init__")
+    script = ("import importlib, pe_lab; "
+              f"assert pe_lab.__file__.startswith({str(target)!r}), pe_lab.__file__; "
+              f"[importlib.import_module('pe_lab.' + m) for m in {modules!r}]; "
+              "print(pe_lab.build('lenet', 'packed')(__import__('torch').zeros(1, 3, 32, 32)).shape)")
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert ran.returncode == 0 and "torch.Size([1, 4, 10])" in ran.stdout, ran.stderr[-3000:]
+    command = subprocess.run([sys.executable, "-m", "pe_lab.experiment", "--help"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert command.returncode == 0 and "--width" in command.stdout, command.stderr[-3000:]
