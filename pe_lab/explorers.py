@@ -392,6 +392,8 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def _pm(stats: dict, scale: float = 1, digits: int = 3) -> str:
+    if stats.get("n", 2) < 2:  # one seed has no spread: do not print a fake "± 0"
+        return f"{stats['mean'] * scale:.{digits}f}"
     return f"{stats['mean'] * scale:.{digits}f} ± {stats['std'] * scale:.{digits}f}"
 
 

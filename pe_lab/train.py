@@ -394,10 +394,10 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
                     seen += len(labels)
                     step_index += 1
                     if step_index % SYNC_EVERY == 0 or step_index == len(units) * steps:
-                        stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
+                        stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr, len(units))
                         if progress:
                             bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
-            stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr)
+            stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr, len(units))
             history.train_loss.append(loss_sum.item() / seen)
             history.train_accuracy.append(correct.item() / seen)
             history.epoch_seconds.append(time.perf_counter() - started)
@@ -457,14 +457,15 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
 
 
 def stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path | None, good_epoch: int,
-                     lr: float) -> None:
+                     lr: float, units: int = 1) -> None:
     """Raise ``TrainingDiverged`` if ``first_bad`` (the epoch's first step index with a non-finite loss, -1 if
-    none; a device tensor, read here) is set, naming the step, the member and the last good checkpoint."""
+    none; a device tensor, read here) is set, naming the step, the member (when the model trains as ``units``
+    separate members, each ``steps`` steps one after another: a DE) and the last good checkpoint."""
     bad = int(first_bad.item())
     if bad < 0:
         return
     unit, step = divmod(bad, steps)
-    where = f"epoch {epoch + 1}, step {step + 1}" + (f" of member {unit}" if unit else "")
+    where = f"epoch {epoch + 1}, step {step + 1}" + (f" of member {unit}" if units > 1 else "")
     safe = f"the last good checkpoint is {path} (epoch {good_epoch})" if path and path.exists() \
         else "no checkpoint was written"
     raise TrainingDiverged(f"loss became non-finite (NaN or inf) at {where}; {safe}. Try a lower lr (now {lr}).")

@@ -518,7 +518,7 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
             ax.set_xscale("log")
         ax.set_xlabel(_SWEEP_COSTS.get(x, x), fontsize=9)
         ax.set_title(title, fontsize=10)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, loc="lower right")
     seeds = "/".join(map(str, sorted({r["summary"]["accuracy"]["n"] for r in rows})))
     fig.suptitle(f"{_data_label(report)}, LeNet x{packed[0]['width']:g}, {report['recipe']['epochs']} epochs; "
                  f"mean ± std over {seeds} seeds", fontsize=10)

@@ -19,8 +19,11 @@ def test_activation_bytes_scale_with_batch_and_ignore_parameters():
     model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
     small, large = activation_bytes(model, (2, 3, 16, 16)), activation_bytes(model, (4, 3, 16, 16))
     assert large == 2 * small and small > 0
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}  # taken *before* the calls this time
+    activation_bytes(model, (2, 3, 16, 16))
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    assert model.training  # and the mode it was in
 
 
 def test_measure_lenet_pe_matches_single_params_and_flops_rules():

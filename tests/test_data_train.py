@@ -197,6 +197,20 @@ def test_nan_loss_stops_with_a_clear_message_and_keeps_last_good_checkpoint(tmp_
     assert state["epoch"] == 1 and all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
 
 
+@pytest.mark.parametrize("member", [0, 1])
+def test_a_diverging_de_member_is_named_member_0_included(member):
+    """stop_if_diverged promised to name the member and never named member 0 (``if unit``)."""
+    train = synthetic_dataset(8, 2)
+    model = build("lenet", "deep", num_estimators=2, num_classes=2)
+    model.members[member].register_forward_hook(lambda module, inputs, output: output * float("nan"))
+    with pytest.raises(TrainingDiverged, match=f"at epoch 1, step 1 of member {member};"):
+        fit(model, train, epochs=1, batch_size=8, schedule="cosine", progress=False)
+    single = build("lenet", "single", num_classes=2)
+    single.register_forward_hook(lambda module, inputs, output: output * float("nan"))
+    with pytest.raises(TrainingDiverged, match=r"at epoch 1, step 1; "):  # one unit: no member to name
+        fit(single, train, epochs=1, batch_size=8, schedule="cosine", progress=False)
+
+
 def test_fit_rejects_bad_arguments():
     train = synthetic_dataset(4, 2)
     model = build("lenet", "single", num_classes=2)

@@ -79,10 +79,14 @@ def test_missing_lightning_is_refused_before_any_data_is_read(monkeypatch, capsy
     assert "pip install 'pe-lab[lightning]'" in _cli_refusal(monkeypatch, capsys, "--engine", "lightning")
 
 
-def test_check_engine_accepts_what_can_run():
-    check_engine("pe-lab")
-    check_engine("lightning", devices=2, strategy="ddp", batch_size=64)
-    check_engine("lightning", devices=1)
+def test_check_engine_accepts_what_can_run_and_refuses_its_neighbours():
+    assert check_engine("pe-lab") is None
+    assert check_engine("lightning", devices=2, strategy="ddp", batch_size=64) is None
+    assert check_engine("lightning", devices=1) is None
+    with pytest.raises(ValueError, match="divisible"):  # the same call one step off: must be refused
+        check_engine("lightning", devices=2, strategy="ddp", batch_size=63)
+    with pytest.raises(ValueError):
+        check_engine("lightning", devices=2)  # no data-parallel strategy
 
 
 @pytest.mark.parametrize("env,rank", [({}, 0), ({"RANK": "3"}, 3), ({"LOCAL_RANK": "1"}, 1),

@@ -13,7 +13,7 @@ from pe_lab.models import DeepEnsemble, ModelSpec, plain_network
 from pe_lab.train import fit, predict_member_probs
 
 
-def test_the_three_methods_and_their_labels():
+def test_the_six_methods_and_their_labels():
     assert list(METHODS) == ["single", "deep", "packed", "batch", "mimo", "masksembles"]
     assert get_method("packed").label({"alpha": 2, "num_estimators": 4, "gamma": 1}) == "PE(2,4,1)"
     assert get_method("deep").label({"num_estimators": 4}) == "DE(4)"

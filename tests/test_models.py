@@ -127,8 +127,12 @@ def test_predict_proba_is_mean_of_member_softmax():
     with torch.no_grad():
         probs = predict_proba(pe, x)
         logits = pe(x)
-    manual = torch.stack([logits[:, m].softmax(-1) for m in range(logits.shape[1])]).mean(0)
-    torch.testing.assert_close(probs, manual)
+    # an independent oracle: each unpacked member's own softmax, averaged (not the function's own formula)
+    members = [m.eval() for m in unpack(pe)]
+    with torch.no_grad():
+        oracle = sum(torch.nn.functional.softmax(m(x)[:, 0], dim=-1) for m in members) / len(members)
+    torch.testing.assert_close(probs, oracle, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(probs, logits.mean(1).softmax(-1), atol=1e-4)  # not the softmax of mean logits
 
 
 def test_parameter_count_of_pe_2_4_1_matches_single():

@@ -14,8 +14,12 @@ def images():
     return synthetic_textures(20, seed=3).images  # smooth, varied images: every corruption visibly changes them
 
 
-def test_there_are_at_least_ten_corruptions_of_five_severities():
+def test_there_are_at_least_ten_distinct_corruptions_of_five_severities(images):
     assert len(CORRUPTIONS) >= 10 and SEVERITIES == (1, 2, 3, 4, 5)
+    # every corruption is its own transformation: no two give the same images at the same severity
+    outputs = {name: corrupt(images, name, 3) for name in CORRUPTIONS}
+    names = list(outputs)
+    assert all(not torch.equal(outputs[a], outputs[b]) for i, a in enumerate(names) for b in names[i + 1:])
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
