@@ -34,6 +34,7 @@ def test_notebook_follows_the_house_rules(path):
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
     assert "## Summary" in sources and "## Exercises" in sources, headings
     assert "check_" in sources  # a graded exercise
+    assert "**Predict, then run.**" in sources  # a question inside the notebook, not only at its end
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "store notebooks without outputs (nbstripout)"
