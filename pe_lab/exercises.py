@@ -21,8 +21,9 @@ from .masks import layer_mask, member_mask
 from .metrics import ece
 
 __all__ = [
-    "Check", "INSTRUCTOR_ENV", "check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
-    "check_member_channels", "check_member_weight", "check_pe_params", "check_tutorial_loss"]
+    "Check", "INSTRUCTOR_ENV", "calibration_test_set", "check_ece", "check_ensemble_average", "check_grouped_index",
+    "check_mask", "check_member_channels", "check_member_weight", "check_pe_params", "check_tutorial_loss",
+    "ece_with_true_class_confidence"]
 
 
 INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
@@ -268,7 +269,7 @@ def check_tutorial_loss(your_loss: Callable[[torch.Tensor, torch.Tensor], torch.
                                      "and the labels of every row."), f"{expected.item():.5f}", reveal)
 
 
-def _calibration_test_set(num_bins: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def calibration_test_set(num_bins: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Predictions whose bins are over-confident at high confidence and under-confident at low confidence,
     so that the binned ECE differs from the unbinned |mean accuracy - mean confidence| (where the gaps of
     opposite sign cancel) and from every other classic shortcut."""
@@ -289,7 +290,7 @@ def check_ece(your_ece: Callable[[torch.Tensor, torch.Tensor, int], float], *, r
     from .metrics import reliability_data
 
     for num_bins, seed in ((5, 0), (10, 1), (15, 2)):
-        probs, labels = _calibration_test_set(num_bins, seed)
+        probs, labels = calibration_test_set(num_bins, seed)
         expected = ece(probs, labels, num_bins)
         try:
             got = float(your_ece(probs.clone(), labels.clone(), num_bins))
@@ -309,7 +310,7 @@ def check_ece(your_ece: Callable[[torch.Tensor, torch.Tensor, int], float], *, r
              "under-confident bins cannot cancel"),
             (gaps.abs().mean().item(), "each bin's gap must be weighted by its share of the samples |B_b|/N, "
                                       "not averaged over bins"),
-            (_ece_with_true_class_confidence(probs, labels, num_bins), "the confidence is the maximum probability "
+            (ece_with_true_class_confidence(probs, labels, num_bins), "the confidence is the maximum probability "
                                                                        "(of the predicted class), not the "
                                                                        "probability of the true class"),
         ]
@@ -325,7 +326,7 @@ def check_ece(your_ece: Callable[[torch.Tensor, torch.Tensor, int], float], *, r
                        "on predictions that are over-confident in some bins and under-confident in others.")
 
 
-def _ece_with_true_class_confidence(probs: torch.Tensor, labels: torch.Tensor, num_bins: int) -> float:
+def ece_with_true_class_confidence(probs: torch.Tensor, labels: torch.Tensor, num_bins: int) -> float:
     confidence = probs.gather(1, labels[:, None])[:, 0]
     accuracy = (probs.argmax(1) == labels).float()
     edges = torch.linspace(0, 1, num_bins + 1)

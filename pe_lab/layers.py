@@ -30,6 +30,7 @@ from .validate import check_int, check_number
 __all__ = [
     "PackedConv2d",
     "PackedLinear",
+    "check_pe_hyperparameters",
     "extended_size",
     "logits_by_member",
     "members_to_packed",
@@ -52,7 +53,7 @@ def extended_size(size: int, alpha: float, name: str) -> int:
     return int(rounded)
 
 
-def _check_common(alpha: float, num_estimators: int, gamma: int) -> tuple[float, int, int]:
+def check_pe_hyperparameters(alpha: float, num_estimators: int, gamma: int) -> tuple[float, int, int]:
     """The three hyperparameters as Python numbers (NumPy ints accepted), or a named error."""
     return (check_number("alpha", alpha, positive=True), check_int("num_estimators", num_estimators, minimum=1),
             check_int("gamma", gamma, minimum=1))
@@ -90,7 +91,7 @@ def _packed_sizes(
     in_name: str, out_name: str,
 ) -> tuple[int, int, int]:
     """Return ``(extended_in, extended_out, groups)`` after checking every divisibility rule."""
-    alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+    alpha, num_estimators, gamma = check_pe_hyperparameters(alpha, num_estimators, gamma)
     in_size, out_size = check_int(in_name, in_size, minimum=1), check_int(out_name, out_size, minimum=1)
     if first and last:
         raise ValueError("a layer cannot be both first=True and last=True")
@@ -135,7 +136,7 @@ class PackedConv2d(nn.Conv2d):
             in_channels, out_channels, alpha, num_estimators, gamma, first, last, "in_channels", "out_channels"
         )
         _check_kernel(kernel_size, stride, dilation)
-        alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+        alpha, num_estimators, gamma = check_pe_hyperparameters(alpha, num_estimators, gamma)
         super().__init__(ext_in, ext_out, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, groups=groups, bias=bias)
         self.base_in_channels, self.base_out_channels = in_channels, out_channels
@@ -193,7 +194,7 @@ class PackedLinear(nn.Module):
         ext_in, ext_out, groups = _packed_sizes(
             in_features, out_features, alpha, num_estimators, gamma, first, last, "in_features", "out_features"
         )
-        alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+        alpha, num_estimators, gamma = check_pe_hyperparameters(alpha, num_estimators, gamma)
         self.in_features, self.out_features = in_features, out_features
         self.extended_in_features, self.extended_out_features, self.groups = ext_in, ext_out, groups
         self.alpha, self.num_estimators, self.gamma = alpha, num_estimators, gamma

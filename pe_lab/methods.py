@@ -133,13 +133,13 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
     >>> build("resnet20", "single")(torch.zeros(2, 3, 32, 32)).shape
     torch.Size([2, 1, 10])
     """
-    from .layers import _check_common
+    from .layers import check_pe_hyperparameters
 
     check_choice("model name", architecture, ARCHITECTURES)
     chosen = get_method(method)
     if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 2):
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
-    alpha, num_estimators, gamma = _check_common(alpha, num_estimators, gamma)
+    alpha, num_estimators, gamma = check_pe_hyperparameters(alpha, num_estimators, gamma)
     width = check_number("width", width, positive=True)
     others = [h for h in HYPERPARAMETERS if h not in ("alpha", "num_estimators", "gamma")]
     for name in options:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pe_lab.exercises import _calibration_test_set, check_ece, check_mask, check_pe_params
+from pe_lab.exercises import calibration_test_set, check_ece, check_mask, check_pe_params
 from pe_lab.layers import PackedConv2d
 from pe_lab.masks import layer_mask, member_mask
 from pe_lab.metrics import ece, ece_by_hand, reliability_data
@@ -53,7 +53,7 @@ def test_instructor_mode_reveals_the_answer(monkeypatch):
 
 def test_ece_test_data_has_over_and_under_confident_bins():
     for num_bins, seed in ((5, 0), (10, 1), (15, 2)):
-        probs, labels = _calibration_test_set(num_bins, seed)
+        probs, labels = calibration_test_set(num_bins, seed)
         data = reliability_data(probs, labels, num_bins)
         gaps = (data["accuracy"] - data["confidence"])[data["count"] >= 20]
         assert (gaps > 0.05).any() and (gaps < -0.05).any()
@@ -79,9 +79,9 @@ def _signed(probs, labels, num_bins):
 
 
 def _true_class(probs, labels, num_bins):
-    from pe_lab.exercises import _ece_with_true_class_confidence
+    from pe_lab.exercises import ece_with_true_class_confidence
 
-    return _ece_with_true_class_confidence(probs, labels, num_bins)
+    return ece_with_true_class_confidence(probs, labels, num_bins)
 
 
 def test_ece_accepts_the_right_answer():
