@@ -64,7 +64,7 @@ def load_cifar10c(root: str | os.PathLike, corruption: str, severity: int) -> Im
     if labels.shape != (5 * CIFAR10C_PER_SEVERITY,):
         raise DataError(f"{root / 'labels.npy'} has shape {labels.shape}, not ({5 * CIFAR10C_PER_SEVERITY},)")
     rows = slice((severity - 1) * CIFAR10C_PER_SEVERITY, severity * CIFAR10C_PER_SEVERITY)
-    chosen = torch.from_numpy(np.ascontiguousarray(images[rows])).permute(0, 3, 1, 2).contiguous()
+    chosen = torch.from_numpy(np.array(images[rows])).permute(0, 3, 1, 2).contiguous()  # a copy: mmap is read-only
     return ImageSet(chosen, torch.from_numpy(np.array(labels[rows], dtype=np.int64)), _CLASSES,
                     f"CIFAR-10-C (official files) {corruption}, severity {severity}, {root}")
 
