@@ -39,7 +39,7 @@ __all__ = [
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}  # what Pillow decodes
 
 
 @dataclass
@@ -174,9 +174,18 @@ def class_folders(folder: Path) -> list[Path]:
 
 
 def image_files(class_dir: Path) -> list[Path]:
-    """The image files of a class folder, sorted (hidden files and other suffixes are left out)."""
-    return sorted(p for p in class_dir.iterdir()
-                  if p.suffix.lower() in _IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file())
+    """The image files of a class folder, sorted. Hidden files are left out silently (tool litter); any other
+    file is left out with a warning that counts them, so a folder of unexpected files is never ignored unseen."""
+    files, skipped = [], []
+    for p in class_dir.iterdir():
+        if p.name.startswith(".") or not p.is_file():
+            continue
+        (files if p.suffix.lower() in _IMAGE_SUFFIXES else skipped).append(p)
+    if skipped:
+        kinds = ", ".join(sorted({p.suffix.lower() or "(no suffix)" for p in skipped}))
+        warnings.warn(f"{class_dir}: {len(skipped)} file(s) that are not images were skipped ({kinds}; images are "
+                      f"{', '.join(sorted(_IMAGE_SUFFIXES))})", stacklevel=2)
+    return sorted(files)
 
 
 def _folder_fingerprint(folder: Path, classes: tuple[str, ...] | None) -> str:
@@ -230,6 +239,9 @@ def load_image_folder(folder: str | os.PathLike, classes: tuple[str, ...] | None
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"image folder {folder} does not exist or is not a folder")
+    if classes is None and len(class_folders(folder)) == 1:
+        raise DataError(f"image folder {folder} has one class folder ({class_folders(folder)[0].name}); a classifier "
+                        "needs at least two: point at the folder that holds the class folders")
     return _image_folder_set(folder, classes)
 
 

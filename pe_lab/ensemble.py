@@ -63,6 +63,10 @@ def pack(members) -> nn.Module:
     num_estimators = len(members)
     packed = build(spec.name, "packed", num_classes=spec.num_classes, alpha=spec.width * num_estimators,
                    num_estimators=num_estimators, gamma=spec.groups)
+    dtype = next(members[0].parameters()).dtype
+    if any(p.dtype != dtype for m in members for p in m.parameters()):
+        raise TypeError("pack needs members of one dtype; convert them first (e.g. member.double())")
+    packed = packed.to(dtype)  # a float64 DE packs into a float64 PE, not a silently rounded float32 one
     member_layers = [_leaf_layers(m) for m in members]
     for path, layer in _leaf_layers(packed).items():
         for name in _STATE_TENSORS:

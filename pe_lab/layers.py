@@ -76,6 +76,10 @@ def check_input_dtype(module: nn.Module, x: torch.Tensor) -> None:
     """``TypeError`` naming both dtypes when ``x`` does not match ``module``'s weights (outside autocast,
     where torch would cast for us); without it a float64 input fails deep inside torch's conv."""
     weight = next(module.parameters(), None)
+    if weight is not None and not x.is_floating_point():
+        raise TypeError(f"{type(module).__name__} got {x.dtype} images; a network reads normalised floats: "
+                        "scale and normalise them first (pe_lab.data.normalize, or x.float() / 255 and the data "
+                        f"set's mean and std), never model.to({x.dtype})")
     if weight is not None and x.dtype != weight.dtype and not _autocast_on(x.device.type):
         raise TypeError(f"{type(module).__name__} has {weight.dtype} weights but got a {x.dtype} input; "
                         f"convert one of them (x.to({weight.dtype}) or model.to({x.dtype}))")

@@ -37,6 +37,11 @@ _EPS = 1e-12
 def _check(probs: torch.Tensor, labels: torch.Tensor | None = None, name: str = "probs") -> None:
     check_probabilities(name, probs)
     if labels is not None:
+        if not isinstance(labels, torch.Tensor):
+            raise TypeError(f"labels must be a torch.Tensor (N,) of class indices, got {type(labels).__name__}")
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise TypeError(f"labels must be integer class indices (e.g. torch.long), got {labels.dtype}; "
+                            "round or argmax them first")
         if labels.shape != (probs.shape[0],):
             raise ValueError(f"labels must be ({probs.shape[0]},) to match probs, got {tuple(labels.shape)}")
         if labels.min() < 0 or labels.max() >= probs.shape[1]:
@@ -61,7 +66,7 @@ def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:
     0.6931
     """
     _check(probs, labels)
-    return -probs.gather(1, labels[:, None]).clamp_min(_EPS).log().mean().item()
+    return -probs.gather(1, labels.long()[:, None]).clamp_min(_EPS).log().mean().item()  # int32 labels too
 
 
 def brier_score(probs: torch.Tensor, labels: torch.Tensor) -> float:
@@ -71,7 +76,7 @@ def brier_score(probs: torch.Tensor, labels: torch.Tensor) -> float:
     0.125
     """
     _check(probs, labels)
-    one_hot = torch.nn.functional.one_hot(labels, probs.shape[1]).to(probs)
+    one_hot = torch.nn.functional.one_hot(labels.long(), probs.shape[1]).to(probs)
     return (probs - one_hot).pow(2).sum(1).mean().item()
 
 

@@ -493,3 +493,48 @@ def test_a_recipe_that_does_not_fit_the_data_is_a_named_error_not_a_traceback(tm
     message = _cli_error(capsys, _cli(tmp_path, *change), code=1)
     assert rule in message and "Traceback" not in message
     assert not (tmp_path / "r.json").exists()
+
+
+# ------------------------------------------------------------ round two: library functions name the rule
+
+def test_uint8_images_fed_to_a_model_advise_normalising():
+    with pytest.raises(TypeError, match="got torch.uint8 images; .* scale and normalise them first"):
+        build("lenet", "single")(torch.zeros(2, 3, 32, 32, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.uint8])
+def test_integer_labels_of_any_width_are_accepted_by_nll_and_brier(dtype):
+    from pe_lab.metrics import brier_score
+
+    probs, labels = torch.tensor([[0.25, 0.75], [0.9, 0.1]]), torch.tensor([1, 0])
+    assert nll(probs, labels.to(dtype)) == pytest.approx(nll(probs, labels))
+    assert brier_score(probs, labels.to(dtype)) == pytest.approx(brier_score(probs, labels))
+
+
+@pytest.mark.parametrize("labels,message", [(torch.tensor([1.0, 0.0]), "integer class indices"),
+                                            (torch.tensor([True, False]), "integer class indices"),
+                                            ([1, 0], "must be a torch.Tensor")])
+def test_float_bool_or_list_labels_name_the_rule(labels, message):
+    with pytest.raises(TypeError, match=message):
+        nll(torch.tensor([[0.25, 0.75], [0.9, 0.1]]), labels)
+
+
+def test_pack_keeps_its_members_dtype():
+    from pe_lab.ensemble import pack
+
+    members = [build("lenet", "single").double().eval() for _ in range(2)]
+    packed = pack(members).eval()
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    assert next(packed.parameters()).dtype == torch.float64
+    assert torch.allclose(packed(x), torch.cat([m(x) for m in members], 1), atol=1e-12)
+    with pytest.raises(TypeError, match="members of one dtype"):
+        pack([build("lenet", "single"), build("lenet", "single").double()])
+
+
+def test_a_one_class_folder_is_refused_before_any_decoding(tmp_path):
+    from pe_lab.data import load_image_folder
+
+    (tmp_path / "cat").mkdir()
+    Image.new("RGB", (32, 32)).save(tmp_path / "cat" / "0.png")
+    with pytest.raises(DataError, match="has one class folder \\(cat\\); a classifier needs at least two"):
+        load_image_folder(tmp_path)

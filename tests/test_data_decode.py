@@ -60,3 +60,16 @@ def test_a_folder_with_a_16_bit_image_trains_on_its_real_pixels(tmp_path, monkey
         _grey16(tmp_path / "data" / cls / "0.png")
     images = load_image_folder(tmp_path / "data").images
     assert images.dtype.is_floating_point is False and images.float().mean() < 200
+
+
+def test_other_files_in_a_class_folder_are_counted_in_a_warning_and_webp_tif_are_read(tmp_path, monkeypatch):
+    monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path / "cache"))
+    for cls in ("a", "b"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        Image.new("RGB", (32, 32), (9, 9, 9)).save(tmp_path / "data" / cls / "0.webp")
+        Image.new("RGB", (32, 32), (9, 9, 9)).save(tmp_path / "data" / cls / "1.tif")
+    (tmp_path / "data" / "a" / "notes.txt").write_text("not an image")
+    (tmp_path / "data" / "a" / ".DS_Store").write_text("litter")
+    with pytest.warns(UserWarning, match="1 file\\(s\\) that are not images were skipped \\(.txt"):
+        images = load_image_folder(tmp_path / "data").images
+    assert images.shape == (4, 3, 32, 32)
