@@ -111,6 +111,28 @@ def _load_folders(args) -> tuple:
 
 
 def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
+    train, test, ood = _read_data(args)
+    check_splits(train, test)
+    return train, test, ood
+
+
+def check_splits(train, test) -> None:
+    """Refuse test images of another size than the training images (the network would fail on them after the
+    first epoch), and warn when the test set *is* the training set (equal pixels and labels: every test number
+    would measure memorisation)."""
+    import warnings
+
+    if not (isinstance(train, ImageSet) and isinstance(test, ImageSet)):
+        return  # streamed folders: their sizes are checked as they are read
+    if train.images.shape[1:] != test.images.shape[1:]:
+        raise DataError(f"test images are {tuple(test.images.shape[1:])} but training images "
+                        f"{tuple(train.images.shape[1:])} ({test.source} vs {train.source}): use one image size")
+    if len(train) == len(test) and torch.equal(train.labels, test.labels) and torch.equal(train.images, test.images):
+        warnings.warn(f"the test set is identical to the training set ({test.source}): test numbers will measure "
+                      "memorisation, not generalisation", stacklevel=2)
+
+
+def _read_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
     if args.train_folder:
         return _load_folders(args)
     if args.synthetic:

@@ -538,3 +538,22 @@ def test_a_one_class_folder_is_refused_before_any_decoding(tmp_path):
     Image.new("RGB", (32, 32)).save(tmp_path / "cat" / "0.png")
     with pytest.raises(DataError, match="has one class folder \\(cat\\); a classifier needs at least two"):
         load_image_folder(tmp_path)
+
+
+def test_test_images_of_another_size_are_refused_and_a_test_set_equal_to_train_is_said(tmp_path):
+    from pe_lab.data import ImageSet
+    from pe_lab.experiment import check_splits
+
+    train = ImageSet(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), ("a", "b"), "train")
+    smaller = ImageSet(torch.zeros(4, 3, 28, 28, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), ("a", "b"), "test")
+    with pytest.raises(DataError, match="test images are \\(3, 28, 28\\) but training images \\(3, 32, 32\\)"):
+        check_splits(train, smaller)
+    with pytest.warns(UserWarning, match="identical to the training set"):
+        check_splits(train, ImageSet(train.images.clone(), train.labels.clone(), ("a", "b"), "copy"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        other = train.images.clone()
+        other[0, 0, 0, 0] = 1
+        check_splits(train, ImageSet(other, train.labels, ("a", "b"), "test"))  # one pixel differs: no warning
