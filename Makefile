@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pe-lab-installed
 
-.PHONY: lab explorer test test-browser lint bench experiment gpu-pack gpu-check clean
+.PHONY: lab explorer book test test-browser lint bench experiment gpu-pack gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook
 # on the committed results: nothing is downloaded. VOILA_ARGS e.g. --no-browser --port=8866.
 explorer: $(STAMP)  ## one page, every explorer in tabs (masks, costs, calibration, OOD, shift, toy, sweeps, frontier)
 	$(VENV)/bin/voila $(VOILA_ARGS) explorer/pe_lab_explorer.ipynb
+
+# The notebooks as a static site in runs/book/: the copies `make test` executed (quick mode), so CI executes them
+# once; MathJax (npm's mathjax@3, fetched once) and plotly.js are served by the site itself: it works offline.
+book: $(STAMP)  ## a static HTML book of every executed notebook in runs/book/ (open runs/book/index.html)
+	$(PY) -m pip install -q -e '.[book]'
+	$(PY) scripts/build_book.py --out runs/book
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks

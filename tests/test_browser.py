@@ -299,3 +299,66 @@ def test_make_explorer_serves_every_explorer_and_a_slider_redraws(browser, tmp_p
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, 9)
+
+
+@pytest.fixture(scope="module")
+def book():
+    """`make book`'s site (built by .ci/run before the browser tests), served on 127.0.0.1; always stopped."""
+    site = ROOT / "runs" / "book"
+    if not (site / "book.json").exists():
+        pytest.fail("runs/book is missing: run `make book` first (.ci/run does)")
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=site,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}", site
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_every_notebook_has_a_book_page_with_its_figures(book):
+    import json
+
+    _, site = book
+    pages = json.loads((site / "book.json").read_text())["pages"]
+    assert pages == [p.stem + ".html" for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    import nbformat
+
+    for page in pages:
+        html = (site / page).read_text()
+        published = nbformat.read(ROOT / "runs" / "book-src" / page.replace(".html", ".ipynb"), as_version=4)
+        outputs = [o for c in published.cells for o in c.get("outputs", [])]
+        images = sum("image/png" in o.get("data", {}) for o in outputs)
+        plots = sum("plotly" in o.get("data", {}).get("text/html", "") for o in outputs)
+        assert html.count("<img") >= images and html.count("plotly-graph-div") >= plots, page  # every figure
+        assert "cdn.jsdelivr" not in html and "cdnjs.cloudflare" not in html, f"{page} asks a CDN"
+    assert sum((site / p).read_text().count("<img") for p in pages) >= 10  # the executed figures are there
+
+
+@pytest.mark.parametrize("page,expect", [("08_when_does_pe_match_de.html", "table"),
+                                         ("05_calibration_and_ood.html", ".js-plotly-plot")])
+def test_a_book_page_renders_offline(browser, book, page, expect):
+    base, _ = book
+    view = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside = []
+    view.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((base, "data:", "blob:")) else None)
+    view.goto(f"{base}/{page}", wait_until="load", timeout=120_000)
+    view.locator(expect).first.wait_for(timeout=60_000)
+    view.locator("mjx-container").first.wait_for(timeout=60_000)  # equations typeset by the site's own MathJax
+    assert view.locator("article img").count() > 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    view.locator(expect).first.scroll_into_view_if_needed()
+    view.screenshot(path=str(SCREENSHOTS / f"book_{page.split('_')[0]}.png"))
+    view.close()
+    assert not outside, outside  # the page works with the network off: nothing leaves localhost
