@@ -36,6 +36,20 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _wait_until_served(url: str, server: subprocess.Popen, timeout_s: float, log: Path | None = None) -> None:
+    """Poll ``url`` until it answers; fail with the server's log if it exits or ``timeout_s`` passes."""
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return
+        except OSError as error:
+            if time.time() > deadline or server.poll() is not None:
+                tail = log.read_text()[-3000:] if log is not None and log.exists() else "(no log)"
+                raise AssertionError(f"{url} was not served:\n{tail}") from error
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     """A JupyterLab server on a copy of notebooks/; yields its base URL and token; always stopped."""
@@ -65,16 +79,7 @@ def lab(tmp_path_factory):
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError as error:
-                if time.time() > deadline or server.poll() is not None:
-                    log_tail = (workdir / "jupyter.log").read_text()[-3000:]
-                    raise RuntimeError(f"JupyterLab did not start:\n{log_tail}") from error
-                time.sleep(0.5)
+        _wait_until_served(f"{base}/api/status?token={token}", server, 90, workdir / "jupyter.log")
         yield base, token
     finally:
         server.terminate()
@@ -259,15 +264,7 @@ def test_make_explorer_serves_every_explorer_and_a_slider_redraws(browser, tmp_p
         server = subprocess.Popen(["make", "explorer", f"VOILA_ARGS=--no-browser --port={port} --Voila.ip=127.0.0.1"],
                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        deadline = time.time() + 300
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/voila.js", timeout=5)
-                break
-            except OSError:
-                if time.time() > deadline or server.poll() is not None:
-                    raise AssertionError(f"make explorer served nothing:\n{log_path.read_text()[-3000:]}") from None
-                time.sleep(1)
+        _wait_until_served(f"http://127.0.0.1:{port}/voila/static/voila.js", server, 300, log_path)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         outside = []
         page.on("request", lambda request: outside.append(request.url)
@@ -311,15 +308,7 @@ def book():
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=site,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=2)
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.3)
+        _wait_until_served(f"http://127.0.0.1:{port}/index.html", server, 30)
         yield f"http://127.0.0.1:{port}", site
     finally:
         server.terminate()
