@@ -146,7 +146,7 @@ def _row(folder: Path, points: list[Point]) -> dict | None:
     spec = runs[0]["spec"]
     first = points[0]
     return {"label": label_for(spec), "method": first.method, "width": first.width, "alpha": first.alpha,
-            "member_width": first.width * (first.alpha / 4 if first.method == "packed" else 1.0),
+            "member_width": first.width * (first.alpha / spec["num_estimators"] if first.method == "packed" else 1.0),
             "params": runs[0]["params"], "flops_per_image": count_flops(build_from_spec(spec)),
             "seeds": sorted(r["seed"] for r in runs), "summary": _summary(runs), "cpu_seconds": cpu,
             "runs": [{k: r[k] for k in ("method", "seed", "metrics", "train_seconds", "params", "spec", "history")}
