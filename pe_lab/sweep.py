@@ -29,7 +29,8 @@ from pathlib import Path
 
 from .experiment import RunLocked, parse_args, read_report, run_experiment, validate_args
 
-__all__ = ["Point", "RECIPE", "alpha_points", "collect", "grid", "main", "width_points"]
+__all__ = ["Point", "RECIPE", "alpha_points", "collect", "collected", "collected_points", "grid", "main",
+           "width_points"]
 
 # The lenet preset's recipe (batch 128, SGD + Nesterov, lr 0.05, cosine, weight decay 5e-4, crop + flip, member
 # losses summed) at 10 epochs instead of 20: the grid below at 20 epochs does not fit a session on 2 CPU cores.
@@ -37,6 +38,10 @@ RECIPE = ["--preset", "lenet", "--epochs", "10", "--model", "lenet", "--num-esti
 ALPHA_WIDTH = 2.0  # LeNet x2 (12, 32, 240, 168): the smallest LeNet where alpha = 1, 2, 3, 4 all divide by M = 4
 ALPHAS = (1, 2, 3, 4)
 WIDTHS = (1.0, 2.0, 4.0, 8.0)
+SWEEPS = {  # the rows of each sweep, by (method, base width, alpha)
+    "alpha": [(m, ALPHA_WIDTH, float(a)) for m, a in (("single", 2), ("deep", 2), *(("packed", a) for a in ALPHAS))],
+    "width": [(m, w, 2.0) for w in WIDTHS for m in ("single", "packed", "deep")],
+}
 
 
 @dataclass(frozen=True)
@@ -90,13 +95,36 @@ def grid(seeds=(0, 1, 2)) -> list[Point]:
     return unique
 
 
-def run(folder: Path, data: str | None, points: list[Point] | None = None, extra: tuple[str, ...] = ()) -> None:
-    """Run every point (default: the whole ``grid()``) not yet done and not held by another worker; ``extra``
-    arguments override the recipe's (tests: ``--synthetic``). The CPU seconds this worker spent on a point are
-    added to that point's ``<name>.cpu`` file (a resumed point adds up)."""
+def _key(method: str, width: float, alpha: float) -> tuple[str, float, float]:
+    return method, float(width), float(alpha)
+
+
+def collected(results: Path) -> dict[tuple, dict]:
+    """The rows already collected in ``results`` (committed JSON), by (method, width, alpha)."""
+    rows: dict[tuple, dict] = {}
+    for name in SWEEPS:
+        path = results / f"sweep_{name}_lenet.json"
+        if path.exists():
+            for row in json.loads(path.read_text())["rows"]:
+                rows[_key(row["method"], row["width"], row["alpha"])] = row
+    return rows
+
+
+def collected_points(results: Path) -> set[Point]:
+    """The grid points whose run is already in ``results``: a new worker folder need not train them again."""
+    return {Point(row["method"], row["width"], seed, row["alpha"])
+            for row in collected(results).values() for seed in row["seeds"]}
+
+
+def run(folder: Path, data: str | None, points: list[Point] | None = None, extra: tuple[str, ...] = (),
+        done: set[Point] = frozenset()) -> None:
+    """Run every point (default: the whole ``grid()``) not yet done (in ``folder`` or in ``done``, the points
+    already collected) and not held by another worker; ``extra`` arguments override the recipe's (tests:
+    ``--synthetic``). The CPU seconds this worker spent on a point are added to that point's ``<name>.cpu``
+    file (a resumed point adds up)."""
     for point in points if points is not None else grid():
         out = folder / f"{point.name}.json"
-        if out.exists() and read_report(out).get("runs"):
+        if point in done or (out.exists() and read_report(out).get("runs")):
             continue
         args = parse_args([*point.argv(data, folder), *extra])
         validate_args(args)
@@ -128,7 +156,12 @@ def _summary(runs: list[dict]) -> dict:
             for k, v in values.items() if v}
 
 
-def _row(folder: Path, points: list[Point]) -> dict | None:
+_RUN_KEYS = ("method", "seed", "metrics", "train_seconds", "params", "spec", "history")
+
+
+def _row(folder: Path, points: list[Point], before: dict | None = None) -> dict | None:
+    """One row from the points done in ``folder``, merged with the row collected ``before`` (a seed run in
+    ``folder`` replaces the same seed there; the others are kept, with their CPU time)."""
     from .cost import count_flops
     from .methods import build_from_spec, label_for
 
@@ -138,9 +171,18 @@ def _row(folder: Path, points: list[Point]) -> dict | None:
         if not out.exists():
             continue
         report = read_report(out)
-        runs.extend(report["runs"])
         cpu_file = folder / f"{point.name}.cpu"
-        cpu += float(cpu_file.read_text()) if cpu_file.exists() else 0.0
+        point_cpu = float(cpu_file.read_text()) if cpu_file.exists() else 0.0
+        runs.extend({**r, "cpu_seconds": point_cpu / len(report["runs"])} for r in report["runs"])
+        cpu += point_cpu
+    if before is not None:
+        fresh = {r["seed"] for r in runs}
+        kept = [r for r in before["runs"] if r["seed"] not in fresh]
+        # rows collected before runs carried their own CPU time: the row's total, shared out evenly
+        share = before["cpu_seconds"] / len(before["runs"])
+        runs.extend({**r, "cpu_seconds": r.get("cpu_seconds", share)} for r in kept)
+        cpu += sum(r.get("cpu_seconds", share) for r in kept)
+        runs.sort(key=lambda r: r["seed"])
     if not runs:
         return None
     spec = runs[0]["spec"]
@@ -149,24 +191,23 @@ def _row(folder: Path, points: list[Point]) -> dict | None:
             "member_width": first.width * (first.alpha / spec["num_estimators"] if first.method == "packed" else 1.0),
             "params": runs[0]["params"], "flops_per_image": count_flops(build_from_spec(spec)),
             "seeds": sorted(r["seed"] for r in runs), "summary": _summary(runs), "cpu_seconds": cpu,
-            "runs": [{k: r[k] for k in ("method", "seed", "metrics", "train_seconds", "params", "spec", "history")}
-                     for r in runs]}
+            "runs": [{k: r[k] for k in (*_RUN_KEYS, "cpu_seconds")} for r in runs]}
 
 
 def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
-    """Write ``sweep_alpha_lenet.json`` and ``sweep_width_lenet.json`` from the points done in ``folder``."""
+    """Write ``sweep_alpha_lenet.json`` and ``sweep_width_lenet.json`` from the points done in ``folder``,
+    merged with the rows already in ``out_dir`` (so a new worker folder adds seeds, never drops them)."""
     written = {}
     by_key: dict[tuple, list[Point]] = {}
     for point in grid():
-        by_key.setdefault((point.method, point.width, point.alpha), []).append(point)
-    sweeps = {
-        "alpha": [(m, ALPHA_WIDTH, a) for m, a in (("single", 2), ("deep", 2), *(("packed", a) for a in ALPHAS))],
-        "width": [(m, w, 2) for w in WIDTHS for m in ("single", "packed", "deep")],
-    }
-    for name, keys in sweeps.items():
-        rows = [row for key in keys if (row := _row(folder, by_key[key])) is not None]
+        by_key.setdefault(_key(point.method, point.width, point.alpha), []).append(point)
+    before = collected(out_dir)
+    for name, keys in SWEEPS.items():
+        rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
         first_report = next(read_report(p) for p in sorted(folder.glob("lenet-*.json")))
-        report = {"provenance": {**first_report["provenance"],
+        earlier = out_dir / f"sweep_{name}_lenet.json"
+        merged = ({"merged_with": json.loads(earlier.read_text())["provenance"]} if earlier.exists() else {})
+        report = {"provenance": {**first_report["provenance"], **merged,
                                  "command": "python -m pe_lab.sweep " + " ".join(sys.argv[1:]),
                                  "point_command": "python -m pe_lab.experiment " + " ".join(RECIPE) + " ...",
                                  "date_collected": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
@@ -192,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     r = sub.add_parser("run", help="run the grid points not yet done (resumable; start twice for two cores)")
     r.add_argument("--data", required=True)
     r.add_argument("--dir", default="runs/sweep")
+    r.add_argument("--results", default="assets/results",
+                   help="skip the points whose run is already collected here (default: assets/results)")
     c = sub.add_parser("collect", help="write one JSON per sweep from the points done")
     c.add_argument("--dir", default="runs/sweep")
     c.add_argument("--out", default="assets/results")
@@ -202,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         p.exit(1, f"{p.prog}: error: no finished grid point in {folder}; run `python -m pe_lab.sweep run` first\n")
     try:
         if args.command == "run":
-            run(folder, args.data)
+            run(folder, args.data, done=collected_points(Path(args.results)))
         else:
             for name, path in collect(folder, Path(args.out)).items():
                 print(f"wrote {name} sweep: {path}")

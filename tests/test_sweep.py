@@ -2,6 +2,7 @@
 figures that read the collected JSON."""
 
 import json
+import shutil
 
 import matplotlib
 
@@ -12,7 +13,7 @@ import torch  # noqa: E402
 
 from pe_lab.explorers import alpha_explorer, ensemble_size_explorer, frontier_explorer, seed_explorer  # noqa: E402
 from pe_lab.metrics import accuracy, first_members  # noqa: E402
-from pe_lab.sweep import ALPHA_WIDTH, Point, collect, grid, run  # noqa: E402
+from pe_lab.sweep import ALPHA_WIDTH, Point, collect, collected_points, grid, run  # noqa: E402
 from pe_lab.viz import sweep_figure, width_figure  # noqa: E402
 
 TINY = ("--synthetic", "--epochs", "1", "--train-per-class", "6", "--test-per-class", "3", "--no-eta",
@@ -106,3 +107,27 @@ def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
     _, seeds = seed_explorer(read_report(folder / "lenet-w2-packed-a1-seed1.json"))
     assert seeds(seed=1)["numbers"]["PE(1,4,1) x2"]["accuracy"] == \
         read_report(folder / "lenet-w2-packed-a1-seed1.json")["runs"][0]["metrics"]["accuracy"]
+
+
+def test_a_new_worker_folder_skips_collected_points_and_collect_merges_seeds(swept, tmp_path):
+    _, written, _ = swept
+    out = tmp_path / "assets"  # a copy: the other tests read the fixture's files
+    shutil.copytree(written["alpha"].parent, out)
+    done = collected_points(out)
+    assert Point("packed", ALPHA_WIDTH, 1, 1) in done and Point("packed", ALPHA_WIDTH, 2, 1) not in done
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    new = [Point("packed", ALPHA_WIDTH, 1, 1), Point("packed", ALPHA_WIDTH, 2, 1)]
+    run(fresh, None, new, TINY, done=done)
+    assert not (fresh / f"{new[0].name}.json").exists()  # already collected: not trained again
+    assert (fresh / f"{new[1].name}.json").exists()
+    before = {r["label"]: r for r in json.loads((out / "sweep_alpha_lenet.json").read_text())["rows"]}
+    merged_path = collect(fresh, out)["alpha"]
+    merged = json.loads(merged_path.read_text())
+    rows = {r["label"]: r for r in merged["rows"]}
+    # the fresh folder held one point, yet no collected row or seed is dropped
+    assert set(rows) == set(before)
+    assert rows["PE(1,4,1) x2"]["seeds"] == [0, 1, 2] and rows["PE(1,4,1) x2"]["summary"]["accuracy"]["n"] == 3
+    assert rows["PE(1,4,1) x2"]["cpu_seconds"] > before["PE(1,4,1) x2"]["cpu_seconds"]
+    assert rows["Single x2"]["runs"] == before["Single x2"]["runs"]
+    assert "merged_with" in merged["provenance"]
