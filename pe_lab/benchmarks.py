@@ -91,7 +91,7 @@ def load_texture_folder(root: str | os.PathLike, *, size: int = 32, limit: int |
         side = min(rgb.shape[1:])
         top, left = (rgb.shape[1] - side) // 2, (rgb.shape[2] - side) // 2
         square = Image.fromarray(rgb[:, top:top + side, left:left + side].permute(1, 2, 0).numpy())
-        images.append(torch.from_numpy(np.asarray(square.resize((size, size), Image.BILINEAR))).permute(2, 0, 1))
+        images.append(torch.from_numpy(np.array(square.resize((size, size), Image.BILINEAR))).permute(2, 0, 1))
     return ImageSet(torch.stack(images), torch.zeros(len(images), dtype=torch.long), ("texture",),
                     f"texture folder {root} ({len(images)} images, centre-cropped to {size}x{size})")
 

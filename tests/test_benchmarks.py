@@ -71,3 +71,48 @@ def test_official_shift_metrics_score_a_model_per_corruption_and_severity(cifar1
     results = official_shift_metrics(model, cifar10c, severities=(1, 5), per_class=1)
     assert set(results) == {"fog", "snow"} and set(results["fog"]) == {1, 5}
     assert 0 <= results["snow"][5]["accuracy"] <= 1 and results["fog"][1]["nll"] > 0
+
+
+def _texture_folder(root):
+    (root / "images" / "banded").mkdir(parents=True)
+    for i in range(4):
+        Image.new("RGB", (40, 40), (60 * i, 10, 200)).save(root / "images" / "banded" / f"{i}.png")
+    return root / "images"
+
+
+def test_the_experiment_cli_evaluates_the_official_files_beside_the_generated_ones(cifar10c, tmp_path):
+    import json
+
+    from pe_lab.experiment import main
+
+    out = tmp_path / "report.json"
+    textures = _texture_folder(tmp_path / "dtd")
+    main(["--synthetic", "--methods", "packed", "--seeds", "0", "--epochs", "1", "--train-per-class", "6",
+          "--test-per-class", "3", "--batch-size", "16", "--schedule", "cosine", "--no-eta", "--no-progress", "--shift",
+          "--shift-per-class",
+          "1", "--cifar10c", str(cifar10c), "--texture-folder", str(textures), "--out", str(out),
+          "--runs-dir", str(tmp_path / "runs")])
+    report = json.loads(out.read_text())
+    shift = report["runs"][0]["shift"]
+    assert set(shift["cifar10c"]) == {"fog", "snow"} and set(shift["cifar10c"]["fog"]) == {"1", "2", "3", "4", "5"}
+    assert "texture folder" in shift["textures_source"] and "official CIFAR-10-C" in shift["note"]
+    assert report["config"]["cifar10c"] == str(cifar10c)  # part of the run's identity when set
+
+
+def test_benchmark_options_need_shift_and_a_real_layout_and_stay_out_of_old_identities(cifar10c, tmp_path, capsys):
+    from pe_lab.data import synthetic_splits
+    from pe_lab.experiment import main, parse_args, run_config
+
+    base = ["--synthetic", "--methods", "packed", "--seeds", "0", "--out", str(tmp_path / "r.json")]
+    with pytest.raises(SystemExit) as stop:
+        main([*base, "--cifar10c", str(cifar10c)])
+    assert stop.value.code == 2 and "--cifar10c is evaluated with the shift sets: add --shift" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--shift", "--cifar10c", str(tmp_path / "nowhere")])
+    assert "no labels.npy" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--shift", "--texture-folder", str(tmp_path / "nowhere")])
+    assert "is not a folder" in capsys.readouterr().err
+    train, test, ood = synthetic_splits(2, 1)
+    # unset, the new options change nothing, so a report written before they existed keeps its identity
+    assert not {"cifar10c", "texture_folder"} & set(run_config(parse_args(base), train, test, ood))
