@@ -1,12 +1,16 @@
 """Packed layers: one grouped layer that holds the layers of ``num_estimators`` networks.
 
-Notation (paper, Laurent et al. 2023): a base layer maps ``C_in -> C_out`` channels. Its packed version
-widens both sides by ``alpha`` and splits them into ``G = num_estimators * gamma`` groups, so
+Notation (paper, Laurent et al. 2023, and the notebooks): base layer ``j`` maps ``C_j -> C_{j+1}`` channels, and
+those *base* widths are the arguments: ``PackedConv2d(C_j, C_{j+1}, ...)``. Its packed version widens both sides
+by ``alpha`` and splits them into ``G = num_estimators * gamma`` groups, so
 
-* a hidden layer maps ``alpha*C_in -> alpha*C_out`` channels in ``G`` groups;
-* a ``first`` layer reads the raw ``C_in`` input densely (``groups=1``: every member sees the same image)
-  and emits ``alpha*C_out`` channels;
-* a ``last`` layer maps ``alpha*C_in -> num_estimators*C_out`` in ``num_estimators`` groups (one head each).
+* a hidden layer maps ``alpha*C_j -> alpha*C_{j+1}`` channels in ``G`` groups;
+* a ``first`` layer reads the raw ``C_j`` input densely (``groups=1``: every member sees the same image)
+  and emits ``alpha*C_{j+1}`` channels;
+* a ``last`` layer maps ``alpha*C_j -> num_estimators*C_{j+1}`` in ``num_estimators`` groups (one head each).
+
+The layer's torch attributes ``.in_channels`` / ``.out_channels`` (``.in_features`` / ``.out_features``) are
+the *widened* sizes above, since they describe the grouped layer torch runs.
 
 Channel layout, the one contract every packed layer keeps: channels are member-major. Member ``m`` owns the
 contiguous block ``[m*E/M, (m+1)*E/M)`` of an extended size ``E`` (``M = num_estimators``), and inside it

@@ -3,11 +3,14 @@
 For a layer with ``G`` groups (``G = num_estimators*gamma`` for a hidden layer), the dense weight entry
 ``(k, l)`` (output channel ``k``, input channel ``l``) is used iff
 
-    floor(l / (C_in / G)) == floor(k / (C_out / G))
+    floor(l / (alpha*C_j / G)) == floor(k / (alpha*C_{j+1} / G))
 
 ``mask^j`` is that 0/1 pattern and ``mask_m^j`` keeps only the rows of member ``m``, which owns groups
-``m*gamma ... m*gamma + gamma - 1``; so ``mask^j = sum_m mask_m^j``. Here ``C_in``/``C_out`` are the
-*extended* sizes (``alpha * C``).
+``m*gamma ... m*gamma + gamma - 1``; so ``mask^j = sum_m mask_m^j``. Names as in the notebooks and
+``pe_lab.layers``: ``C_j`` / ``C_{j+1}`` are the *base* widths you pass (``PackedConv2d(C_j, C_{j+1}, ...)``);
+the layer's torch attributes ``.in_channels`` / ``.out_channels`` and every mask here are in the *widened*
+sizes ``alpha*C_j`` / ``alpha*C_{j+1}`` (for a first layer the input stays ``C_1``; for a last layer the
+output is ``M*K``).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ PackedLayer = PackedConv2d | PackedLinear
 
 
 def _sizes(layer: PackedLayer) -> tuple[int, int, int, tuple[int, ...]]:
-    """``(C_out, C_in, groups, kernel_size)`` of the equivalent dense layer."""
+    """``(out_channels, in_channels, groups, kernel_size)`` of the equivalent dense layer (widened sizes)."""
     if isinstance(layer, PackedConv2d):
         return layer.out_channels, layer.in_channels, layer.groups, tuple(layer.kernel_size)
     if isinstance(layer, PackedLinear):
@@ -51,7 +54,8 @@ def block_mask(out_size: int, in_size: int, groups: int) -> torch.Tensor:
 
 
 def layer_mask(layer: PackedLayer) -> torch.Tensor:
-    """``mask^j``: 0/1 tensor shaped like the dense weight, ``(C_out, C_in, kh, kw)`` or ``(C_out, C_in)``.
+    """``mask^j``: 0/1 tensor shaped like the dense weight, ``(alpha*C_{j+1}, alpha*C_j, kh, kw)`` (conv) or
+    ``(alpha*C_{j+1}, alpha*C_j)`` (linear): the layer's ``(out_channels, in_channels)``.
 
     >>> layer = PackedConv2d(2, 2, 3, alpha=2, num_estimators=2)
     >>> layer_mask(layer).shape, int(layer_mask(layer).sum()) == layer.weight.numel()
