@@ -38,8 +38,11 @@ _HOMES = {
     "explorers": ("alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer", "lab_explorer",
                   "frontier_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer",
                   "toy_explorer"),
+    "masksembles": ("generate_masks",),
+    "solutions": ("SOLUTIONS", "exercise_command"),
     "exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask", "check_member_channels",
-                  "check_member_weight", "check_pe_params", "check_tutorial_loss"),
+                  "check_member_weight", "check_pe_params", "check_readers", "check_rules_differ",
+                  "check_tutorial_loss"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = ["__version__", "run_experiment_command", *sorted(_HOME_OF)]

@@ -22,7 +22,8 @@ from .metrics import ece
 
 __all__ = [
     "Check", "INSTRUCTOR_ENV", "calibration_test_set", "check_ece", "check_ensemble_average", "check_grouped_index",
-    "check_mask", "check_member_channels", "check_member_weight", "check_pe_params", "check_tutorial_loss",
+    "check_mask", "check_member_channels", "check_member_weight", "check_pe_params", "check_readers",
+    "check_rules_differ", "check_tutorial_loss",
     "ece_with_true_class_confidence"]
 
 
@@ -169,6 +170,62 @@ def check_pe_params(your_count: int, *, in_channels: int, out_channels: int, ker
     check = Check(False, f"that is not the number of weights. Start from the dense layer's C_in*C_out*k^2 "
                          f"(k={kernel_size}), then apply alpha={alpha:g} and the M*gamma={groups} groups.")
     return _with_answer(check, str(expected), reveal)
+
+
+def check_readers(your_readers: Callable[[int, int, int, int], range], *, reveal: bool | None = None) -> Check:
+    """Check ``your_readers(l, c_in, c_out, groups)``: the output channels of a grouped convolution that read input
+    channel ``l``, as a ``range`` (or any sequence of ints). The inverse of the index formula in notebook 01, so it
+    needs that formula turned around, not copied. The message names the classic mistakes (the input block's size
+    used for outputs, the group count used as a block size, a dense or an identity answer)."""
+    answer = "range(g * (c_out // groups), (g + 1) * (c_out // groups)) with g = l // (c_in // groups)"
+    for groups in (1, 2, 3, 4):
+        for c_in, c_out in ((groups * 2, groups * 3), (groups * 3, groups), (groups * 4, groups * 2)):
+            for channel in range(c_in):
+                group = channel // (c_in // groups)
+                expected = list(range(group * (c_out // groups), (group + 1) * (c_out // groups)))
+                try:
+                    got = sorted(int(v) for v in your_readers(channel, c_in, c_out, groups))
+                except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
+                    return Check(False, f"your function raised {type(error).__name__}: {error}")
+                if got == expected:
+                    continue
+                size = c_out // groups
+                if got == list(range(c_out)) and groups > 1:
+                    hint = "that is every output channel, as in a dense convolution; a group reads only its own block"
+                elif got == [channel]:
+                    hint = "one input is read by a whole block of outputs, not only by the output of the same index"
+                elif got == list(range(group * (c_in // groups), (group + 1) * (c_in // groups))):
+                    hint = "you used the size of the *input* block; the readers form a block of output channels"
+                elif len(got) == size:
+                    hint = "the block has the right size but starts at the wrong output channel: which group is l in?"
+                else:
+                    hint = f"the readers of one input are exactly one group's block of {size} output channel(s)"
+                check = Check(False, f"for l={channel}, C_in={c_in}, C_out={c_out}, groups={groups} your readers "
+                                     f"{got} are not the output channels that read l: {hint}.")
+                return _with_answer(check, answer, reveal)
+    return Check(True, "your readers match the grouped convolution on every case tried.")
+
+
+def check_rules_differ(your_logits, *, reveal: bool | None = None) -> Check:
+    """Check logits ``(B, M, K)`` for which the two averaging rules predict a *different* class for some image:
+    the mean of the members' softmaxes (the ensemble's prediction) and the softmax of the mean logits."""
+    answer = "e.g. [[[10, 0, 0], [0, 12, 11]]]: one member sure of class 0, the other torn between 1 and 2"
+    try:
+        logits = torch.as_tensor(your_logits, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return Check(False, f"expected numbers shaped (B, M, K), got {type(your_logits).__name__}")
+    if logits.dim() != 3 or logits.shape[1] < 2 or logits.shape[2] < 2:
+        return Check(False, f"expected logits shaped (B, M, K) with at least 2 members and 2 classes, got "
+                            f"{tuple(logits.shape)}")
+    mean_of_softmax = logits.softmax(-1).mean(1).argmax(-1)
+    softmax_of_mean = logits.mean(1).softmax(-1).argmax(-1)
+    if torch.equal(mean_of_softmax, softmax_of_mean):
+        hint = ("every member agrees on the top class, so both rules do too: make the members disagree"
+                if bool((logits.argmax(-1) == logits.argmax(-1)[:, :1]).all()) else
+                "the members disagree, but both rules still pick the same class: the softmax saturates, so make one "
+                "member very sure of one class and another member split its large logits between two others")
+        return _with_answer(Check(False, f"both rules predict the same class for every image: {hint}."), answer, reveal)
+    return Check(True, "the two rules disagree here: averaging logits is not averaging predictions.")
 
 
 def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Tensor], *,

@@ -153,7 +153,7 @@ def _read_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
 
 # Options that cannot change a run's numbers; every other option is part of the run's identity.
 _NOT_IDENTITY = {"methods", "seeds", "out", "runs_dir", "resume", "restart", "save_predictions", "no_progress",
-                 "no_eta", "ood_criterion", "preset", "device", "data", "offline", "num_workers"}
+                 "no_eta", "eta_only", "ood_criterion", "preset", "device", "data", "offline", "num_workers"}
 
 
 # Options added after reports were committed: unset, they change nothing, so they stay out of the identity and
@@ -205,6 +205,8 @@ def run_experiment(args) -> dict:
         done = {(r["method"], r["seed"]) for r in report["runs"]}
         if not args.no_eta and rank_zero and isinstance(train, ImageSet):
             report["eta"] = estimate(args, train, methods, seeds, done, device)
+        if args.eta_only:  # plan a class: the time it would take, nothing trained or written
+            return report
         for seed in seeds:
             for method in methods:
                 if (method, seed) in done:
@@ -397,6 +399,8 @@ def validate_args(args) -> None:
         raise ValueError("--train-folder cannot be combined with --synthetic or --shift (CIFAR-10 only)")
     _check_benchmarks(args)
     _check_out(args.out, args.runs_dir)
+    if args.eta_only and args.no_eta:
+        raise ValueError("--eta-only prints the ETA and stops; --no-eta skips it: choose one")
     if args.restart and args.resume:
         raise ValueError("--resume keeps finished runs and --restart discards them: choose one")
     with torch.device("meta"):  # every layer's divisibility rule, without allocating anything
@@ -467,6 +471,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--save-predictions", action="store_true", help="store the first seed's probabilities")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--no-eta", action="store_true", help="skip the few timed steps that estimate the run's time")
+    p.add_argument("--eta-only", action="store_true",
+                   help="print the ETA (a few timed steps per method on this machine) and stop: nothing is trained")
     return p
 
 
@@ -495,6 +501,8 @@ def main(argv: list[str] | None = None) -> dict:
         p.exit(1, f"{p.prog}: error: {error}\n")
     except RunInterrupted as error:  # 128 + SIGTERM, as a shell reports a job the signal ended
         p.exit(143, f"{p.prog}: stopped: {error}\n")
+    if args.eta_only:
+        return report
     if global_rank() == 0:
         print(format_table(report))
         print(f"\nwrote {args.out}")

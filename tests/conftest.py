@@ -12,20 +12,24 @@ ROOT = Path(__file__).resolve().parent.parent
 QUICK_BUDGET_SECONDS = 300
 TIMINGS = ROOT / "runs" / "notebook-timings.json"
 _seconds: dict[str, float] = {}
-
-
 _memory: dict[str, int] = {}
+_solutions: dict[str, float] = {}
 
 
-def record_notebook_seconds(name: str, seconds: float, peak_rss_mib: int | None = None) -> None:
-    """Remember how long a notebook took in quick mode and its kernel's peak memory (RSS, MiB); written to
-    runs/notebook-timings.json. Binder gives a notebook about 2 GB."""
+def record_notebook_seconds(name: str, seconds: float, peak_rss_mib: int | None = None,
+                            solutions_seconds: float | None = None) -> None:
+    """Remember how long a notebook took in quick mode (the student's cells) and its kernel's peak memory (RSS,
+    MiB) then, and how long its solutions took after it; written to runs/notebook-timings.json. Binder gives a
+    notebook about 2 GB."""
     _seconds[name] = round(seconds, 1)
     if peak_rss_mib is not None:
         _memory[name] = peak_rss_mib
+    if solutions_seconds is not None:
+        _solutions[name] = round(solutions_seconds, 1)
     TIMINGS.parent.mkdir(exist_ok=True)
     TIMINGS.write_text(json.dumps({"budget_seconds": QUICK_BUDGET_SECONDS, "cpu_count": os.cpu_count(),
-                                   "seconds": _seconds, "peak_rss_mib": _memory}, indent=1))
+                                   "seconds": _seconds, "peak_rss_mib": _memory,
+                                   "solutions_seconds": _solutions}, indent=1))
 
 
 def pytest_terminal_summary(terminalreporter):

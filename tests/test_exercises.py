@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pe_lab.exercises import calibration_test_set, check_ece, check_mask, check_pe_params
+from pe_lab.exercises import (
+    calibration_test_set,
+    check_ece,
+    check_mask,
+    check_pe_params,
+    check_readers,
+    check_rules_differ,
+)
 from pe_lab.layers import PackedConv2d
 from pe_lab.masks import layer_mask, member_mask
 from pe_lab.metrics import ece, ece_by_hand, reliability_data
@@ -213,3 +220,41 @@ def test_the_tutorial_loss_checker_does_not_print_the_answer():
     verdict = check_tutorial_loss(lambda z, y: F.cross_entropy(z, y.repeat_interleave(len(z) // len(y))),
                                   reveal=False)
     assert not verdict and "repeat(" not in verdict.message
+
+
+def _readers(channel, c_in, c_out, groups):
+    group = channel // (c_in // groups)
+    return range(group * (c_out // groups), (group + 1) * (c_out // groups))
+
+
+def test_readers_accepts_the_inverse_of_the_index_formula():
+    assert check_readers(_readers)
+    assert check_readers(lambda ch, i, o, g: list(_readers(ch, i, o, g)))  # any sequence of ints
+
+
+@pytest.mark.parametrize("wrong,reason", [
+    (lambda ch, i, o, g: range(o), "every output channel, as in a dense convolution"),
+    (lambda ch, i, o, g: [ch], "not only by the output of the same index"),
+    (lambda ch, i, o, g: range((ch // (i // g)) * (i // g), (ch // (i // g) + 1) * (i // g)), "size of the *input* block"),
+    (lambda ch, i, o, g: range((ch // g) * (o // g), (ch // g + 1) * (o // g)), "starts at the wrong output channel"),
+    (lambda ch, i, o, g: range(0), "exactly one group's block"),
+    (lambda ch, i, o, g: 1 / 0, "ZeroDivisionError"),
+])
+def test_readers_rejects_the_classic_wrong_answers_without_the_answer(wrong, reason, monkeypatch):
+    monkeypatch.delenv("PE_LAB_INSTRUCTOR", raising=False)
+    verdict = check_readers(wrong)
+    assert not verdict and reason in verdict.message, verdict.message
+    assert "c_out // groups" not in verdict.message
+    assert "c_out // groups" in check_readers(wrong, reveal=True).message or "raised" in verdict.message
+
+
+def test_rules_differ_needs_logits_where_the_two_averages_disagree(monkeypatch):
+    monkeypatch.delenv("PE_LAB_INSTRUCTOR", raising=False)
+    assert check_rules_differ([[[10.0, 0.0, 0.0], [0.0, 12.0, 11.0]]])
+    agree = check_rules_differ([[[2.0, 0.0], [3.0, 1.0]]])  # both members pick class 0
+    assert not agree and "every member agrees" in agree.message and "12, 11" not in agree.message
+    saturate = check_rules_differ([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])  # a tie broken the same way by both rules
+    assert not saturate and "both rules predict the same class" in saturate.message
+    assert "12, 11" in check_rules_differ([[[2.0, 0.0], [3.0, 1.0]]], reveal=True).message
+    shape = check_rules_differ([[1.0, 2.0]])
+    assert not shape and "(B, M, K)" in shape.message
