@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pe-lab-installed
 
-.PHONY: lab explorer book test test-browser lint bench experiment gpu-pack gpu-check clean
+.PHONY: lab explorer book instructor test test-browser lint bench experiment gpu-pack gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,10 @@ explorer: $(STAMP)  ## one page, every explorer in tabs (masks, costs, calibrati
 book: $(STAMP)  ## a static HTML book of every executed notebook in runs/book/ (open runs/book/index.html)
 	$(PY) -m pip install -q -e '.[book]'
 	$(PY) scripts/build_book.py --out runs/book
+
+# Filled copies of the notebooks with a Solutions section each (every exercise answered; the tests execute them).
+instructor: $(STAMP)  ## the instructor pack: runs/instructor/NN_*.ipynb, every exercise solved
+	$(PY) -m pe_lab.solutions fill --out runs/instructor
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
