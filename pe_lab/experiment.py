@@ -171,6 +171,43 @@ def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> d
     return json.loads(json.dumps(config))  # as it will read back from the report (tuples become lists)
 
 
+def _train_and_measure(args, method: str, seed: int, train, test, ood, device, report: dict, out: Path, train_fn,
+                       engine_options: dict, rank_zero: bool) -> None:
+    """Train one (method, seed) run (resuming its checkpoint), measure it and add it to ``report``, written at
+    once: a run that finished is never lost to a later one that fails. Only rank 0 measures and writes."""
+    set_seed(seed)
+    model = _build(args, method, len(train.classes))
+    checkpoint = checkpoint_path(args, method, seed)
+    history = train_fn(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                       momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
+                       nesterov=not args.no_nesterov, augment=not args.no_augment,
+                       member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
+                       device=device, seed=seed, checkpoint=checkpoint,
+                       resume=True, restart=args.restart, progress=not args.no_progress, **engine_options)
+    if not rank_zero:
+        return
+    run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device, args.num_bins)
+    if args.shift:
+        run["shift"] = _shift_evaluation(model, test, member_probs, args, device)
+    run["engine"] = {"name": args.engine, "processes": args.devices * args.num_nodes, "strategy": args.strategy}
+    # which engine trained which epochs (a run resumed across engines, or found finished, was not
+    # all trained by this command's engine): the checkpoint's record
+    if checkpoint.exists():
+        run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
+        run["checkpoint"] = str(checkpoint)  # where pe_lab.shift finds the trained model
+    report["runs"].append(run)
+    if seed == report["provenance"]["seeds"][0] and args.save_predictions:  # the seed the notebooks load
+        save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
+                         test.labels, ood_probs, test.classes)
+        if member_probs.shape[1] > 1 and isinstance(test, ImageSet):  # where members can disagree
+            save_sample_images(out.with_name(f"{out.stem}-samples.pt"), test.images, pick_sample_images(member_probs))
+    report["summary"] = summarise(report["runs"], args.ood_criterion)
+    write_json(report, out)
+    metrics = run["metrics"]
+    print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
+          f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
+
+
 def run_experiment(args) -> dict:
     methods, seeds = parse_methods(args.methods), parse_seeds(args.seeds)
     device = get_device(args.device)
@@ -209,43 +246,9 @@ def run_experiment(args) -> dict:
             return report
         for seed in seeds:
             for method in methods:
-                if (method, seed) in done:
-                    continue
-                set_seed(seed)
-                model = _build(args, method, len(train.classes))
-                checkpoint = checkpoint_path(args, method, seed)
-                history = train_fn(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                                   momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-                                   nesterov=not args.no_nesterov, augment=not args.no_augment,
-                                   member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
-                                   device=device, seed=seed, checkpoint=checkpoint,
-                                   resume=True, restart=args.restart, progress=not args.no_progress,
-                                   **engine_options)
-                if not rank_zero:
-                    continue
-                run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
-                                                            args.num_bins)
-                if args.shift:
-                    run["shift"] = _shift_evaluation(model, test, member_probs, args, device)
-                run["engine"] = {"name": args.engine, "processes": args.devices * args.num_nodes,
-                                 "strategy": args.strategy}
-                # which engine trained which epochs (a run resumed across engines, or found finished, was not
-                # all trained by this command's engine): the checkpoint's record
-                if checkpoint.exists():
-                    run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
-                    run["checkpoint"] = str(checkpoint)  # where pe_lab.shift finds the trained model
-                report["runs"].append(run)
-                if seed == report_seeds[0] and args.save_predictions:  # the seed the notebooks load
-                    save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
-                                     test.labels, ood_probs, test.classes)
-                    samples = out.with_name(f"{out.stem}-samples.pt")
-                    if member_probs.shape[1] > 1 and isinstance(test, ImageSet):  # where members can disagree
-                        save_sample_images(samples, test.images, pick_sample_images(member_probs))
-                report["summary"] = summarise(report["runs"], args.ood_criterion)
-                write_json(report, out)
-                metrics = run["metrics"]
-                print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
-                      f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
+                if (method, seed) not in done:
+                    _train_and_measure(args, method, seed, train, test, ood, device, report, out, train_fn,
+                                       engine_options, rank_zero)
         report["summary"] = summarise(report["runs"], args.ood_criterion)
         if rank_zero:
             write_json(report, out)
@@ -408,73 +411,90 @@ def validate_args(args) -> None:
             _build(args, method)
 
 
+def _recipe_arguments(p: argparse.ArgumentParser) -> None:
+    """The model, the method and the training recipe: everything a run's identity is made of."""
+    g = p.add_argument_group("model and recipe")
+    g.add_argument("--preset", choices=sorted(PRESETS), help="fill the options below from a preset")
+    g.add_argument("--methods", default="single,deep,packed")
+    g.add_argument("--model", default="resnet20")
+    g.add_argument("--alpha", type=float, default=2)
+    g.add_argument("--num-estimators", type=int, default=4)
+    g.add_argument("--gamma", type=int, default=1)
+    g.add_argument("--width", type=float, default=1.0,
+                   help="base-width multiplier of the architecture, for every method (2: twice the channels)")
+    g.add_argument("--epochs", type=int, default=4)
+    g.add_argument("--batch-size", type=int, default=128)
+    g.add_argument("--lr", type=float, default=0.1)
+    g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--rho", type=float, default=0.6, help="MIMO: input repetition probability")
+    g.add_argument("--batch-repetition", type=int, default=2, help="MIMO: batch repetitions per step")
+    g.add_argument("--scale", type=float, default=2.0, help="Masksembles: mask overlap control (>= 1)")
+    g.add_argument("--momentum", type=float, default=0.9)
+    g.add_argument("--no-nesterov", action="store_true", help="plain momentum (as the tutorials use)")
+    g.add_argument("--weight-decay", type=float, default=5e-4)
+    g.add_argument("--schedule", default="onecycle", choices=SCHEDULES)
+    g.add_argument("--no-augment", action="store_true", help="no random crop and flip")
+    g.add_argument("--member-loss", default="sum", choices=MEMBER_LOSSES,
+                   help="sum over members (each gets its own gradient) or mean (torch-uncertainty's convention)")
+
+
+def _data_arguments(p: argparse.ArgumentParser) -> None:
+    """The seeds, the data and what is measured on it."""
+    g = p.add_argument_group("data and evaluation")
+    g.add_argument("--seeds", default="0,1,2")
+    g.add_argument("--data", default=None, help="data root (else $PE_LAB_DATA, else download)")
+    g.add_argument("--offline", action="store_true", help="never try to download")
+    g.add_argument("--synthetic", action="store_true", help="use synthetic data (says so everywhere)")
+    g.add_argument("--train-per-class", type=int, default=None, help="train on a balanced subset")
+    g.add_argument("--test-per-class", type=int, default=None, help="test on a balanced subset")
+    g.add_argument("--no-ood", action="store_true", help="skip SVHN")
+    g.add_argument("--ood-criterion", default="msp", choices=sorted(OOD_CRITERIA))
+    g.add_argument("--num-bins", type=int, default=15, help="ECE bins")
+    g.add_argument("--shift", action="store_true",
+                   help="also evaluate under generated corruptions (in the style of CIFAR-10-C) and on textures")
+    g.add_argument("--shift-per-class", type=int, default=100, help="test images per class for --shift")
+    g.add_argument("--cifar10c", default=None,
+                   help="with --shift: also the official CIFAR-10-C files here (<corruption>.npy, labels.npy)")
+    g.add_argument("--texture-folder", default=None,
+                   help="with --shift: far-OOD textures from this folder (e.g. DTD's images/), not the procedural ones")
+    g.add_argument("--train-folder", default=None,
+                   help="train on an image folder (<class>/<image>, e.g. ImageNet's train/) instead of CIFAR-10")
+    g.add_argument("--test-folder", default=None, help="its test split (same class folders)")
+    g.add_argument("--ood-folder", default=None, help="an out-of-distribution image folder for those runs")
+    g.add_argument("--data-mode", default="auto", choices=("auto", "memory", "stream"),
+                   help="image folders: decode into memory, or stream from disk (auto: by decoded size)")
+    g.add_argument("--image-size", type=int, default=224, help="streamed folders: side of the crops")
+
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
+    """Where and how it runs (engine, processes, device) and what is kept (outputs, checkpoints, progress)."""
+    g = p.add_argument_group("engine and outputs")
+    g.add_argument("--engine", default="pe-lab", choices=ENGINES,
+                   help="pe-lab's own loop (one process) or PyTorch Lightning (pip install 'pe-lab[lightning]')")
+    g.add_argument("--devices", type=int, default=1, help="Lightning: processes (GPUs, or CPU processes)")
+    g.add_argument("--num-nodes", type=int, default=1, help="Lightning: machines (e.g. SLURM nodes)")
+    g.add_argument("--strategy", default="auto", help=f"Lightning: {', '.join(STRATEGIES)}")
+    g.add_argument("--num-workers", type=int, default=0, help="Lightning: DataLoader workers per process")
+    g.add_argument("--device", default="auto")
+    g.add_argument("--out", default="assets/results/experiment.json")
+    g.add_argument("--runs-dir", default="runs", help="checkpoints (resumable)")
+    g.add_argument("--resume", action="store_true", help="keep finished runs found in --out (same settings only)")
+    g.add_argument("--restart", action="store_true",
+                   help="train from scratch: ignore checkpoints and runs made with other settings, and replace them")
+    g.add_argument("--save-predictions", action="store_true", help="store the first seed's probabilities")
+    g.add_argument("--no-progress", action="store_true")
+    g.add_argument("--no-eta", action="store_true", help="skip the few timed steps that estimate the run's time")
+    g.add_argument("--eta-only", action="store_true",
+                   help="print the ETA (a few timed steps per method on this machine) and stop: nothing is trained")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m pe_lab.experiment", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--preset", choices=sorted(PRESETS), help="fill the options below from a preset")
-    p.add_argument("--methods", default="single,deep,packed")
-    p.add_argument("--model", default="resnet20")
-    p.add_argument("--alpha", type=float, default=2)
-    p.add_argument("--num-estimators", type=int, default=4)
-    p.add_argument("--gamma", type=int, default=1)
-    p.add_argument("--width", type=float, default=1.0,
-                   help="base-width multiplier of the architecture, for every method (2: twice the channels)")
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=0.1)
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--rho", type=float, default=0.6, help="MIMO: input repetition probability")
-    p.add_argument("--batch-repetition", type=int, default=2, help="MIMO: batch repetitions per step")
-    p.add_argument("--scale", type=float, default=2.0, help="Masksembles: mask overlap control (>= 1)")
-    p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--no-nesterov", action="store_true", help="plain momentum (as the tutorials use)")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--schedule", default="onecycle", choices=SCHEDULES)
-    p.add_argument("--no-augment", action="store_true", help="no random crop and flip")
-    p.add_argument("--member-loss", default="sum", choices=MEMBER_LOSSES,
-                   help="sum over members (each gets its own gradient) or mean (torch-uncertainty's convention)")
-    p.add_argument("--seeds", default="0,1,2")
-    p.add_argument("--data", default=None, help="data root (else $PE_LAB_DATA, else download)")
-    p.add_argument("--offline", action="store_true", help="never try to download")
-    p.add_argument("--synthetic", action="store_true", help="use synthetic data (says so everywhere)")
-    p.add_argument("--train-per-class", type=int, default=None, help="train on a balanced subset")
-    p.add_argument("--test-per-class", type=int, default=None, help="test on a balanced subset")
-    p.add_argument("--no-ood", action="store_true", help="skip SVHN")
-    p.add_argument("--ood-criterion", default="msp", choices=sorted(OOD_CRITERIA))
-    p.add_argument("--num-bins", type=int, default=15, help="ECE bins")
-    p.add_argument("--shift", action="store_true",
-                   help="also evaluate under generated corruptions (in the style of CIFAR-10-C) and on textures")
-    p.add_argument("--shift-per-class", type=int, default=100, help="test images per class for --shift")
-    p.add_argument("--cifar10c", default=None,
-                   help="with --shift: also the official CIFAR-10-C files here (<corruption>.npy, labels.npy)")
-    p.add_argument("--texture-folder", default=None,
-                   help="with --shift: far-OOD textures from this folder (e.g. DTD's images/), not the procedural ones")
-    p.add_argument("--train-folder", default=None,
-                   help="train on an image folder (<class>/<image>, e.g. ImageNet's train/) instead of CIFAR-10")
-    p.add_argument("--test-folder", default=None, help="its test split (same class folders)")
-    p.add_argument("--ood-folder", default=None, help="an out-of-distribution image folder for those runs")
-    p.add_argument("--data-mode", default="auto", choices=("auto", "memory", "stream"),
-                   help="image folders: decode into memory, or stream from disk (auto: by decoded size)")
-    p.add_argument("--image-size", type=int, default=224, help="streamed folders: side of the crops")
-    p.add_argument("--engine", default="pe-lab", choices=ENGINES,
-                   help="pe-lab's own loop (one process) or PyTorch Lightning (pip install 'pe-lab[lightning]')")
-    p.add_argument("--devices", type=int, default=1, help="Lightning: processes (GPUs, or CPU processes)")
-    p.add_argument("--num-nodes", type=int, default=1, help="Lightning: machines (e.g. SLURM nodes)")
-    p.add_argument("--strategy", default="auto", help=f"Lightning: {', '.join(STRATEGIES)}")
-    p.add_argument("--num-workers", type=int, default=0, help="Lightning: DataLoader workers per process")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", default="assets/results/experiment.json")
-    p.add_argument("--runs-dir", default="runs", help="checkpoints (resumable)")
-    p.add_argument("--resume", action="store_true", help="keep finished runs found in --out (same settings only)")
-    p.add_argument("--restart", action="store_true",
-                   help="train from scratch: ignore checkpoints and runs made with other settings, and replace them")
-    p.add_argument("--save-predictions", action="store_true", help="store the first seed's probabilities")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--no-eta", action="store_true", help="skip the few timed steps that estimate the run's time")
-    p.add_argument("--eta-only", action="store_true",
-                   help="print the ETA (a few timed steps per method on this machine) and stop: nothing is trained")
+    _recipe_arguments(p)
+    _data_arguments(p)
+    _run_arguments(p)
     return p
-
 
 def parse_args(argv: list[str] | None = None, p: argparse.ArgumentParser | None = None) -> argparse.Namespace:
     """The command line as ``main`` reads it: a ``--preset`` fills the defaults, explicit flags win."""

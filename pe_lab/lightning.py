@@ -1,11 +1,12 @@
 """PyTorch Lightning engine: any pe-lab method on several processes (DDP), and data streamed from disk.
 
-``pip install 'pe-lab[lightning]'``. Nothing of the recipe is written twice: the loss (``train.member_loss``),
-the optimisers and schedules (``train.make_training_units``), the step's running sums
-(``train.step_statistics``), the NaN stop (``train.stop_if_diverged``), the evaluation (``train.evaluate``), the
-run identity and the checkpoint (``train.run_identity``, ``train.checkpoint_state``, ``train.load_model_state``) are
-``pe_lab.train``'s. So a checkpoint written by either engine is resumed by the other (``trained_by`` in it
-records which engine, on how many processes, trained from which epoch).
+``pip install 'pe-lab[lightning]'``. Nothing of the recipe is written twice: the forward half of a step
+(``train.unit_loss``: the method's feeding, logits, loss), the optimisers and schedules
+(``train.make_training_units``), the step's running sums (``train.step_statistics``), the NaN stop
+(``train.stop_if_diverged``), the evaluation (``train.evaluate``), the run identity and the checkpoint
+(``train.run_identity``, ``train.checkpoint_state``, ``train.load_model_state``) are ``pe_lab.train``'s. So a
+checkpoint written by either engine is resumed by the other (``trained_by`` in it records which engine, on how
+many processes, trained from which epoch).
 
 How it maps onto Lightning:
 
@@ -48,11 +49,11 @@ from .train import (
     evaluate,
     load_model_state,
     make_training_units,
-    member_loss,
     restore_units,
     run_identity,
     step_statistics,
     stop_if_diverged,
+    unit_loss,
 )
 from .validate import check_int
 
@@ -191,10 +192,9 @@ class EnsembleModule(L.LightningModule):
             raise ValueError(f"got batches for {len(batch)} training units, the model has {len(self.units)}")
         total = torch.zeros((), device=self.device)
         for unit, (images, labels) in zip(self.units, batch, strict=True):
-            images, labels = self.train_batch(self.model, images, labels, unit.generator)
-            with torch.autocast("cuda", dtype=torch.float16, enabled=self.amp):
-                logits = unit.module(images)
-                loss = member_loss(logits, labels, self.label_smoothing, self.member_reduction)
+            logits, labels, loss = unit_loss(unit, self.model, images, labels, train_batch=self.train_batch,
+                                             amp=self.amp, label_smoothing=self.label_smoothing,
+                                             member_reduction=self.member_reduction)
             total = total + loss
             batch_loss, batch_correct = step_statistics(logits, labels, loss, self.member_reduction)
             self._loss_sum += batch_loss
@@ -267,6 +267,56 @@ def _destroy_process_group_at_exit() -> None:
     atexit.register(_destroy_process_group)
 
 
+def _resumed(model: nn.Module, path: Path | None, identity: dict | None, resume: bool) -> tuple:
+    """``(history, start_epoch, trained_by, checkpoint or None)`` of a run that resumes ``path`` (checked and read
+    once, here; the optimisers get their states in ``on_fit_start``, once they exist), or of a fresh run."""
+    if not (resume and path is not None and path.exists()):
+        return History(), 0, [], None
+    state = load_model_state(path, model, identity)
+    return History(**state["history"]), state["epoch"], state.get("trained_by", []), state
+
+
+def _trainer(model: nn.Module, *, accelerator: str, devices: int, num_nodes: int, strategy: str, max_epochs: int,
+             progress: bool):
+    """The Lightning ``Trainer`` of a run, and whether it syncs BatchNorm across processes."""
+    # torch's SyncBatchNorm runs on GPUs only: on CPU processes each one normalises with its own share's
+    # statistics, which is not the computation of one process with the global batch (said once, here).
+    has_norms = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    processes = devices * num_nodes
+    sync_norms = processes > 1 and accelerator == "cuda" and has_norms
+    if processes > 1 and accelerator != "cuda" and has_norms:
+        warnings.warn(f"BatchNorm on {processes} CPU processes uses each process's own batch statistics (torch's "
+                      "SyncBatchNorm needs GPUs): the run is close to, not the same as, one process with the "
+                      "global batch", stacklevel=3)
+    if not progress:  # the device summary and tips too: a quiet run prints only what pe-lab reports
+        logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
+    trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
+                        max_epochs=max_epochs, logger=False, enable_checkpointing=False,
+                        enable_model_summary=False, enable_progress_bar=progress, use_distributed_sampler=False,
+                        sync_batchnorm=sync_norms, num_sanity_val_steps=0, limit_val_batches=0)
+    return trainer, sync_norms
+
+
+def _fit(trainer, module, data, *, cuda: bool, epochs: int, checkpoint) -> None:
+    """``trainer.fit``, with a SIGTERM named as ``RunInterrupted`` and the process group destroyed at exit."""
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    try:
+        with cudnn_benchmark(cuda):
+            trainer.fit(module, datamodule=data)
+    except SIGTERMException:
+        # Lightning ends a SIGTERM'd fit with a SystemExit of code None, i.e. exit status 0: a preempted job
+        # would look finished. Name it instead (the CLI exits 143).
+        where = f"the checkpoint {checkpoint} holds the last finished epoch" if checkpoint else "no checkpoint"
+        raise RunInterrupted(f"training stopped by SIGTERM before epoch {epochs} ({where}); run the same command "
+                             "again to resume") from None
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # Lightning keeps the process group for the next fit and never destroys it; a gloo process that exits with
+        # it alive can abort at interpreter shutdown ("terminate called without an active exception", seen once
+        # on CI). Destroyed at exit, while the interpreter is still whole; every rank does it.
+        _destroy_process_group_at_exit()
+
+
 def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *,
                   epochs: int, batch_size: int = 128, lr: float = 0.1, momentum: float = 0.9,
                   weight_decay: float = 5e-4, schedule: str = "onecycle", label_smoothing: float = 0.0,
@@ -297,57 +347,25 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                             weight_decay=weight_decay, schedule=schedule, epochs=epochs, batch_size=batch_size,
                             member_reduction=member_reduction, label_smoothing=label_smoothing, augment=augment,
                             amp=amp, seed=seed) if path is not None else None
-    history, start_epoch, trained_by, state = History(), 0, [], None
-    if resume and not restart and path is not None and path.exists():
-        # Checked and read once, here; the optimisers get their states in on_fit_start, once they exist.
-        state = load_model_state(path, model, identity)
-        history, start_epoch, trained_by = History(**state["history"]), state["epoch"], state.get("trained_by", [])
+    history, start_epoch, trained_by, state = _resumed(model, path, identity, resume and not restart)
     trained_by = [*trained_by, {"engine": "lightning", "processes": devices * num_nodes, "strategy": strategy,
                                 "from_epoch": start_epoch}]
     if start_epoch >= epochs:
         return history
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    units = len(training_units(model))
-    data = EnsembleDataModule(train, test, batch_size=batch_size, units=units, seed=seed, augment=augment,
-                              num_workers=num_workers, epoch_offset=start_epoch, channels_last=channels_last)
+    data = EnsembleDataModule(train, test, batch_size=batch_size, units=len(training_units(model)), seed=seed,
+                              augment=augment, num_workers=num_workers, epoch_offset=start_epoch,
+                              channels_last=channels_last)
     module = EnsembleModule(model, epochs=epochs, steps_per_epoch=data.steps_per_epoch, lr=lr, momentum=momentum,
                             weight_decay=weight_decay, schedule=schedule, nesterov=nesterov,
                             label_smoothing=label_smoothing, member_reduction=member_reduction, seed=seed, amp=amp,
                             channels_last=channels_last, test=test, checkpoint=path,
                             identity=identity, resumed=state, history=history, start_epoch=start_epoch,
                             trained_by=trained_by)
-    # torch's SyncBatchNorm runs on GPUs only: on CPU processes each one normalises with its own share's
-    # statistics, which is not the computation of one process with the global batch (said once, here).
-    has_norms = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
-    processes = devices * num_nodes
-    sync_norms = processes > 1 and cuda and has_norms
-    if processes > 1 and not cuda and has_norms:
-        warnings.warn(f"BatchNorm on {processes} CPU processes uses each process's own batch statistics (torch's "
-                      "SyncBatchNorm needs GPUs): the run is close to, not the same as, one process with the "
-                      "global batch", stacklevel=2)
-    if not progress:  # the device summary and tips too: a quiet run prints only what pe-lab reports
-        logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
-    trainer = L.Trainer(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy,
-                        max_epochs=epochs - start_epoch, logger=False, enable_checkpointing=False,
-                        enable_model_summary=False, enable_progress_bar=progress, use_distributed_sampler=False,
-                        sync_batchnorm=sync_norms, num_sanity_val_steps=0, limit_val_batches=0)
-    from lightning.pytorch.utilities.exceptions import SIGTERMException
-
-    try:
-        with cudnn_benchmark(cuda):
-            trainer.fit(module, datamodule=data)
-    except SIGTERMException:
-        # Lightning ends a SIGTERM'd fit with a SystemExit of code None, i.e. exit status 0: a preempted job
-        # would look finished. Name it instead (the CLI exits 143).
-        where = f"the checkpoint {checkpoint} holds the last finished epoch" if checkpoint else "no checkpoint"
-        raise RunInterrupted(f"training stopped by SIGTERM before epoch {epochs} ({where}); run the same command "
-                             "again to resume") from None
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        # Lightning keeps the process group for the next fit and never destroys it; a gloo process that exits with
-        # it alive can abort at interpreter shutdown ("terminate called without an active exception", seen once
-        # on CI). Destroyed at exit, while the interpreter is still whole; every rank does it.
-        _destroy_process_group_at_exit()
+    trainer, sync_norms = _trainer(model, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
+                                   strategy=strategy, max_epochs=epochs - start_epoch, progress=progress)
+    _fit(trainer, module, data, cuda=cuda, epochs=epochs, checkpoint=checkpoint)
     if sync_norms:
         revert_sync_batchnorm(model)
     return module.history

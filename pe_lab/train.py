@@ -42,7 +42,7 @@ __all__ = [
     "CheckpointError", "History", "RecipeError", "RunInterrupted", "RunMismatch", "TrainingDiverged", "TrainingUnit",
     "check_recipe", "checkpoint_state", "data_fingerprint", "evaluate", "first_difference", "fit", "load_checkpoint",
     "load_model_state", "make_training_units", "member_loss", "predict_member_probs", "resume_from", "run_identity",
-    "seconds_per_epoch", "step_statistics", "stop_if_diverged"]
+    "seconds_per_epoch", "step_statistics", "stop_if_diverged", "train_step", "unit_loss"]
 
 SCHEDULES = ("onecycle", "cosine", "constant")
 MEMBER_LOSSES = ("sum", "mean")
@@ -313,6 +313,114 @@ def check_recipe(train, *, epochs, batch_size, lr, momentum, weight_decay, label
     return epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed
 
 
+def unit_loss(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
+              train_batch, amp: bool = False, label_smoothing: float = 0.0,
+              member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The forward half of every training step, the one both engines and the ETA run: the method feeds the batch
+    (``train_batch``: MIMO's input slots, BatchEnsemble's repeat), the unit computes logits ``(B, M, K)``, and
+    ``member_loss`` scores them. Returns ``(logits, labels as fed, loss)``."""
+    images, labels = train_batch(model, images, labels, unit.generator)
+    with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+        logits = unit.module(images)
+        loss = member_loss(logits, labels, label_smoothing, member_reduction)
+    return logits, labels, loss
+
+
+def train_step(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, train_batch,
+               scaler, amp: bool = False, label_smoothing: float = 0.0,
+               member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One optimiser step of one training unit: ``unit_loss``, backward (scaled on CUDA), step, schedule.
+    ``fit`` and ``seconds_per_epoch`` run it; the Lightning engine runs ``unit_loss`` for every unit of a step
+    and one backward of their sum (the units share no weight, so each still gets its own gradient)."""
+    logits, labels, loss = unit_loss(unit, model, images, labels, train_batch=train_batch, amp=amp,
+                                     label_smoothing=label_smoothing, member_reduction=member_reduction)
+    unit.optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(unit.optimizer)
+    scaler.update()
+    unit.scheduler.step()
+    return logits, labels, loss
+
+
+@dataclass
+class _Run:
+    """What ``fit`` sets up once and every epoch uses."""
+
+    model: nn.Module
+    train: ImageSet
+    units: list[TrainingUnit]
+    scaler: object
+    train_batch: object
+    steps: int
+    device: torch.device
+    amp: bool
+    channels_last: bool
+    path: Path | None
+    identity: dict | None
+    history: History = field(default_factory=History)
+    start_epoch: int = 0
+    trained_by: list = field(default_factory=list)
+
+
+def _setup(model, train, test, *, epochs, batch_size, lr, momentum, weight_decay, schedule, label_smoothing,
+           augment, device, amp, channels_last, seed, checkpoint, resume, restart, nesterov, member_reduction) -> _Run:
+    device = get_device(device)
+    cuda = device.type == "cuda"
+    amp = (cuda if amp is None else amp) and cuda
+    # channels_last measured faster on both: resnet20 train step on 2 CPU cores 0.31 s -> 0.14 s (Single),
+    # 0.39 s -> 0.28 s (PE(2,4,1)), batch 128.
+    channels_last = True if channels_last is None else channels_last
+    path = Path(checkpoint) if checkpoint is not None else None
+    identity = None if path is None else run_identity(
+        model, train, test, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
+        schedule=schedule, epochs=epochs, batch_size=batch_size, member_reduction=member_reduction,
+        label_smoothing=label_smoothing, augment=augment, amp=amp, seed=seed)
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    steps = len(train) // batch_size
+    units = make_training_units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
+                                epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
+    run = _Run(model, train.to(device), units, grad_scaler(amp), batch_functions(model)[0], steps, device, amp,
+               channels_last, path, identity)
+    if resume and not restart and path is not None and path.exists():
+        state = resume_from(path, model, units, identity, device)
+        run.history, run.start_epoch = History(**state["history"]), state["epoch"]
+        run.trained_by = state.get("trained_by", [])
+    run.trained_by = [*run.trained_by, {"engine": "pe-lab", "processes": 1, "from_epoch": run.start_epoch}]
+    return run
+
+
+def _train_epoch(run: _Run, epoch: int, *, batch_size, augment, lr, label_smoothing, member_reduction,
+                 progress) -> tuple[float, float]:
+    """One epoch: every unit in turn (a DE's members one after another, each on its own shuffle), one
+    ``train_step`` per batch; returns the epoch's mean training loss and accuracy."""
+    run.model.train()
+    # Running sums live on the device: reading them forces a sync, so it happens every SYNC_EVERY steps.
+    loss_sum, correct = torch.zeros((), device=run.device), torch.zeros((), device=run.device)
+    first_bad = torch.full((), -1, device=run.device, dtype=torch.long)
+    seen, step_index, total = 0, 0, len(run.units) * run.steps
+    for unit in run.units:
+        batches = Batches(run.train, batch_size, shuffle=True, augment=augment, drop_last=True,
+                          generator=unit.generator, channels_last=run.channels_last)
+        bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
+        for images, labels in bar:
+            logits, labels, loss = train_step(unit, run.model, images, labels, train_batch=run.train_batch,
+                                              scaler=run.scaler, amp=run.amp, label_smoothing=label_smoothing,
+                                              member_reduction=member_reduction)
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
+                                    torch.as_tensor(step_index, device=run.device), first_bad)
+            batch_loss, batch_correct = step_statistics(logits, labels, loss, member_reduction)
+            loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
+            seen, step_index = seen + len(labels), step_index + 1
+            if step_index % SYNC_EVERY == 0 or step_index == total:
+                stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, lr, len(run.units))
+                if progress:
+                    bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
+    stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, lr, len(run.units))
+    return loss_sum.item() / seen, correct.item() / seen
+
+
 def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epochs: int, batch_size: int = 128,
         lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, schedule: str = "onecycle",
         label_smoothing: float = 0.0, augment: bool = True, device: str | torch.device = "auto",
@@ -332,97 +440,46 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epoc
     epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed = check_recipe(
         train, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
         label_smoothing=label_smoothing, schedule=schedule, member_reduction=member_reduction, seed=seed)
-    device = get_device(device)
-    cuda = device.type == "cuda"
-    amp = cuda if amp is None else amp
-    # channels_last measured faster on both: resnet20 train step on 2 CPU cores 0.31 s -> 0.14 s (Single),
-    # 0.39 s -> 0.28 s (PE(2,4,1)), batch 128.
-    channels_last = True if channels_last is None else channels_last
-    path = Path(checkpoint) if checkpoint is not None else None
-    identity = None
-    if path is not None:
-        identity = run_identity(model, train, test, lr=lr, momentum=momentum, nesterov=nesterov,
-                                weight_decay=weight_decay, schedule=schedule, epochs=epochs, batch_size=batch_size,
-                                member_reduction=member_reduction, label_smoothing=label_smoothing,
-                                augment=augment, amp=amp and cuda, seed=seed)
-    model = model.to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    train_on_device = train.to(device)
-    steps = len(train) // batch_size
-    units = make_training_units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
-                                epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
-    scaler = grad_scaler(amp and cuda)
-    history, start_epoch = History(), 0
-    train_batch, _ = batch_functions(model)
-    trained_by: list[dict] = []
-    if resume and not restart and path is not None and path.exists():
-        state = resume_from(path, model, units, identity, device)
-        history, start_epoch = History(**state["history"]), state["epoch"]
-        trained_by = state.get("trained_by", [])
-    trained_by = [*trained_by, {"engine": "pe-lab", "processes": 1, "from_epoch": start_epoch}]
-    epoch_bar = tqdm(range(start_epoch, epochs), desc="epochs", disable=not progress, initial=start_epoch,
+    run = _setup(model, train, test, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
+                 weight_decay=weight_decay, schedule=schedule, label_smoothing=label_smoothing, augment=augment,
+                 device=device, amp=amp, channels_last=channels_last, seed=seed, checkpoint=checkpoint,
+                 resume=resume, restart=restart, nesterov=nesterov, member_reduction=member_reduction)
+    history = run.history
+    epoch_bar = tqdm(range(run.start_epoch, epochs), desc="epochs", disable=not progress, initial=run.start_epoch,
                      total=epochs)
-    with cudnn_benchmark(cuda):
+    with cudnn_benchmark(run.device.type == "cuda"):
         for epoch in epoch_bar:
             started = time.perf_counter()
-            model.train()
-            # Running sums live on the device: reading them forces a sync, so it happens every SYNC_EVERY steps.
-            loss_sum = torch.zeros((), device=device)
-            correct = torch.zeros((), device=device)
-            first_bad = torch.full((), -1, device=device, dtype=torch.long)
-            seen, step_index = 0, 0
-            for unit in units:
-                batches = Batches(train_on_device, batch_size, shuffle=True, augment=augment, drop_last=True,
-                                  generator=unit.generator, channels_last=channels_last)
-                bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
-                for images, labels in bar:
-                    images, labels = train_batch(model, images, labels, unit.generator)
-                    with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
-                        logits = unit.module(images)
-                        loss = member_loss(logits, labels, label_smoothing, member_reduction)
-                    unit.optimizer.zero_grad(set_to_none=True)
-                    scaler.scale(loss).backward()
-                    scaler.step(unit.optimizer)
-                    scaler.update()
-                    unit.scheduler.step()
-                    first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
-                                            torch.as_tensor(step_index, device=device), first_bad)
-                    batch_loss, batch_correct = step_statistics(logits, labels, loss, member_reduction)
-                    loss_sum += batch_loss
-                    correct += batch_correct
-                    seen += len(labels)
-                    step_index += 1
-                    if step_index % SYNC_EVERY == 0 or step_index == len(units) * steps:
-                        stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr, len(units))
-                        if progress:
-                            bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
-            stop_if_diverged(first_bad, epoch, steps, path, start_epoch, lr, len(units))
-            history.train_loss.append(loss_sum.item() / seen)
-            history.train_accuracy.append(correct.item() / seen)
+            loss, train_accuracy = _train_epoch(run, epoch, batch_size=batch_size, augment=augment, lr=lr,
+                                                label_smoothing=label_smoothing, member_reduction=member_reduction,
+                                                progress=progress)
+            history.train_loss.append(loss)
+            history.train_accuracy.append(train_accuracy)
             history.epoch_seconds.append(time.perf_counter() - started)
             if test is not None:
-                scores = evaluate(model, test, device=device, channels_last=channels_last)
+                scores = evaluate(run.model, test, device=run.device, channels_last=run.channels_last)
                 history.test_accuracy.append(scores["accuracy"])
                 history.test_nll.append(scores["nll"])
                 history.test_ece.append(scores["ece"])
                 epoch_bar.set_postfix(test_acc=f"{scores['accuracy']:.3f}", nll=f"{scores['nll']:.3f}")
-            if path is not None:
-                _atomic_save(checkpoint_state(model, identity, epoch + 1, history, units, trained_by), path)
-                start_epoch = epoch + 1
+            if run.path is not None:
+                _atomic_save(checkpoint_state(run.model, run.identity, epoch + 1, history, run.units,
+                                              run.trained_by), run.path)
+                run.start_epoch = epoch + 1
     return history
 
 
 def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 128, device: str | torch.device = "auto",
                       amp: bool | None = None, channels_last: bool | None = None, steps: int = 3) -> float:
     """Estimated training seconds per epoch of ``model`` on ``train``, from ``steps`` timed steps (after one
-    warm-up) of each training unit on a copy of the model: an ETA to print before a long run starts. The
-    copy leaves the model, its random state and its BatchNorm statistics untouched."""
+    warm-up) of each training unit on a copy of the model, with ``train_step``, the step ``fit`` runs (the
+    method's feeding included): an ETA to print before a long run starts. The copy leaves the model, its random
+    state and its BatchNorm statistics untouched."""
     import copy
 
     device = get_device(device)
     cuda = device.type == "cuda"
-    amp = cuda if amp is None else amp
+    amp = (cuda if amp is None else amp) and cuda
     channels_last = True if channels_last is None else channels_last
     steps = check_int("steps", steps, minimum=1)
     probe = copy.deepcopy(model).to(device)
@@ -431,10 +488,11 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
     probe.train()
     count = min(len(train), batch_size * (steps + 1))
     sample = ImageSet(train.images[:count], train.labels[:count], train.classes, train.source).to(device)
-    total = 0.0
+    train_batch, scaler, total = batch_functions(probe)[0], grad_scaler(amp), 0.0
     with cudnn_benchmark(cuda), torch.random.fork_rng(devices=[device] if cuda else []):
-        for unit in training_units(probe):
-            optimizer = torch.optim.SGD(unit.parameters(), lr=1e-3, momentum=0.9)
+        units = make_training_units(probe, lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="constant",
+                                    epochs=1, steps_per_epoch=steps + 1, seed=0)
+        for unit in units:
             batches = list(Batches(sample, min(batch_size, count), shuffle=True, augment=True, drop_last=True,
                                    channels_last=channels_last))
             timed = 0.0
@@ -443,11 +501,7 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
                 if cuda:
                     torch.cuda.synchronize(device)
                 started = time.perf_counter()
-                with torch.autocast("cuda", dtype=torch.float16, enabled=amp and cuda):
-                    loss = member_loss(unit(images), labels, 0.0)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
+                train_step(unit, probe, images, labels, train_batch=train_batch, scaler=scaler, amp=amp)
                 if cuda:
                     torch.cuda.synchronize(device)
                 if index:  # the first step is a warm-up (allocation, kernel choice)
