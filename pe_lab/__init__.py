@@ -39,7 +39,7 @@ _HOMES = {
                   "frontier_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer",
                   "toy_explorer"),
     "masksembles": ("generate_masks",),
-    "solutions": ("SOLUTIONS", "exercise_command"),
+    "solutions": ("SOLUTIONS", "exercise_command", "exercise_run"),
     "exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask", "check_member_channels",
                   "check_member_weight", "check_pe_params", "check_readers", "check_rules_differ",
                   "check_tutorial_loss"),

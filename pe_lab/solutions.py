@@ -23,8 +23,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EXERCISE_RUNS", "SOLUTIONS", "SOLUTION_TAG", "Solution", "exercise_command", "exercise_numbers", "fill",
-           "main"]
+__all__ = ["EXERCISE_RUNS", "SOLUTIONS", "SOLUTION_TAG", "Solution", "exercise_command", "exercise_numbers",
+           "exercise_run", "fill", "main"]
 
 SOLUTION_TAG = "solution"  # every cell ``fill`` adds carries it; the book drops such cells
 
@@ -48,6 +48,19 @@ def exercise_command(name: str) -> str:
     """The shell command of exercise run ``name``, as a student types it (``DATA``: where CIFAR-10 lies)."""
     return ("python -m pe_lab.experiment " + " ".join(EXERCISE_RUNS[name])
             + f" --data DATA --out runs/exercises/{name}.json")
+
+
+def exercise_run(name: str) -> dict | None:
+    """The committed report of exercise run ``name`` (``assets/results/exercises/<name>.json``), or ``None``
+    (and its command printed) where it was not run yet."""
+    from .config import assets_dir
+    from .report import read_report
+
+    path = assets_dir() / "results" / "exercises" / f"{name}.json"
+    if not path.exists():
+        print(f"no committed run {name} yet; make it with: {exercise_command(name)}")
+        return None
+    return read_report(path)
 
 
 @dataclass(frozen=True)
@@ -233,14 +246,15 @@ assert all(len(v) == 3 for v in acc.values())"""),
         S(3, "The command trains PE(4,4,1) ResNet-20 for 3 epochs (CPU time printed below from the committed "
              "exercise run). Whether it matches the DE is what that run measures; on LeNet x2 the alpha sweep of "
              "notebook 08 measured the same question, with seeds. Command:\n\n" + _runs_note("resnet20_pe_alpha4"),
-          """from pe_lab import assets_dir, read_report
-exercise = read_report(assets_dir() / "results" / "exercises" / "resnet20_pe_alpha4.json")
-pe4 = exercise["runs"][0]
-runs04 = load_committed("cifar10_resnet20")[0]["runs"]
-rows = {r["method"]: r["metrics"]["accuracy"] for r in runs04 if r["seed"] == 0}
-print(f"PE(4,4,1) seed 0: {100 * pe4['metrics']['accuracy']:.1f} % in {pe4['train_seconds']:.0f} s CPU; "
-      "committed seed 0: " + ", ".join(f"{m} {100 * a:.1f} %" for m, a in rows.items()))
-assert pe4["spec"]["alpha"] == 4 and exercise["provenance"]["data"]["num_train"] == 50000"""),
+          """from pe_lab import exercise_run
+exercise = exercise_run("resnet20_pe_alpha4")
+if exercise is not None:
+    pe4 = exercise["runs"][0]
+    runs04 = load_committed("cifar10_resnet20")[0]["runs"]
+    rows = {r["method"]: r["metrics"]["accuracy"] for r in runs04 if r["seed"] == 0}
+    print(f"PE(4,4,1) seed 0: {100 * pe4['metrics']['accuracy']:.1f} % in {pe4['train_seconds']:.0f} s CPU; "
+          "committed seed 0: " + ", ".join(f"{m} {100 * a:.1f} %" for m, a in rows.items()))
+    assert pe4["spec"]["alpha"] == 4 and exercise["provenance"]["data"]["num_train"] == 50000"""),
         S(4, "The confusion matrix's largest off-diagonal entry names the pair (printed below). The members are less "
              "sure there: their disagreement on those images is well above their disagreement overall.",
           """import torch
@@ -325,13 +339,15 @@ assert int(((generate_masks(8, 4, 1) @ generate_masks(8, 4, 1).T)).min()) == 8  
              "function and disagree little: MIMO's diversity comes from the independent inputs. The committed "
              "exercise runs measure both (10,000 images, 5 epochs; CPU time printed):\n\n"
              + _runs_note("mimo_rho_0", "mimo_rho_1"),
-          """from pe_lab import assets_dir, load_predictions, read_report
+          """from pe_lab import assets_dir, exercise_run, load_predictions
 for name in ("mimo_rho_0", "mimo_rho_1"):
-    run = read_report(assets_dir() / "results" / "exercises" / f"{name}.json")["runs"][0]
-    stored = load_predictions(assets_dir() / "results" / "exercises" / f"{name}-predictions-mimo-seed0.pt")
-    d = diversity(stored["test"], stored["test_labels"])
-    print(f"{name}: accuracy {100 * run['metrics']['accuracy']:.1f} %, disagreement {100 * d['disagreement']:.1f} %, "
-          f"{run['train_seconds']:.0f} s CPU")"""),
+    report_ = exercise_run(name)
+    if report_ is not None:
+        run = report_["runs"][0]
+        stored = load_predictions(assets_dir() / "results" / "exercises" / f"{name}-predictions-mimo-seed0.pt")
+        d = diversity(stored["test"], stored["test_labels"])
+        print(f"{name}: accuracy {100 * run['metrics']['accuracy']:.1f} %, disagreement "
+              f"{100 * d['disagreement']:.1f} %, {run['train_seconds']:.0f} s CPU")"""),
         S(4, "Memory-bound: the ensemble with the smallest training activations per step, time-bound: the one with "
              "the fastest training step among the ensembles, both read from this notebook's cost table (printed "
              "below from the measured `costs`). MIMO usually wins on both on a CPU (one pass, shared weights); a PE "
@@ -353,12 +369,14 @@ assert check_tutorial_loss(my_loss)"""),
              "for more of it. Summing the member losses and multiplying the learning rate by $M$ are the same step "
              "for plain SGD without momentum; with momentum 0.9 they stay close. Commands:\n\n"
              + _runs_note("tutorial_member_loss_sum", "tutorial_lr_0.004"),
-          """from pe_lab import assets_dir, read_report
+          """from pe_lab import exercise_run
 base = {r["method"]: r["metrics"]["accuracy"] for r in tutorial["runs"] if r["seed"] == 0}
 for name in ("tutorial_member_loss_sum", "tutorial_lr_0.004"):
-    run = read_report(assets_dir() / "results" / "exercises" / f"{name}.json")["runs"][0]
-    print(f"{name}: PE {100 * run['metrics']['accuracy']:.1f} % ({run['train_seconds']:.0f} s CPU) vs tutorial PE "
-          f"{100 * base['packed']:.1f} %, Single {100 * base['single']:.1f} %")"""),
+    report_ = exercise_run(name)
+    if report_ is not None:
+        run = report_["runs"][0]
+        print(f"{name}: PE {100 * run['metrics']['accuracy']:.1f} % ({run['train_seconds']:.0f} s CPU) vs "
+              f"tutorial PE {100 * base['packed']:.1f} %, Single {100 * base['single']:.1f} %")"""),
         S(3, "The cell computes, per class, the ensemble's gain over its mean member and the members' disagreement, "
              "and how well the two rankings agree. Gains are largest where members disagree: averaging only helps "
              "where members differ.",
@@ -381,10 +399,9 @@ print(f"largest gain: {top} ({100 * gain[top]:+.1f} points), disagreement there 
         S(4, "Both runs are committed (Single and PE, seed 0, 5 epochs, with and without crop-and-flip). The cell "
              "prints what augmentation does to each: compare the two changes, in points. Commands:\n\n"
              + _runs_note("lenet_5_epochs", "lenet_5_epochs_no_augment"),
-          """from pe_lab import assets_dir, read_report
-with_aug = read_report(assets_dir() / "results" / "exercises" / "lenet_5_epochs.json")
-without = read_report(assets_dir() / "results" / "exercises" / "lenet_5_epochs_no_augment.json")
-for method in ("single", "packed"):
+          """from pe_lab import exercise_run
+with_aug, without = exercise_run("lenet_5_epochs"), exercise_run("lenet_5_epochs_no_augment")
+for method in ("single", "packed") if with_aug and without else ():
     a = next(r for r in with_aug["runs"] if r["method"] == method)
     b = next(r for r in without["runs"] if r["method"] == method)
     acc_a, acc_b = a["metrics"]["accuracy"], b["metrics"]["accuracy"]
@@ -445,9 +462,9 @@ def exercise_numbers(notebook: dict) -> list[int]:
     return []
 
 
-def _cell(kind: str, text: str) -> dict:
+def _cell(kind: str, text: str, cell_id: str) -> dict:
     lines = text.split("\n")
-    cell = {"cell_type": kind, "metadata": {"tags": [SOLUTION_TAG]},
+    cell = {"cell_type": kind, "id": cell_id, "metadata": {"tags": [SOLUTION_TAG]},
             "source": [line + "\n" for line in lines[:-1]] + [lines[-1]]}
     if kind == "code":
         cell.update(execution_count=None, outputs=[])
@@ -465,11 +482,12 @@ def fill(notebook: dict, name: str) -> dict:
                          f"{[s.exercise for s in solutions]}; update pe_lab/solutions.py")
     filled = copy.deepcopy(notebook)
     cells = [_cell("markdown", "## Solutions (instructor copy)\n\nGenerated by `python -m pe_lab.solutions fill`; "
-                               "each code cell runs after the notebook and checks its answer.")]
+                               "each code cell runs after the notebook and checks its answer.", "solutions")]
     for solution in solutions:
-        cells.append(_cell("markdown", f"**Exercise {solution.exercise}.** {solution.answer}"))
+        number = solution.exercise
+        cells.append(_cell("markdown", f"**Exercise {number}.** {solution.answer}", f"solution-{number}"))
         if solution.code:
-            cells.append(_cell("code", solution.code))
+            cells.append(_cell("code", solution.code, f"solution-{number}-code"))
     filled["cells"] = filled["cells"] + cells
     return filled
 

@@ -1,6 +1,7 @@
 """Every notebook runs top to bottom in quick mode, and keeps the house rules (stored without outputs,
 badges, Colab-only install, set_seed, QUICK, Summary, Exercises, a graded exercise)."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -42,6 +43,8 @@ def test_notebook_follows_the_house_rules(path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, "store notebooks without outputs (nbstripout)"
+    ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]  # nbformat 4.5: every cell has its own id
+    assert None not in ids and len(set(ids)) == len(ids), f"{path.name}: a cell without an id, or a repeated id"
     for before, cell in zip(nb.cells, nb.cells[1:], strict=False):
         if cell.cell_type == "code" and before.cell_type == "code":
             # prose before every cell, except a cell that only calls what the previous cell built
@@ -62,7 +65,7 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
     # kernel's peak resident memory (Binder gives 2 GB), benchmarks of what a *student* runs. VmHWM, not
     # getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so the kernel would report the pytest
     # process it was forked from.
-    nb = nbformat.from_dict(fill(nbformat.v4.upgrade(student) if student.nbformat < 4 else student, path.stem))
+    nb = nbformat.from_dict(fill(student, path.stem))
     marker = nbformat.v4.new_code_cell(
         "import time as _t; print(_t.time(), next(line.split()[1] for line in open('/proc/self/status') "
         "if line.startswith('VmHWM')))")
