@@ -17,7 +17,6 @@ that this script cannot rot between the rare runs on a GPU.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from pe_lab.ensemble import unpack as unpack_members  # noqa: E402
 from pe_lab.layers import PackedConv2d  # noqa: E402
 from pe_lab.masks import to_dense  # noqa: E402
 from pe_lab.methods import build  # noqa: E402
-from pe_lab.provenance import git_commit, hardware  # noqa: E402
+from pe_lab.provenance import provenance  # noqa: E402
 from pe_lab.train import fit, predict_member_probs  # noqa: E402
 
 DEFAULT_PACK = ROOT / ".gpu-data" / "cifar10-svhn.pack"
@@ -130,11 +129,9 @@ def main(argv: list[str] | None = None) -> dict:
         p.error(str(error))  # exit 2, one line: this script is for a machine that has the device
     args.out.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="pe-lab-gpu-check-"))
-    record: dict = {"provenance": {
-        "command": "python scripts/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "hardware": hardware(device), "torch": torch.__version__, "cuda": torch.version.cuda,
-        "git_commit": git_commit(), "smoke": args.smoke,
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}}
+    record: dict = {"provenance": provenance(
+        "python scripts/gpu_check.py " + " ".join(argv if argv is not None else sys.argv[1:]), device,
+        cuda=torch.version.cuda, smoke=args.smoke)}
     started = time.perf_counter()
     _run_step("equivalence_on_device", lambda: _check_equivalence(device), record, args.out)
     _run_step("training_on_device", lambda: _check_training(device, workdir), record, args.out)
