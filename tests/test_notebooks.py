@@ -65,7 +65,7 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
     # kernel's peak resident memory (Binder gives 2 GB), benchmarks of what a *student* runs. VmHWM, not
     # getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so the kernel would report the pytest
     # process it was forked from.
-    nb = nbformat.from_dict(fill(student, path.stem))
+    nb = nbformat.reads(json.dumps(fill(student, path.stem)), as_version=4)  # sources as strings, as read
     marker = nbformat.v4.new_code_cell(
         "import time as _t; print(_t.time(), next(line.split()[1] for line in open('/proc/self/status') "
         "if line.startswith('VmHWM')))")
