@@ -371,10 +371,12 @@ for name in ("mimo_rho_0", "mimo_rho_1"):
               f"{100 * measured[name]['disagreement']:.1f} %, {run['train_seconds']:.0f} s CPU")
 if len(measured) == 2:
     assert measured["mimo_rho_0"]["disagreement"] > measured["mimo_rho_1"]["disagreement"]"""),
-        S(4, "Memory-bound: the ensemble with the smallest training activations per step, time-bound: the one with "
-             "the fastest training step among the ensembles, both read from this notebook's cost table (printed "
-             "below from the measured `costs`). MIMO usually wins on both on a CPU (one pass, shared weights); a PE "
-             "pays for its wider activations; BatchEnsemble and Masksembles pay $M$ passes.",
+        S(4, "Read both from this notebook's cost table (the cell picks them from the measured `costs`). Memory "
+             "as the limit: the ensemble with the smallest training activations; a DE trained one member at a time "
+             "holds one member's activations (the lowest peak, paid for with $M$ passes), while BatchEnsemble and "
+             "Masksembles hold $M$ copies of the batch. Time as the limit: the fastest training step among the "
+             "ensembles. In QUICK mode the table is LeNet at batch 16, where timings are noisy: rerun it outside "
+             "QUICK (ResNet-20, batch 64) before choosing.",
           """ensembles = [c for c in costs if c.name != "single"]
 lightest = min(ensembles, key=lambda c: c.activation_bytes)
 fastest = min(ensembles, key=lambda c: c.train_step_ms)
@@ -409,9 +411,12 @@ if len(fixed) == 2:
     assert abs(fixed["tutorial_member_loss_sum"] - fixed["tutorial_lr_0.004"]) < 0.005   # the same step
     lr_fixed = fixed["tutorial_lr_0.004"]
     assert lr_fixed - base["packed"] > 0.02 and base["single"] - lr_fixed < 0.02"""),
-        S(3, "The cell computes, per class, the ensemble's gain over its mean member and the members' disagreement, "
-             "and how well the two rankings agree. Gains are largest where members disagree: averaging only helps "
-             "where members differ.",
+        S(3, "Not the same class, and the opposite of the usual guess: the cell computes, per class, the "
+             "ensemble's gain over its mean member and the share of images its members disagree on, and their rank "
+             "correlation is *negative* for the tutorial's PE. The classes the members disagree on most (cat, dog, "
+             "bird) are the hard ones, where most members are wrong, each in its own way, so averaging has no "
+             "right majority to find; the largest gains are on classes the members often get right, but not all "
+             "together. Disagreement is necessary for a gain, not sufficient.",
           """import torch
 gain, split = {}, {}
 p = tutorial_predictions["packed"]
@@ -427,7 +432,8 @@ by_split = sorted(split, key=split.get)
 ranks = torch.tensor([[order.index(n) for n in classes], [by_split.index(n) for n in classes]], dtype=torch.float)
 rank_corr = torch.corrcoef(ranks)[0, 1]
 print(f"largest gain: {top} ({100 * gain[top]:+.1f} points), disagreement there {100 * split[top]:.0f} %; "
-      f"rank correlation gain/disagreement {rank_corr:.2f}")"""),
+      f"most disagreement: {max(split, key=split.get)}; rank correlation gain/disagreement {rank_corr:.2f}")
+assert rank_corr < 0"""),
         S(4, "Measured, the prediction most people make (thin members need augmentation more) is not what this "
              "budget shows: at 5 epochs crop-and-flip *lowers* the accuracy of both the Single and the PE (it is a "
              "regulariser, and 5 epochs are too few to overfit; its gain shows over longer training such as the "
@@ -464,7 +470,8 @@ for kind in ("spirals", "moons"):
         if de_acc - pe_acc <= 0.02:
             narrowest[kind] = hidden
             break
-print("narrowest hidden width with PE within 2 points of DE:", narrowest)"""),
+print("narrowest hidden width with PE within 2 points of DE:", narrowest)
+assert narrowest.get("moons", 99) <= narrowest.get("spirals", 99)"""),
         S(3, "At equal parameters the cell lines up DE(4) at $w$ with PE(2,4,1) and the Single at $2w$ from the width "
              "sweep's rows: where the Single is ahead, width is better spent on one network; where the DE is, on an "
              "ensemble. Read the seeds column: most rows have one seed.",
