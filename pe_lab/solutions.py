@@ -460,8 +460,8 @@ assert all(delta < 0 for delta in change.values())"""),
 verdict = check_member_channels(member_channels)
 assert verdict, verdict"""),
         S(2, "The cell trains the toy at several hidden widths (a few seconds each) and prints the narrowest where "
-             "PE(2,4,1) is within 2 points of DE(4) on each dataset. Moons is easier than spirals (two curved "
-             "boundaries, not six arms), so smaller members suffice there.",
+             "PE(2,4,1) is within 2 points of DE(4) on each dataset. Moons is easier than spirals (one curved "
+             "boundary between two classes, against interleaved spiral arms), so smaller members suffice there.",
           """narrowest = {}
 for kind in ("spirals", "moons"):
     for hidden in (4, 8, 16, 32):
