@@ -375,8 +375,8 @@ if len(measured) == 2:
              "as the limit: the ensemble with the smallest training activations; a DE trained one member at a time "
              "holds one member's activations (the lowest peak, paid for with $M$ passes), while BatchEnsemble and "
              "Masksembles hold $M$ copies of the batch. Time as the limit: the fastest training step among the "
-             "ensembles. In QUICK mode the table is LeNet at batch 16, where timings are noisy: rerun it outside "
-             "QUICK (ResNet-20, batch 64) before choosing.",
+             "ensembles. In QUICK mode the table is LeNet, where timings are noisy: rerun it outside QUICK "
+             "(ResNet-20) before choosing.",
           """ensembles = [c for c in costs if c.name != "single"]
 lightest = min(ensembles, key=lambda c: c.activation_bytes)
 fastest = min(ensembles, key=lambda c: c.train_step_ms)
