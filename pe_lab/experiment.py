@@ -496,6 +496,7 @@ def parser() -> argparse.ArgumentParser:
     _run_arguments(p)
     return p
 
+
 def parse_args(argv: list[str] | None = None, p: argparse.ArgumentParser | None = None) -> argparse.Namespace:
     """The command line as ``main`` reads it: a ``--preset`` fills the defaults, explicit flags win."""
     p = p or parser()

@@ -99,15 +99,18 @@ def _key(method: str, width: float, alpha: float) -> tuple[str, float, float]:
     return method, float(width), float(alpha)
 
 
-def collected(results: Path) -> dict[tuple, dict]:
-    """The rows already collected in ``results`` (committed JSON), by (method, width, alpha)."""
-    rows: dict[tuple, dict] = {}
-    for name in SWEEPS:
-        path = results / f"sweep_{name}_lenet.json"
-        if path.exists():
-            for row in json.loads(path.read_text())["rows"]:
-                rows[_key(row["method"], row["width"], row["alpha"])] = row
-    return rows
+def _collected_reports(results: Path) -> dict[str, dict]:
+    """The sweep JSON already collected in ``results``, by sweep name (a sweep not collected yet is absent)."""
+    paths = {name: results / f"sweep_{name}_lenet.json" for name in SWEEPS}
+    return {name: json.loads(path.read_text()) for name, path in paths.items() if path.exists()}
+
+
+def collected(results: Path, reports: dict[str, dict] | None = None) -> dict[tuple, dict]:
+    """The rows already collected in ``results`` (committed JSON, or its ``reports`` if already read), by
+    (method, width, alpha)."""
+    reports = _collected_reports(results) if reports is None else reports
+    return {_key(row["method"], row["width"], row["alpha"]): row
+            for report in reports.values() for row in report["rows"]}
 
 
 def collected_points(results: Path) -> set[Point]:
@@ -201,12 +204,12 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
     by_key: dict[tuple, list[Point]] = {}
     for point in grid():
         by_key.setdefault(_key(point.method, point.width, point.alpha), []).append(point)
-    before = collected(out_dir)
+    earlier = _collected_reports(out_dir)
+    before = collected(out_dir, earlier)
+    first_report = next(read_report(p) for p in sorted(folder.glob("lenet-*.json")))
     for name, keys in SWEEPS.items():
         rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
-        first_report = next(read_report(p) for p in sorted(folder.glob("lenet-*.json")))
-        earlier = out_dir / f"sweep_{name}_lenet.json"
-        merged = ({"merged_with": json.loads(earlier.read_text())["provenance"]} if earlier.exists() else {})
+        merged = {"merged_with": earlier[name]["provenance"]} if name in earlier else {}
         report = {"provenance": {**first_report["provenance"], **merged,
                                  "command": "python -m pe_lab.sweep " + " ".join(sys.argv[1:]),
                                  "point_command": "python -m pe_lab.experiment " + " ".join(RECIPE) + " ...",
