@@ -16,7 +16,6 @@ import json
 import os
 import re
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +56,7 @@ PLANS = {
 
 def measure(notebooks: list[Path]) -> dict:
     import nbformat
-    from notebook_client import PollingNotebookClient
+    from notebook_client import execute_measured
 
     env = {"PE_LAB_QUICK": "0", "PE_LAB_OFFLINE": "1", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     shared = ROOT.parent / "shared" / "data"
@@ -66,14 +65,7 @@ def measure(notebooks: list[Path]) -> dict:
     os.environ.update(env)
     results = {}
     for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        nb.cells.append(nbformat.v4.new_code_cell(
-            "print(next(line.split()[1] for line in open('/proc/self/status') if line.startswith('VmHWM')))"))
-        started = time.perf_counter()
-        PollingNotebookClient(nb, timeout=1800, kernel_name="python3",
-                              resources={"metadata": {"path": str(path.parent)}}).execute()
-        seconds = time.perf_counter() - started
-        peak = int("".join(o.get("text", "") for o in nb.cells[-1].outputs).strip())
+        seconds, peak, _ = execute_measured(nbformat.read(path, as_version=4), path.parent)
         results[path.stem] = {"seconds": round(seconds, 1), "peak_mib": round(peak / 1024)}
         print(f"{path.stem}: {seconds:.0f} s, peak {peak / 1024:.0f} MiB", flush=True)
     import torch

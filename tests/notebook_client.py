@@ -35,3 +35,25 @@ class PollingNotebookClient(NotebookClient):
                                                        task_poll_kernel_alive)
         finally:
             channel.get_msg = original_get_msg
+
+
+def execute_measured(nb, folder, where: int | None = None) -> tuple[float, int, float]:
+    """Execute ``nb`` in place (working directory ``folder``) with one measuring cell run at index ``where``
+    (default: after the last cell) and removed afterwards. Returns ``(seconds until that cell, the kernel's peak
+    resident memory in KiB then, seconds in all)``. VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss
+    across exec, so the kernel would report the process it was forked from. A generous per-cell limit catches a
+    hung kernel; the times are benchmark numbers, never assertions."""
+    import time
+
+    import nbformat
+
+    where = len(nb.cells) if where is None else where
+    nb.cells.insert(where, nbformat.v4.new_code_cell(
+        "import time as _t; print(_t.time(), next(line.split()[1] for line in open('/proc/self/status') "
+        "if line.startswith('VmHWM')))"))
+    started = time.time()
+    PollingNotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    total = time.time() - started
+    reached, peak_kib = "".join(o.get("text", "") for o in nb.cells[where].outputs).split()
+    nb.cells.pop(where)
+    return float(reached) - started, int(peak_kib), total

@@ -3,13 +3,12 @@ badges, Colab-only install, set_seed, QUICK, Summary, Exercises, a graded exerci
 
 import json
 import os
-import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from conftest import record_notebook_seconds
-from notebook_client import PollingNotebookClient
+from notebook_client import execute_measured
 
 from pe_lab.solutions import fill
 
@@ -60,31 +59,18 @@ def test_notebook_runs_in_quick_mode(path, monkeypatch):
     if SHARED_DATA.exists() and "PE_LAB_DATA" not in os.environ:
         monkeypatch.setenv("PE_LAB_DATA", str(SHARED_DATA))  # real CIFAR-10 when this machine has it
     student = nbformat.read(path, as_version=4)
-    # The instructor's filled copy runs, so every solution is executed and checked too (pe_lab.solutions);
-    # between the notebook and its solutions, one cell more, run but never stored: the time so far and the
-    # kernel's peak resident memory (Binder gives 2 GB), benchmarks of what a *student* runs. VmHWM, not
-    # getrusage's ru_maxrss: Linux carries ru_maxrss across exec, so the kernel would report the pytest
-    # process it was forked from.
+    # The instructor's filled copy runs, so every solution is executed and checked too (pe_lab.solutions); the
+    # time and the kernel's peak memory (Binder gives 2 GB) are measured where the student's cells end.
     nb = nbformat.reads(json.dumps(fill(student, path.stem)), as_version=4)  # sources as strings, as read
-    marker = nbformat.v4.new_code_cell(
-        "import time as _t; print(_t.time(), next(line.split()[1] for line in open('/proc/self/status') "
-        "if line.startswith('VmHWM')))")
     where = len(student.cells)
-    nb.cells.insert(where, marker)
-    started = time.time()
-    # A generous per-cell limit catches a hung kernel; how long a notebook takes is a benchmark number
-    # (recorded below and printed after the run), never an assertion: a busy CI machine must not fail it.
-    PollingNotebookClient(nb, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
-    total = time.time() - started
+    seconds, peak_kib, total = execute_measured(nb, path.parent, where)
     errors = [(c.source[:300], o) for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
-    finished, peak_kib = "".join(o.get("text", "") for o in nb.cells[where].outputs).split()
-    record_notebook_seconds(path.name, float(finished) - started, peak_rss_mib=round(int(peak_kib) / 1024),
-                            solutions_seconds=total - (float(finished) - started))
-    # The executed notebook without the measuring cell and the solutions is what `make book` publishes
-    # (executed once, here); the executed instructor copy goes beside it.
-    nb.cells.pop(where)
+    record_notebook_seconds(path.name, seconds, peak_rss_mib=round(peak_kib / 1024),
+                            solutions_seconds=total - seconds)
+    # The executed notebook without the solutions is what `make book` publishes (executed once, here); the
+    # executed instructor copy goes beside it.
     for folder, cells in ((EXECUTED, nb.cells[:where]), (EXECUTED_INSTRUCTOR, nb.cells)):
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(nbformat.from_dict({**nb, "cells": cells}), folder / path.name)
