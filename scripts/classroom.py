@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pe_lab.provenance import provenance, write_json  # noqa: E402
-from pe_lab.solutions import EXERCISE_RUNS, exercise_command  # noqa: E402
+from pe_lab.results.provenance import provenance, write_json  # noqa: E402
+from pe_lab.teaching.solutions import EXERCISE_RUNS, exercise_command  # noqa: E402
 
 TIMINGS = ROOT / "assets" / "results" / "classroom_timings.json"
 EXERCISES = ROOT / "assets" / "results" / "exercises"

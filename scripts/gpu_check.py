@@ -29,16 +29,17 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a bare checkout: no pip install needed
 
-from pe_lab import bench, experiment  # noqa: E402
+from pe_lab.cli import bench, experiment  # noqa: E402
 from pe_lab.config import atomic_save, get_device, set_seed  # noqa: E402
-from pe_lab.data import synthetic_dataset  # noqa: E402
-from pe_lab.datapack import unpack  # noqa: E402
-from pe_lab.ensemble import unpack as unpack_members  # noqa: E402
-from pe_lab.layers import PackedConv2d  # noqa: E402
-from pe_lab.masks import to_dense  # noqa: E402
-from pe_lab.methods import build  # noqa: E402
-from pe_lab.provenance import provenance  # noqa: E402
-from pe_lab.train import fit, predict_member_probs  # noqa: E402
+from pe_lab.data.datapack import unpack  # noqa: E402
+from pe_lab.data.images import synthetic_dataset  # noqa: E402
+from pe_lab.evaluation.prediction import predict_member_probs  # noqa: E402
+from pe_lab.methods.packed import unpack as unpack_members  # noqa: E402
+from pe_lab.methods.registry import build  # noqa: E402
+from pe_lab.nn.layers import PackedConv2d  # noqa: E402
+from pe_lab.nn.masks import to_dense  # noqa: E402
+from pe_lab.results.provenance import provenance  # noqa: E402
+from pe_lab.training.loop import fit  # noqa: E402
 
 DEFAULT_PACK = ROOT / ".gpu-data" / "cifar10-svhn.pack"
 
@@ -82,7 +83,7 @@ def _check_lightning(device: torch.device) -> dict:
     """The Lightning engine on the device (one process): the same weights as ``fit`` on full batches in fp32, and
     a finite AMP run. Skipped (recorded as such) where Lightning is not installed."""
     try:
-        from pe_lab.lightning import fit_lightning
+        from pe_lab.training.lightning import fit_lightning
     except ImportError as error:
         return {"skipped": str(error), "ok": True}
     train = synthetic_dataset(3, 10)

@@ -14,12 +14,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from pe_lab.data import CIFAR10_CLASSES, DataError, load_cifar10, synthetic_dataset
-from pe_lab.experiment import main, parser
-from pe_lab.layers import PackedConv2d, PackedLinear, logits_by_member, members_to_packed, packed_to_members
-from pe_lab.masks import from_dense, to_dense
-from pe_lab.methods import build
-from pe_lab.metrics import (
+from pe_lab.cli.experiment import main, parser
+from pe_lab.data.images import CIFAR10_CLASSES, DataError, load_cifar10, synthetic_dataset
+from pe_lab.evaluation.metrics import (
     accuracy,
     ece,
     ece_by_hand,
@@ -29,8 +26,12 @@ from pe_lab.metrics import (
     ood_metrics,
     ood_score,
 )
-from pe_lab.report import checkpoint_path, load_predictions, read_report, report_lock
-from pe_lab.train import CheckpointError, RunMismatch, first_difference, fit
+from pe_lab.methods.registry import build
+from pe_lab.nn.layers import PackedConv2d, PackedLinear, logits_by_member, members_to_packed, packed_to_members
+from pe_lab.nn.masks import from_dense, to_dense
+from pe_lab.results.report import checkpoint_path, load_predictions, read_report, report_lock
+from pe_lab.training.checkpoint import CheckpointError, RunMismatch, first_difference
+from pe_lab.training.loop import fit
 
 
 @pytest.fixture(autouse=True)
@@ -257,7 +258,7 @@ def test_cli_arguments_are_checked_before_any_data_is_read(tmp_path, capsys, arg
 
 
 def test_bench_rejects_an_empty_batch_before_building_anything(capsys, tmp_path):
-    from pe_lab import bench
+    from pe_lab.cli import bench
 
     with pytest.raises(SystemExit) as info:
         bench.main(["--model", "lenet", "--batch", "0", "--out", str(tmp_path / "b.json")])
@@ -268,7 +269,7 @@ def test_bench_rejects_an_empty_batch_before_building_anything(capsys, tmp_path)
 @pytest.mark.parametrize("args,rule", [(["--compile", "tensorrt-ish"], "unknown --compile backend 'tensorrt-ish'"),
                                        (["--amp-dtype", "float8"], "invalid choice: 'float8'")])
 def test_bench_rejects_an_unknown_compile_backend_or_amp_dtype(capsys, tmp_path, args, rule):
-    from pe_lab import bench
+    from pe_lab.cli import bench
 
     with pytest.raises(SystemExit) as info:
         bench.main(["--model", "lenet", "--batch", "4", *args, "--out", str(tmp_path / "b.json")])
@@ -277,7 +278,8 @@ def test_bench_rejects_an_unknown_compile_backend_or_amp_dtype(capsys, tmp_path,
 
 
 def test_bench_reports_a_failing_contender_in_its_row(tmp_path, monkeypatch):
-    from pe_lab import bench, cost
+    from pe_lab.cli import bench
+    from pe_lab.results import cost
 
     real = cost._step_functions
 
@@ -445,7 +447,7 @@ def test_float64_input_is_a_named_error():
 # ------------------------------------------------------------------------------ poor today: explorers
 
 def test_explorer_update_refuses_values_its_widgets_would_clamp():
-    from pe_lab.explorers import mask_explorer, ood_explorer
+    from pe_lab.teaching.explorers import mask_explorer, ood_explorer
 
     _, update = mask_explorer()
     with pytest.raises(ValueError, match=r"num_estimators=0 is outside this explorer's range \[1, "):
@@ -472,7 +474,7 @@ def test_grad_scaler_falls_back_to_torch_cuda_amp(monkeypatch):
 
 
 def test_autocast_query_works_without_the_device_argument(monkeypatch):
-    from pe_lab import layers
+    from pe_lab.nn import layers
 
     def old_is_autocast_enabled(*args):  # torch < 2.4 takes no device argument
         if args:
@@ -504,7 +506,7 @@ def test_uint8_images_fed_to_a_model_advise_normalising():
 
 @pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.uint8])
 def test_integer_labels_of_any_width_are_accepted_by_nll_and_brier(dtype):
-    from pe_lab.metrics import brier_score
+    from pe_lab.evaluation.metrics import brier_score
 
     probs, labels = torch.tensor([[0.25, 0.75], [0.9, 0.1]]), torch.tensor([1, 0])
     assert nll(probs, labels.to(dtype)) == pytest.approx(nll(probs, labels))
@@ -520,7 +522,7 @@ def test_float_bool_or_list_labels_name_the_rule(labels, message):
 
 
 def test_pack_keeps_its_members_dtype():
-    from pe_lab.ensemble import pack
+    from pe_lab.methods.packed import pack
 
     members = [build("lenet", "single").double().eval() for _ in range(2)]
     packed = pack(members).eval()
@@ -532,7 +534,7 @@ def test_pack_keeps_its_members_dtype():
 
 
 def test_a_one_class_folder_is_refused_before_any_decoding(tmp_path):
-    from pe_lab.data import load_image_folder
+    from pe_lab.data.images import load_image_folder
 
     (tmp_path / "cat").mkdir()
     Image.new("RGB", (32, 32)).save(tmp_path / "cat" / "0.png")
@@ -541,8 +543,8 @@ def test_a_one_class_folder_is_refused_before_any_decoding(tmp_path):
 
 
 def test_test_images_of_another_size_are_refused_and_a_test_set_equal_to_train_is_said(tmp_path):
-    from pe_lab.data import ImageSet
-    from pe_lab.experiment import check_splits
+    from pe_lab.cli.experiment import check_splits
+    from pe_lab.data.images import ImageSet
 
     train = ImageSet(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), ("a", "b"), "train")
     smaller = ImageSet(torch.zeros(4, 3, 28, 28, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), ("a", "b"), "test")

@@ -6,15 +6,15 @@ import pytest
 import torch
 from PIL import Image
 
-from pe_lab.benchmarks import CIFAR10C_PER_SEVERITY, cifar10c_corruptions, load_cifar10c, load_texture_folder
-from pe_lab.data import DataError
+from pe_lab.data.benchmarks import CIFAR10C_PER_SEVERITY, cifar10c_corruptions, load_cifar10c, load_texture_folder
+from pe_lab.data.images import DataError
 
 
 @pytest.fixture
 def cifar10c(tmp_path, monkeypatch):
     """Two corruptions in the published layout, with the per-severity block size shrunk to 20 images (the
     layout is the same: 5 blocks of the test set in order, labels repeated per block)."""
-    monkeypatch.setattr("pe_lab.benchmarks.CIFAR10C_PER_SEVERITY", 20)
+    monkeypatch.setattr("pe_lab.data.benchmarks.CIFAR10C_PER_SEVERITY", 20)
     rng = np.random.default_rng(0)
     labels = np.tile(np.arange(20) % 10, 5).astype(np.uint8)
     np.save(tmp_path / "labels.npy", labels)
@@ -64,8 +64,8 @@ def test_a_texture_folder_of_any_sizes_becomes_square_32px_images(tmp_path):
 
 
 def test_official_shift_metrics_score_a_model_per_corruption_and_severity(cifar10c):
-    from pe_lab.benchmarks import official_shift_metrics
-    from pe_lab.methods import build
+    from pe_lab.evaluation.shift import official_shift_metrics
+    from pe_lab.methods.registry import build
 
     model = build("lenet", "packed").eval()
     results = official_shift_metrics(model, cifar10c, severities=(1, 5), per_class=1)
@@ -83,7 +83,7 @@ def _texture_folder(root):
 def test_the_experiment_cli_evaluates_the_official_files_beside_the_generated_ones(cifar10c, tmp_path):
     import json
 
-    from pe_lab.experiment import main
+    from pe_lab.cli.experiment import main
 
     out = tmp_path / "report.json"
     textures = _texture_folder(tmp_path / "dtd")
@@ -100,8 +100,8 @@ def test_the_experiment_cli_evaluates_the_official_files_beside_the_generated_on
 
 
 def test_benchmark_options_need_shift_and_a_real_layout_and_stay_out_of_old_identities(cifar10c, tmp_path, capsys):
-    from pe_lab.data import synthetic_splits
-    from pe_lab.experiment import main, parse_args, run_config
+    from pe_lab.cli.experiment import main, parse_args, run_config
+    from pe_lab.data.images import synthetic_splits
 
     base = ["--synthetic", "--methods", "packed", "--seeds", "0", "--out", str(tmp_path / "r.json")]
     with pytest.raises(SystemExit) as stop:

@@ -3,7 +3,8 @@ on stderr, never a traceback. Each command is run in-process, so an exception th
 
 import pytest
 
-from pe_lab import bench, datapack, experiment, shift, sweep
+from pe_lab.cli import bench, experiment, shift, sweep
+from pe_lab.data import datapack
 
 TINY = ["--synthetic", "--train-per-class", "4", "--epochs", "1", "--methods", "single", "--model", "lenet",
         "--no-eta", "--no-progress", "--seeds", "0", "--schedule", "cosine", "--batch-size", "8"]

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from pe_lab.bench import main as bench_main
-from pe_lab.cost import activation_bytes, count_flops, count_params, measure, reference_available
+from pe_lab.cli.bench import main as bench_main
+from pe_lab.results.cost import activation_bytes, count_flops, count_params, measure, reference_available
 
 
 def test_flops_of_a_conv_match_the_formula():

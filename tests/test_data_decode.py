@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pe_lab.data import DataError, decode_image, load_image_folder
+from pe_lab.data.images import DataError, decode_image, load_image_folder
 
 
 def _grey16(path):

@@ -8,10 +8,12 @@ import pytest
 import torch
 from PIL import Image
 
-from pe_lab.data import CIFAR10_CLASSES, Batches, ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
-from pe_lab.experiment import format_table, main
-from pe_lab.methods import build
-from pe_lab.train import TrainingDiverged, evaluate, fit, predict_member_probs
+from pe_lab.cli.experiment import format_table, main
+from pe_lab.data.images import CIFAR10_CLASSES, Batches, ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
+from pe_lab.evaluation.prediction import evaluate, predict_member_probs
+from pe_lab.methods.registry import build
+from pe_lab.training.loop import fit
+from pe_lab.training.step import TrainingDiverged
 
 
 @pytest.fixture(autouse=True)
@@ -152,7 +154,7 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
 
 def _stop_after_epochs(model, train, path, stop_after):
     """Run fit for 2 epochs but kill it (an exception) once `stop_after` epochs have been checkpointed."""
-    import pe_lab.train as train_module
+    import pe_lab.training.loop as train_module
 
     original = train_module._atomic_save
     calls = []
@@ -240,7 +242,7 @@ def test_experiment_cli_writes_json_with_provenance(tmp_path, capsys):
     assert format_table(report) in table
     predictions = torch.load(tmp_path / "r-predictions-packed-seed0.pt", weights_only=True)
     assert predictions["test"].shape[1:] == (2, 10)
-    from pe_lab.viz import results_figure
+    from pe_lab.teaching.viz import results_figure
 
     figure = results_figure(report)
     assert len(figure.axes) == 6 and "SYNTHETIC" in figure._suptitle.get_text()

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pe_lab.exercises import (
+from pe_lab.evaluation.metrics import ece, ece_by_hand, reliability_data
+from pe_lab.nn.layers import PackedConv2d
+from pe_lab.nn.masks import layer_mask, member_mask
+from pe_lab.teaching.exercises import (
     calibration_test_set,
     check_ece,
     check_mask,
@@ -14,9 +17,6 @@ from pe_lab.exercises import (
     check_readers,
     check_rules_differ,
 )
-from pe_lab.layers import PackedConv2d
-from pe_lab.masks import layer_mask, member_mask
-from pe_lab.metrics import ece, ece_by_hand, reliability_data
 
 PE = dict(in_channels=16, out_channels=32, kernel_size=3, alpha=3, num_estimators=4, gamma=2)
 RIGHT = 16 * 32 * 9 * 9 // 8  # alpha^2 * dense / (M*gamma)
@@ -86,7 +86,7 @@ def _signed(probs, labels, num_bins):
 
 
 def _true_class(probs, labels, num_bins):
-    from pe_lab.exercises import ece_with_true_class_confidence
+    from pe_lab.teaching.exercises import ece_with_true_class_confidence
 
     return ece_with_true_class_confidence(probs, labels, num_bins)
 
@@ -133,7 +133,7 @@ def test_member_mask_exercise():
 def test_tutorial_loss_checker():
     import torch.nn.functional as F
 
-    from pe_lab.exercises import check_tutorial_loss
+    from pe_lab.teaching.exercises import check_tutorial_loss
 
     assert check_tutorial_loss(lambda logits, labels: F.cross_entropy(logits, labels.repeat(len(logits) // len(labels))))
     wrong = [
@@ -150,7 +150,7 @@ def test_tutorial_loss_checker():
 
 
 def test_member_weight_checker():
-    from pe_lab.exercises import check_member_weight
+    from pe_lab.teaching.exercises import check_member_weight
 
     assert check_member_weight(lambda w, r, s: w * torch.outer(s, r))
     assert check_member_weight(lambda w, r, s: s[:, None] * w * r[None, :])
@@ -169,7 +169,7 @@ def test_member_weight_checker():
 
 
 def test_check_member_channels_names_each_classic_mistake_and_hides_the_answer():
-    from pe_lab.exercises import check_member_channels
+    from pe_lab.teaching.exercises import check_member_channels
 
     assert check_member_channels(lambda c, a, m, w: a * w * c / m)
     classic = {"the base width multiplies": lambda c, a, m, w: a * c / m,
@@ -190,7 +190,7 @@ def test_check_member_channels_names_each_classic_mistake_and_hides_the_answer()
 def test_grouped_index_and_ensemble_checkers_name_the_mistake_hide_the_answer_and_reveal_it():
     import numpy as np
 
-    from pe_lab.exercises import check_ensemble_average, check_grouped_index
+    from pe_lab.teaching.exercises import check_ensemble_average, check_grouped_index
 
     right = lambda c, k, c_in, c_out, g: k + (c // (c_out // g)) * (c_in // g)  # noqa: E731
     assert check_grouped_index(right)
@@ -215,7 +215,7 @@ def test_grouped_index_and_ensemble_checkers_name_the_mistake_hide_the_answer_an
 def test_the_tutorial_loss_checker_does_not_print_the_answer():
     import torch.nn.functional as F
 
-    from pe_lab.exercises import check_tutorial_loss
+    from pe_lab.teaching.exercises import check_tutorial_loss
 
     verdict = check_tutorial_loss(lambda z, y: F.cross_entropy(z, y.repeat_interleave(len(z) // len(y))),
                                   reveal=False)

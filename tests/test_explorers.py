@@ -8,9 +8,15 @@ import plotly.graph_objects as go  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from pe_lab.exercises import check_ece, check_ensemble_average, check_grouped_index, check_mask, check_pe_params  # noqa: E402
-from pe_lab.explorers import calibration_explorer, cost_explorer, mask_explorer, ood_explorer  # noqa: E402
-from pe_lab.metrics import ece_by_hand  # noqa: E402
+from pe_lab.evaluation.metrics import ece_by_hand
+from pe_lab.teaching.exercises import (
+    check_ece,
+    check_ensemble_average,
+    check_grouped_index,
+    check_mask,
+    check_pe_params,
+)
+from pe_lab.teaching.explorers import calibration_explorer, cost_explorer, mask_explorer, ood_explorer
 
 
 def _image(figure):
@@ -89,8 +95,8 @@ def test_ood_explorer_criteria():
 
 
 def test_check_mask_right_and_first_wrong_entry():
-    from pe_lab.layers import PackedConv2d
-    from pe_lab.masks import layer_mask
+    from pe_lab.nn.layers import PackedConv2d
+    from pe_lab.nn.masks import layer_mask
 
     right = layer_mask(PackedConv2d(6, 6, 1, alpha=1, num_estimators=3, gamma=2))[..., 0, 0]
     assert check_mask(right, in_channels=6, out_channels=6, num_estimators=3, gamma=2)
@@ -114,10 +120,11 @@ def test_other_checkers():
 
 
 def test_shift_explorer_follows_corruption_and_severity():
-    from pe_lab.data import synthetic_dataset
-    from pe_lab.explorers import shift_explorer
-    from pe_lab.methods import build
-    from pe_lab.shift import shift_metrics, synthetic_textures
+    from pe_lab.data.corruptions import synthetic_textures
+    from pe_lab.data.images import synthetic_dataset
+    from pe_lab.evaluation.shift import shift_metrics
+    from pe_lab.methods.registry import build
+    from pe_lab.teaching.explorers import shift_explorer
 
     data = synthetic_dataset(3, 10, split="test")
     results = {label: shift_metrics(build("lenet", method, num_estimators=2).eval(), data, corruptions=("fog", "contrast"))
@@ -145,7 +152,7 @@ def test_ood_explorer_refuses_in_and_ood_probabilities_of_different_models():
 
 
 def test_the_standalone_explorer_opens_on_committed_results_and_every_tab_redraws():
-    from pe_lab.explorers import lab_explorer
+    from pe_lab.teaching.explorers import lab_explorer
 
     tab, updates = lab_explorer(toy_epochs=50)
     assert len(tab.children) == len(updates) == 9

@@ -60,7 +60,7 @@ def test_equivalences_and_training_hold_on_cuda(tmp_path):
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_bench_on_cuda_reports_every_contender(tmp_path):
-    from pe_lab import bench
+    from pe_lab.cli import bench
 
     result = bench.main(["--model", "resnet20", "--batch", "64", "--device", "cuda", "--repeats", "2",
                          "--out", str(tmp_path / "b.json")])

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from pe_lab.layers import (
+from pe_lab.nn.layers import (
     PackedConv2d,
     PackedLinear,
     extended_size,
@@ -16,7 +16,7 @@ from pe_lab.layers import (
     members_to_packed,
     packed_to_members,
 )
-from pe_lab.masks import from_dense, layer_mask, member_mask, to_dense
+from pe_lab.nn.masks import from_dense, layer_mask, member_mask, to_dense
 
 
 @pytest.fixture(autouse=True)

@@ -15,13 +15,14 @@ import torch
 
 pytest.importorskip("lightning")
 
-from pe_lab import experiment  # noqa: E402
-from pe_lab.data import synthetic_dataset  # noqa: E402
-from pe_lab.engines import LightningMissing, check_engine, global_rank, require_lightning  # noqa: E402
-from pe_lab.lightning import fit_lightning  # noqa: E402
-from pe_lab.methods import build  # noqa: E402
-from pe_lab.streaming import FolderSet, SeededItems, ShardedEpochSampler, choose_mode  # noqa: E402
-from pe_lab.train import RunMismatch, fit, load_checkpoint  # noqa: E402
+from pe_lab.cli import experiment  # noqa: E402
+from pe_lab.data.images import synthetic_dataset
+from pe_lab.data.streaming import FolderSet, SeededItems, ShardedEpochSampler, choose_mode
+from pe_lab.methods.registry import build
+from pe_lab.training.checkpoint import RunMismatch, load_checkpoint
+from pe_lab.training.engines import LightningMissing, check_engine, global_rank, require_lightning
+from pe_lab.training.lightning import fit_lightning
+from pe_lab.training.loop import fit
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET = dict(progress=False, device="cpu")
@@ -178,8 +179,8 @@ def test_a_streamed_folder_gives_imagenet_crops_in_file_order(tmp_path):
 
 
 def test_the_cifar10_data_module_finds_cifar10_and_svhn_folders(tmp_path, monkeypatch):
-    from pe_lab.data import CIFAR10_CLASSES
-    from pe_lab.lightning import EnsembleDataModule
+    from pe_lab.data.images import CIFAR10_CLASSES
+    from pe_lab.training.lightning import EnsembleDataModule
 
     monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path / "cache"))
     for split in ("train", "test"):
@@ -242,8 +243,8 @@ def _die_after_first_checkpoint(monkeypatch, module) -> None:
 
 @pytest.mark.parametrize("first,second", [("pe-lab", "lightning"), ("lightning", "pe-lab")])
 def test_a_checkpoint_of_one_engine_is_resumed_by_the_other(first, second, tmp_path, monkeypatch):
-    import pe_lab.lightning as lightning_engine
-    import pe_lab.train as train_module
+    import pe_lab.training.lightning as lightning_engine
+    import pe_lab.training.loop as train_module
 
     engines = {"pe-lab": (fit, train_module), "lightning": (fit_lightning, lightning_engine)}
     train = synthetic_dataset(3, 10)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchmetrics.classification import BinaryAUROC, MulticlassCalibrationError
 
-from pe_lab.metrics import (
+from pe_lab.evaluation.metrics import (
     accuracy,
     brier_score,
     ece,
@@ -133,7 +133,7 @@ def test_bad_input_errors(call, message):
 
 
 def test_temperature_from_probabilities_equals_temperature_on_logits():
-    from pe_lab.metrics import with_temperature
+    from pe_lab.evaluation.metrics import with_temperature
 
     logits = torch.randn(50, 3, 10, generator=torch.Generator().manual_seed(0)) * 3
     for temperature in (0.5, 1.0, 2.5):
@@ -144,7 +144,7 @@ def test_temperature_from_probabilities_equals_temperature_on_logits():
 
 
 def test_diversity_numbers():
-    from pe_lab.metrics import diversity
+    from pe_lab.evaluation.metrics import diversity
 
     labels = torch.tensor([0, 1, 2, 0])
     one_hot = torch.nn.functional.one_hot
@@ -167,7 +167,7 @@ def test_ood_metrics_rank_real_valued_scores_as_given_like_scikit_learn(shift, s
     """Energies, logits, distances: torchmetrics would squash scores outside [0, 1] through a sigmoid."""
     from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 
-    from pe_lab.metrics import ood_metrics
+    from pe_lab.evaluation.metrics import ood_metrics
 
     torch.manual_seed(0)
     in_scores = (torch.randn(300) * scale + shift).round()   # rounding makes ties, which must count as ties
@@ -182,7 +182,7 @@ def test_ood_metrics_rank_real_valued_scores_as_given_like_scikit_learn(shift, s
 
 
 def test_ood_metrics_on_the_issues_example():
-    from pe_lab.metrics import ood_metrics
+    from pe_lab.evaluation.metrics import ood_metrics
 
     got = ood_metrics(torch.tensor([40.0, 50.0, 60.0, 80.0]), torch.tensor([45.0, 70.0, 90.0, 100.0]))
     assert got["auroc"] == pytest.approx(0.75)
@@ -192,7 +192,7 @@ def test_ood_metrics_on_the_issues_example():
 
 @pytest.mark.parametrize("fn", ["entropy", "mutual_information", "variation_ratio"])
 def test_uncertainty_measures_refuse_logits(fn):
-    import pe_lab.metrics as metrics
+    import pe_lab.evaluation.metrics as metrics
 
     logits = torch.tensor([[[2.0, -1.0, 0.5], [0.1, 0.3, -2.0]]])
     with pytest.raises(ValueError, match="probabilities"):
@@ -203,8 +203,8 @@ def test_uncertainty_measures_refuse_logits(fn):
 
 @pytest.mark.parametrize("temperature", [0, -1, float("nan"), float("inf")])
 def test_predict_proba_refuses_a_temperature_that_is_not_positive(temperature):
-    from pe_lab.ensemble import predict_proba
-    from pe_lab.methods import build
+    from pe_lab.evaluation.prediction import predict_proba
+    from pe_lab.methods.registry import build
 
     with pytest.raises(ValueError, match="temperature"):
         predict_proba(build("lenet", "packed").eval(), torch.zeros(2, 3, 32, 32), temperature=temperature)

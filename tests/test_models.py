@@ -4,10 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from pe_lab.ensemble import pack, predict_proba, unpack
-from pe_lab.layers import PackedConv2d, PackedLinear
-from pe_lab.methods import build, build_member
-from pe_lab.models import ARCHITECTURES
+from pe_lab.evaluation.prediction import predict_proba
+from pe_lab.methods.packed import pack, unpack
+from pe_lab.methods.registry import build, build_member
+from pe_lab.nn.layers import PackedConv2d, PackedLinear
+from pe_lab.nn.models import ARCHITECTURES
 
 
 def _images(batch=4):
@@ -174,7 +175,7 @@ def test_models_reject_wrong_images():
 def test_pack_rejects_mixed_members():
     with pytest.raises(ValueError, match="one and the same spec"):
         pack([build("lenet", "single"), build_member("lenet", alpha=2, num_estimators=2)])
-    with pytest.raises(ValueError, match="built by pe_lab.models"):
+    with pytest.raises(ValueError, match="built by pe_lab.nn.models"):
         pack([nn.Linear(2, 2)])
     with pytest.raises(ValueError, match="unpack takes a packed model"):
         unpack(build("lenet", "single"))

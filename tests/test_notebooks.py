@@ -10,7 +10,7 @@ import pytest
 from conftest import record_notebook_seconds
 from notebook_client import execute_measured
 
-from pe_lab.solutions import fill
+from pe_lab.teaching.solutions import fill
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))

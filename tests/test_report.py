@@ -53,7 +53,7 @@ def test_committed_results_load_through_the_face():
 def test_a_notebooks_visible_settings_are_what_the_gpu_preset_trains():
     """Notebook 04 on a GPU ran the t4 preset's 20 epochs with label smoothing and alpha 2 whatever it showed."""
     from pe_lab import experiment_argv
-    from pe_lab.experiment import parse_args
+    from pe_lab.cli.experiment import parse_args
 
     shown = dict(model="resnet20", alpha=4, num_estimators=4, gamma=1, epochs=3, label_smoothing=0.0, lr=0.1)
     args = parse_args(experiment_argv("t4", **shown))

@@ -17,12 +17,12 @@ import pytest
 import torch
 from torch import nn
 
-from pe_lab.batchensemble import BatchEnsembleConv2d, BatchEnsembleLinear, member_weight
-from pe_lab.cost import count_flops
-from pe_lab.masksembles import ChannelMasks, generate_masks
-from pe_lab.methods import build
-from pe_lab.mimo import mimo_batch
-from pe_lab.models import ARCHITECTURES, plain_network
+from pe_lab.methods.batchensemble import BatchEnsembleConv2d, BatchEnsembleLinear, member_weight
+from pe_lab.methods.masksembles import ChannelMasks, generate_masks
+from pe_lab.methods.mimo import mimo_batch
+from pe_lab.methods.registry import build
+from pe_lab.nn.models import ARCHITECTURES, plain_network
+from pe_lab.results.cost import count_flops
 
 M = 4
 
@@ -284,8 +284,9 @@ def test_flops_match_their_formula(architecture):
 
 @pytest.mark.parametrize("method", ["batch", "mimo", "masksembles"])
 def test_every_rival_trains_and_evaluates_through_the_one_code_path(method, tmp_path):
-    from pe_lab.data import synthetic_dataset
-    from pe_lab.train import fit, predict_member_probs
+    from pe_lab.data.images import synthetic_dataset
+    from pe_lab.evaluation.prediction import predict_member_probs
+    from pe_lab.training.loop import fit
 
     train = synthetic_dataset(16, 10)
     model = build("lenet", method, num_estimators=M)

@@ -5,8 +5,10 @@ import json
 import pytest
 import torch
 
-from pe_lab.data import synthetic_dataset
-from pe_lab.shift import CORRUPTIONS, SEVERITIES, corrupt, main, shift_metrics, shifted, synthetic_textures
+from pe_lab.cli.shift import main
+from pe_lab.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt, shifted, synthetic_textures
+from pe_lab.data.images import synthetic_dataset
+from pe_lab.evaluation.shift import shift_metrics
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +51,7 @@ def test_shifted_sets_say_what_they_are():
 
 
 def test_shift_metrics_of_a_model():
-    from pe_lab.methods import build
+    from pe_lab.methods.registry import build
 
     model = build("lenet", "packed", num_estimators=2).eval()
     result = shift_metrics(model, synthetic_dataset(4, 10, split="test"), corruptions=("fog", "pixelate"),
@@ -71,7 +73,7 @@ def test_shift_cli_names_a_method_without_runs(tmp_path, capsys):
 
 
 def test_experiment_cli_records_shift_and_textures(tmp_path):
-    from pe_lab.experiment import main as experiment_main
+    from pe_lab.cli.experiment import main as experiment_main
 
     report = experiment_main(["--synthetic", "--train-per-class", "16", "--epochs", "1", "--batch-size", "16",
                               "--model", "lenet", "--methods", "packed", "--seeds", "0", "--no-progress", "--no-eta",
@@ -86,7 +88,7 @@ def test_experiment_cli_records_shift_and_textures(tmp_path):
 
 def test_shift_refuses_a_report_trained_on_synthetic_data_and_reads_recorded_checkpoints(tmp_path, capsys):
     """It scored a synthetic model on CIFAR and wrote the JSON without a word."""
-    from pe_lab.experiment import main as experiment_main
+    from pe_lab.cli.experiment import main as experiment_main
 
     report = experiment_main(["--synthetic", "--train-per-class", "8", "--epochs", "1", "--batch-size", "8",
                               "--model", "lenet", "--methods", "single", "--seeds", "0", "--no-progress", "--no-eta",

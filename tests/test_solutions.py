@@ -10,8 +10,9 @@ import torch
 import torch.nn.functional as F
 
 import pe_lab
-from pe_lab.experiment import parse_args, validate_args
-from pe_lab.solutions import EXERCISE_RUNS, SOLUTION_TAG, SOLUTIONS, exercise_command, exercise_numbers, fill, main
+from pe_lab.cli.experiment import parse_args, validate_args
+from pe_lab.cli.solutions import main
+from pe_lab.teaching.solutions import EXERCISE_RUNS, SOLUTION_TAG, SOLUTIONS, exercise_command, exercise_numbers, fill
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 

@@ -11,10 +11,10 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from pe_lab.explorers import alpha_explorer, ensemble_size_explorer, frontier_explorer, seed_explorer  # noqa: E402
-from pe_lab.metrics import accuracy, first_members  # noqa: E402
-from pe_lab.sweep import ALPHA_WIDTH, Point, collect, collected_points, grid, run  # noqa: E402
-from pe_lab.viz import sweep_figure, width_figure  # noqa: E402
+from pe_lab.cli.sweep import ALPHA_WIDTH, Point, collect, collected_points, grid, run
+from pe_lab.evaluation.metrics import accuracy, first_members
+from pe_lab.teaching.explorers import alpha_explorer, ensemble_size_explorer, frontier_explorer, seed_explorer
+from pe_lab.teaching.viz import sweep_figure, width_figure
 
 TINY = ("--synthetic", "--epochs", "1", "--train-per-class", "6", "--test-per-class", "3", "--no-eta",
         "--batch-size", "16")
@@ -94,7 +94,7 @@ def test_first_members_grows_the_ensemble_one_member_at_a_time():
 
 def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
     folder, _, _ = swept
-    from pe_lab.experiment import load_predictions, read_report
+    from pe_lab.cli.experiment import load_predictions, read_report
 
     stored = load_predictions(folder / "lenet-w2-deep-seed0-predictions-deep-seed0.pt")
     widget, update = ensemble_size_explorer({"DE": (stored["test"], stored["test_labels"])})

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from pe_lab.ensemble import predict_proba
-from pe_lab.toy import make_toy, ood_ring, toy_compare, toy_mlp, train_toy
+from pe_lab.evaluation.prediction import predict_proba
+from pe_lab.teaching.toy import make_toy, ood_ring, toy_compare, toy_mlp, train_toy
 
 
 @pytest.mark.parametrize("kind,classes", [("moons", 2), ("spirals", 2), ("blobs", 3)])
@@ -70,7 +70,7 @@ def test_toy_explorer_trains_on_update_and_names_a_broken_rule():
     import matplotlib
 
     matplotlib.use("Agg")
-    from pe_lab.explorers import toy_explorer
+    from pe_lab.teaching.explorers import toy_explorer
 
     widget, update = toy_explorer(num_points=100, epochs=100, grid_steps=12)
     shown = update(alpha=1.0, hidden=8, seed=1)

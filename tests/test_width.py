@@ -4,9 +4,9 @@ PE(alpha = M) unpacking into networks of exactly the Single's architecture."""
 import pytest
 import torch
 
-from pe_lab.cost import count_params
-from pe_lab.ensemble import pack, unpack
-from pe_lab.methods import METHODS, build, build_from_spec, label_for
+from pe_lab.methods.packed import pack, unpack
+from pe_lab.methods.registry import METHODS, build, build_from_spec, label_for
+from pe_lab.results.cost import count_params
 
 
 @pytest.mark.parametrize("kind", sorted(METHODS))

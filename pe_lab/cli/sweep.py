@@ -1,0 +1,260 @@
+"""``python -m pe_lab.sweep``: when does a Packed-Ensemble match a Deep Ensemble? Two sweeps on one grid.
+
+* the **alpha sweep**: PE(alpha, 4, 1) for alpha = 1, 2, 3, 4 (member width alpha/M = 1/4 ... 1) beside the
+  Single and DE(4) of the same base network;
+* the **width sweep**: Single, DE(4) and PE(2,4,1) over base widths (``--width``: every layer's channels times w).
+
+Every grid point is one ``pe_lab.experiment`` run (one method, one seed) with its own report, so a point is
+resumed, skipped when done, and skipped when another worker holds it (the report's lock): start this command
+twice (``OMP_NUM_THREADS=1`` each) to use two cores, stop it at any time, start it again to continue.
+``collect`` then reads the points and writes one JSON per sweep with provenance, the grid, every run, the
+mean and std over seeds, FLOPs per image, and the CPU time the sweep took::
+
+    OMP_NUM_THREADS=1 python -m pe_lab.sweep run --data ../shared/data --dir runs/sweep &
+    OMP_NUM_THREADS=1 python -m pe_lab.sweep run --data ../shared/data --dir runs/sweep &
+    python -m pe_lab.sweep collect --dir runs/sweep --out assets/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .experiment import RunLocked, parse_args, read_report, run_experiment, validate_args
+
+__all__ = ["Point", "RECIPE", "alpha_points", "collect", "collected", "collected_points", "grid", "main",
+           "width_points"]
+
+# The lenet preset's recipe (batch 128, SGD + Nesterov, lr 0.05, cosine, weight decay 5e-4, crop + flip, member
+# losses summed) at 10 epochs instead of 20: the grid below at 20 epochs does not fit a session on 2 CPU cores.
+RECIPE = ["--preset", "lenet", "--epochs", "10", "--model", "lenet", "--num-estimators", "4", "--gamma", "1"]
+ALPHA_WIDTH = 2.0  # LeNet x2 (12, 32, 240, 168): the smallest LeNet where alpha = 1, 2, 3, 4 all divide by M = 4
+ALPHAS = (1, 2, 3, 4)
+WIDTHS = (1.0, 2.0, 4.0, 8.0)
+SWEEPS = {  # the rows of each sweep, by (method, base width, alpha)
+    "alpha": [(m, ALPHA_WIDTH, float(a)) for m, a in (("single", 2), ("deep", 2), *(("packed", a) for a in ALPHAS))],
+    "width": [(m, w, 2.0) for w in WIDTHS for m in ("single", "packed", "deep")],
+}
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point: a method of LeNet at base ``width`` (``alpha`` for a PE), one seed."""
+
+    method: str
+    width: float
+    seed: int
+    alpha: float = 2
+
+    @property
+    def name(self) -> str:
+        alpha = f"-a{self.alpha:g}" if self.method == "packed" else ""
+        return f"lenet-w{self.width:g}-{self.method}{alpha}-seed{self.seed}"
+
+    def argv(self, data: str | None, folder: Path) -> list[str]:
+        where = ["--data", data, "--offline"] if data is not None else []
+        return [*RECIPE, "--methods", self.method, "--alpha", f"{self.alpha:g}", "--width", f"{self.width:g}",
+                "--seeds", str(self.seed), *where, "--no-progress", "--resume",
+                "--out", str(folder / f"{self.name}.json"), "--runs-dir", str(folder / "checkpoints"),
+                *(["--save-predictions"] if self.seed == 0 else [])]
+
+
+def alpha_points(seed: int) -> list[Point]:
+    return [Point("single", ALPHA_WIDTH, seed), Point("deep", ALPHA_WIDTH, seed),
+            *(Point("packed", ALPHA_WIDTH, seed, alpha) for alpha in ALPHAS)]
+
+
+def width_points(seed: int, widths=WIDTHS) -> list[Point]:
+    return [Point(method, width, seed) for width in widths for method in ("single", "packed", "deep")]
+
+
+def grid(seeds=(0, 1, 2)) -> list[Point]:
+    """Every point, most informative first (2 CPU cores cannot run all of it in a session): seed 0 of both
+    sweeps up to width 4, more seeds of the alpha sweep, more seeds of width 1, width 8 (Single and PE, then
+    the DE), and more seeds of width 4 last."""
+    first, rest = seeds[0], seeds[1:]
+    order = [*alpha_points(first), *width_points(first, WIDTHS[:-1])]
+    order += [p for seed in rest for p in alpha_points(seed)]
+    order += [p for seed in rest for p in width_points(seed, WIDTHS[:1])]
+    widest = width_points(first, WIDTHS[-1:])
+    order += [p for p in widest if p.method != "deep"]
+    order += [p for seed in rest for p in width_points(seed, WIDTHS[2:3])]
+    order += [p for p in widest if p.method == "deep"]
+    order += [p for seed in rest for p in width_points(seed, WIDTHS[-1:])]
+    unique: list[Point] = []
+    for point in order:
+        if point not in unique:
+            unique.append(point)
+    return unique
+
+
+def _key(method: str, width: float, alpha: float) -> tuple[str, float, float]:
+    return method, float(width), float(alpha)
+
+
+def _collected_reports(results: Path) -> dict[str, dict]:
+    """The sweep JSON already collected in ``results``, by sweep name (a sweep not collected yet is absent)."""
+    paths = {name: results / f"sweep_{name}_lenet.json" for name in SWEEPS}
+    return {name: json.loads(path.read_text()) for name, path in paths.items() if path.exists()}
+
+
+def collected(results: Path, reports: dict[str, dict] | None = None) -> dict[tuple, dict]:
+    """The rows already collected in ``results`` (committed JSON, or its ``reports`` if already read), by
+    (method, width, alpha)."""
+    reports = _collected_reports(results) if reports is None else reports
+    return {_key(row["method"], row["width"], row["alpha"]): row
+            for report in reports.values() for row in report["rows"]}
+
+
+def collected_points(results: Path) -> set[Point]:
+    """The grid points whose run is already in ``results``: a new worker folder need not train them again."""
+    return {Point(row["method"], row["width"], seed, row["alpha"])
+            for row in collected(results).values() for seed in row["seeds"]}
+
+
+def run(folder: Path, data: str | None, points: list[Point] | None = None, extra: tuple[str, ...] = (),
+        done: set[Point] = frozenset()) -> None:
+    """Run every point (default: the whole ``grid()``) not yet done (in ``folder`` or in ``done``, the points
+    already collected) and not held by another worker; ``extra`` arguments override the recipe's (tests:
+    ``--synthetic``). The CPU seconds this worker spent on a point are added to that point's ``<name>.cpu``
+    file (a resumed point adds up)."""
+    for point in points if points is not None else grid():
+        out = folder / f"{point.name}.json"
+        if point in done or (out.exists() and read_report(out).get("runs")):
+            continue
+        args = parse_args([*point.argv(data, folder), *extra])
+        validate_args(args)
+        start = time.process_time()
+        try:
+            run_experiment(args)
+        except RunLocked:
+            continue
+        cpu = folder / f"{point.name}.cpu"
+        spent = float(cpu.read_text()) if cpu.exists() else 0.0
+        cpu.write_text(str(spent + time.process_time() - start))
+        print(f"[sweep] done {point.name}", flush=True)
+
+
+def _summary(runs: list[dict]) -> dict:
+    values = {"accuracy": [], "nll": [], "ece": [], "brier": [], "auroc": [], "fpr95": [], "mi_auroc": [],
+              "train_seconds": []}
+    for r in runs:
+        m = r["metrics"]
+        for key in ("accuracy", "nll", "ece", "brier"):
+            values[key].append(m[key])
+        values["auroc"].append(m["ood"]["msp"]["auroc"])
+        values["fpr95"].append(m["ood"]["msp"]["fpr95"])
+        mi = m["ood"].get("mutual_information")
+        if mi is not None:
+            values["mi_auroc"].append(mi["auroc"])
+        values["train_seconds"].append(r["train_seconds"])
+    return {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
+            for k, v in values.items() if v}
+
+
+_RUN_KEYS = ("method", "seed", "metrics", "train_seconds", "params", "spec", "history")
+
+
+def _row(folder: Path, points: list[Point], before: dict | None = None) -> dict | None:
+    """One row from the points done in ``folder``, merged with the row collected ``before`` (a seed run in
+    ``folder`` replaces the same seed there; the others are kept, with their CPU time)."""
+    from ..methods.registry import build_from_spec, label_for
+    from ..results.cost import count_flops
+
+    runs, cpu = [], 0.0
+    for point in points:
+        out = folder / f"{point.name}.json"
+        if not out.exists():
+            continue
+        report = read_report(out)
+        cpu_file = folder / f"{point.name}.cpu"
+        point_cpu = float(cpu_file.read_text()) if cpu_file.exists() else 0.0
+        runs.extend({**r, "cpu_seconds": point_cpu / len(report["runs"])} for r in report["runs"])
+        cpu += point_cpu
+    if before is not None:
+        fresh = {r["seed"] for r in runs}
+        kept = [r for r in before["runs"] if r["seed"] not in fresh]
+        # rows collected before runs carried their own CPU time: the row's total, shared out evenly
+        share = before["cpu_seconds"] / len(before["runs"])
+        runs.extend({**r, "cpu_seconds": r.get("cpu_seconds", share)} for r in kept)
+        cpu += sum(r.get("cpu_seconds", share) for r in kept)
+        runs.sort(key=lambda r: r["seed"])
+    if not runs:
+        return None
+    spec = runs[0]["spec"]
+    first = points[0]
+    return {"label": label_for(spec), "method": first.method, "width": first.width, "alpha": first.alpha,
+            "member_width": first.width * (first.alpha / spec["num_estimators"] if first.method == "packed" else 1.0),
+            "params": runs[0]["params"], "flops_per_image": count_flops(build_from_spec(spec)),
+            "seeds": sorted(r["seed"] for r in runs), "summary": _summary(runs), "cpu_seconds": cpu,
+            "runs": [{k: r[k] for k in (*_RUN_KEYS, "cpu_seconds")} for r in runs]}
+
+
+def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
+    """Write ``sweep_alpha_lenet.json`` and ``sweep_width_lenet.json`` from the points done in ``folder``,
+    merged with the rows already in ``out_dir`` (so a new worker folder adds seeds, never drops them)."""
+    written = {}
+    by_key: dict[tuple, list[Point]] = {}
+    for point in grid():
+        by_key.setdefault(_key(point.method, point.width, point.alpha), []).append(point)
+    earlier = _collected_reports(out_dir)
+    before = collected(out_dir, earlier)
+    first_report = next(read_report(p) for p in sorted(folder.glob("lenet-*.json")))
+    for name, keys in SWEEPS.items():
+        rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
+        merged = {"merged_with": earlier[name]["provenance"]} if name in earlier else {}
+        report = {"provenance": {**first_report["provenance"], **merged,
+                                 "command": "python -m pe_lab.sweep " + " ".join(sys.argv[1:]),
+                                 "point_command": "python -m pe_lab.experiment " + " ".join(RECIPE) + " ...",
+                                 "date_collected": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
+                  "recipe": {"argv": RECIPE, **first_report["config"],
+                             "note": "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"},
+                  "sweep": name, "rows": rows, "cpu_seconds": sum(r["cpu_seconds"] for r in rows),
+                  "train_seconds": sum(run["train_seconds"] for r in rows for run in r["runs"])}
+        for key in keys:  # the seed-0 member probabilities, beside the JSON
+            point = by_key[key][0]
+            stored = folder / f"{point.name}-predictions-{point.method}-seed0.pt"
+            if stored.exists():
+                (out_dir / "sweep").mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(stored, out_dir / "sweep" / f"{point.name}-predictions.pt")
+        path = out_dir / f"sweep_{name}_lenet.json"
+        path.write_text(json.dumps(report, indent=1))
+        written[name] = path
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m pe_lab.sweep", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run the grid points not yet done (resumable; start twice for two cores)")
+    r.add_argument("--data", required=True)
+    r.add_argument("--dir", default="runs/sweep")
+    r.add_argument("--results", default="assets/results",
+                   help="skip the points whose run is already collected here (default: assets/results)")
+    c = sub.add_parser("collect", help="write one JSON per sweep from the points done")
+    c.add_argument("--dir", default="runs/sweep")
+    c.add_argument("--out", default="assets/results")
+    args = p.parse_args(argv)
+    folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    if args.command == "collect" and not any(folder.glob("lenet-*.json")):
+        p.exit(1, f"{p.prog}: error: no finished grid point in {folder}; run `python -m pe_lab.sweep run` first\n")
+    try:
+        if args.command == "run":
+            run(folder, args.data, done=collected_points(Path(args.results)))
+        else:
+            for name, path in collect(folder, Path(args.out)).items():
+                print(f"wrote {name} sweep: {path}")
+    except (ValueError, OSError) as error:  # a point's report, the data, a place to write: named, one line
+        p.exit(1, f"{p.prog}: error: {error}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Robustness under shift: the metrics of a model on every corruption and severity (in the style of
+CIFAR-10-C, ``pe_lab.data.corruptions``) or on the official CIFAR-10-C files (``pe_lab.data.benchmarks``),
+and far-OOD detection on textures."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..data.benchmarks import cifar10c_corruptions, load_cifar10c
+from ..data.corruptions import CORRUPTIONS, SEVERITIES, shifted
+from ..data.images import ImageSet, subset
+from ..validate import check_choice
+
+__all__ = ["official_shift_metrics", "shift_metrics"]
+
+
+def shift_metrics(model: torch.nn.Module, test: ImageSet, *, corruptions=tuple(CORRUPTIONS),
+                  severities=SEVERITIES, device: str | torch.device = "cpu", seed: int = 0) -> dict:
+    """Accuracy, NLL and ECE of ``model``'s ensemble prediction on ``test`` under every corruption and severity,
+    ``{name: {severity: {...}}}``, with severity ``0`` the clean test set."""
+    from .metrics import accuracy, ece, nll
+    from .prediction import predict_member_probs
+
+    for name in corruptions:
+        check_choice("corruption", name, CORRUPTIONS)
+    for severity in severities:
+        check_choice("severity", severity, SEVERITIES)
+
+    def scores(data: ImageSet) -> dict:
+        probs = predict_member_probs(model, data, device=device).mean(1)
+        labels = data.labels.cpu()
+        return {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels), "ece": ece(probs, labels)}
+
+    clean = scores(test)
+    return {name: {0: clean, **{s: scores(shifted(test, name, s, seed=seed)) for s in severities}}
+            for name in corruptions}
+
+
+def official_shift_metrics(model: torch.nn.Module, root: str | os.PathLike, *, corruptions=None,
+                           severities=(1, 2, 3, 4, 5), per_class: int | None = None, device="cpu") -> dict:
+    """Accuracy, NLL and ECE of ``model`` on the official CIFAR-10-C: ``{corruption: {severity: metrics}}``,
+    on a balanced subset of ``per_class`` images per class if given (the same images for every severity)."""
+    from .metrics import accuracy, ece, nll
+    from .prediction import predict_member_probs
+
+    names = corruptions or cifar10c_corruptions(root)
+    results: dict = {}
+    for name in names:
+        results[name] = {}
+        for severity in severities:
+            data = load_cifar10c(root, name, severity)
+            if per_class is not None:
+                data = subset(data, per_class)
+            probs = predict_member_probs(model, data, device=device).mean(1)
+            labels = data.labels.cpu()
+            results[name][severity] = {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels),
+                                       "ece": ece(probs, labels)}
+    return results

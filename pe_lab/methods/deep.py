@@ -1,0 +1,28 @@
+"""The Deep Ensemble (Lakshminarayanan et al., 2017): M independently trained copies of the base network, each
+its own training unit (own optimiser, schedule, shuffle and augmentation)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..nn.models import (
+    DeepEnsemble,
+    ModelSpec,
+    plain_network,
+)
+from .registry import Contender, Method, register
+
+
+def _make_deep(architecture: str, num_classes: int, *, num_estimators: int, width: float = 1.0, **_) -> nn.Module:
+    ensemble = DeepEnsemble([plain_network(architecture, num_classes, width, 1, "single")
+                             for _ in range(num_estimators)])
+    ensemble.spec = ModelSpec(architecture, "deep", num_classes, num_estimators=num_estimators, width=width)
+    return ensemble
+
+
+register(Method(
+    "deep", "DE", "M independently trained networks (Lakshminarayanan et al., 2017)", _make_deep,
+    hyperparameters=("num_estimators",), width_is_base=True,
+    # Each member has its own optimiser, schedule, shuffle and augmentation: independent training.
+    units=lambda model: list(model.members),
+    contenders=(Contender("deep_loop", "DE (loop)", "units"), Contender("deep_vmap", "DE (vmap)", "vmap"))))

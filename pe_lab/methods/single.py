@@ -1,0 +1,19 @@
+"""The Single network: the base architecture, one member; logits ``(B, 1, K)``."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from ..nn.models import (
+    plain_network,
+)
+from .registry import Contender, Method, register
+
+
+def _make_single(architecture: str, num_classes: int, *, width: float = 1.0, **_) -> nn.Module:
+    return plain_network(architecture, num_classes, width, 1, "single")
+
+
+register(Method(
+    "single", "Single", "one network", _make_single, width_is_base=True,
+    contenders=(Contender("single", "Single"),)))

@@ -1,0 +1,85 @@
+"""One run, measured: train a built model, evaluate it on test and OOD data, and record it as a report does.
+
+``compare_methods`` is the notebooks' version of ``python -m pe_lab.experiment`` (one seed, in memory);
+``evaluate_run`` is what both record for a trained model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..config import get_device, set_seed
+from ..data.images import ImageSet, subset
+from ..evaluation.metrics import evaluate_predictions
+from ..evaluation.prediction import predict_member_probs
+from ..methods.registry import METHODS, build
+from ..training.loop import fit
+from .provenance import provenance
+from .report import summarise
+
+__all__ = ["compare_methods", "evaluate_run", "make_provenance"]
+
+
+def _timed_predictions(model: torch.nn.Module, data: ImageSet, device: torch.device) -> tuple[torch.Tensor, float]:
+    """Member probabilities on ``data`` and the images per second it took (eval, batch 500, after a warm-up)."""
+    if isinstance(data, ImageSet):  # a streamed folder's first batch is its own warm-up
+        predict_member_probs(model, subset(data, 10), device=device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    member_probs = predict_member_probs(model, data, device=device)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return member_probs, len(data) / (time.perf_counter() - start)
+
+
+def make_provenance(train: ImageSet, test: ImageSet, ood: ImageSet | None, device: torch.device, seeds: list[int],
+                    command: str) -> dict:
+    """Where a result came from: command, data, machine, versions, commit, seeds, date."""
+    data = {"train": train.source, "num_train": len(train), "test": test.source, "num_test": len(test),
+            "ood": ood.source if ood is not None else None, "num_ood": len(ood) if ood is not None else 0,
+            "synthetic": train.synthetic}
+    return provenance(command, device, data=data, seeds=seeds)
+
+
+def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: ImageSet, ood: ImageSet | None,
+                 device: torch.device, num_bins: int = 15) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
+    """Measure a trained model: the run's record, and its member probabilities on test and OOD data."""
+    member_probs, images_per_second = _timed_predictions(model, test, device)
+    ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
+    metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=num_bins)
+    run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
+           "train_seconds": history.train_seconds, "test_images_per_second": images_per_second,
+           "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
+    return run, member_probs, ood_probs
+
+
+def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: ImageSet | None, *,
+                    methods: tuple[str, ...] = tuple(METHODS), alpha: float = 2,
+                    num_estimators: int = 4, gamma: int = 1, epochs: int = 3, batch_size: int = 128,
+                    lr: float = 0.1, seed: int = 0, device: str | torch.device = "auto",
+                    progress: bool = True) -> tuple[dict, dict[str, dict]]:
+    """Train and measure each method once (one seed): the notebooks' version of the CLI.
+
+    Returns ``(report, predictions)``: the report has the same form as the CLI's JSON (``format_table``
+    prints it), ``predictions[method]`` holds member probabilities on test and OOD data and the labels.
+    """
+    device = get_device(device)
+    runs, predictions = [], {}
+    for method in methods:
+        set_seed(seed)
+        model = build(model_name, method, alpha=alpha, num_estimators=num_estimators, gamma=gamma,
+                      num_classes=len(train.classes))
+        history = fit(model, train, test, epochs=epochs, batch_size=batch_size, lr=lr, device=device, seed=seed,
+                      progress=progress)
+        run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device)
+        runs.append(run)
+        predictions[method] = {"test": member_probs, "test_labels": test.labels.cpu(), "ood": ood_probs,
+                               "classes": list(test.classes)}
+    command = (f"pe_lab.experiment.compare_methods({model_name!r}, methods={methods}, alpha={alpha}, "
+               f"num_estimators={num_estimators}, gamma={gamma}, epochs={epochs}, seed={seed})")
+    report = {"provenance": make_provenance(train, test, ood, device, [seed], command), "runs": runs,
+              "summary": summarise(runs)}
+    return report, predictions

@@ -1,0 +1,135 @@
+"""One training step, the one every caller runs (``fit``, the Lightning engine, the ETA and the cost
+benchmark): a training unit (the whole model, or one DE member) with its optimiser, schedule and generator;
+the members' summed cross-entropy on logits ``(B, M, K)``; backward and step; and the divergence check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..methods.registry import training_units
+from .recipe import RecipeError
+
+__all__ = ["TrainingDiverged", "TrainingUnit", "make_training_units", "member_loss", "step_statistics",
+           "stop_if_diverged", "train_step", "unit_loss"]
+
+
+SYNC_EVERY = 50  # steps between host reads of the running loss (and the NaN flag) during an epoch
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message says where and which checkpoint is safe."""
+
+
+@dataclass
+class TrainingUnit:
+    """What one optimiser trains: the whole model (Single, PE) or one DE member, with its schedule and the
+    generator of its shuffle and augmentation."""
+
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    generator: torch.Generator
+
+
+def make_training_units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float, schedule: str,
+                        epochs: int, steps_per_epoch: int, seed: int, nesterov: bool = True) -> list[TrainingUnit]:
+    """The optimiser (SGD, no weight decay on norms and biases), schedule (stepped every step) and generator of
+    each training unit of ``model``: the one recipe that both engines (``fit`` and ``pe_lab.training.lightning``)
+    use."""
+    modules = training_units(model)
+    units = []
+    for index, module in enumerate(modules):
+        # No weight decay on BatchNorm and biases: the usual CIFAR recipe.
+        decay = [p for p in module.parameters() if p.dim() > 1]
+        no_decay = [p for p in module.parameters() if p.dim() <= 1]
+        optimizer = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+                                     {"params": no_decay, "weight_decay": 0.0}],
+                                    lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
+        total = epochs * steps_per_epoch  # fit has checked the schedule's name
+        if schedule == "onecycle" and total < 10:
+            raise RecipeError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
+                              "use more data or epochs, or schedule='cosine'")
+        if schedule == "onecycle":
+            scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total,
+                                                            pct_start=0.25, anneal_strategy="linear")
+        elif schedule == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+        else:  # constant, as in PyTorch's and torch-uncertainty's CIFAR-10 tutorials
+            scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+        units.append(TrainingUnit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
+    return units
+
+
+def member_loss(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float,
+                reduction: str = "sum") -> torch.Tensor:
+    """Sum (pe-lab's default) or mean (torch-uncertainty's) over members of each member's mean cross-entropy;
+    logits ``(B, M, K)``. The mean divides every member's gradient by M."""
+    batch, members, classes = logits.shape
+    targets = labels.reshape(-1) if labels.dim() == 2 else labels.repeat_interleave(members)  # (B, M) or (B,)
+    per_sample = F.cross_entropy(logits.reshape(batch * members, classes).float(), targets,
+                                 label_smoothing=label_smoothing)
+    return per_sample * members if reduction == "sum" else per_sample
+
+
+def step_statistics(logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tensor,
+                    member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor]:
+    """A training step's contribution to the epoch's running sums, as device tensors (no host sync):
+    ``(summed per-image loss, number correct)``. Correct means the ensemble's averaged prediction is right; with
+    one label per member (MIMO's slots, labels ``(B, M)``) it is the members' mean accuracy."""
+    detached = logits.detach()
+    per_member = logits.shape[1] if member_reduction == "sum" else 1
+    loss_sum = loss.detach().float() * len(labels) / per_member
+    if labels.dim() == 1:
+        correct = (detached.float().softmax(-1).mean(1).argmax(-1) == labels).sum()
+    else:
+        correct = (detached.argmax(-1) == labels).float().mean(1).sum()
+    return loss_sum, correct
+
+
+def unit_loss(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
+              train_batch, amp: bool = False, label_smoothing: float = 0.0,
+              member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The forward half of every training step, the one both engines and the ETA run: the method feeds the batch
+    (``train_batch``: MIMO's input slots, BatchEnsemble's repeat), the unit computes logits ``(B, M, K)``, and
+    ``member_loss`` scores them. Returns ``(logits, labels as fed, loss)``."""
+    images, labels = train_batch(model, images, labels, unit.generator)
+    with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+        logits = unit.module(images)
+        loss = member_loss(logits, labels, label_smoothing, member_reduction)
+    return logits, labels, loss
+
+
+def train_step(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, train_batch,
+               scaler, amp: bool = False, label_smoothing: float = 0.0,
+               member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One optimiser step of one training unit: ``unit_loss``, backward (scaled on CUDA), step, schedule.
+    ``fit`` and ``seconds_per_epoch`` run it; the Lightning engine runs ``unit_loss`` for every unit of a step
+    and one backward of their sum (the units share no weight, so each still gets its own gradient)."""
+    logits, labels, loss = unit_loss(unit, model, images, labels, train_batch=train_batch, amp=amp,
+                                     label_smoothing=label_smoothing, member_reduction=member_reduction)
+    unit.optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(unit.optimizer)
+    scaler.update()
+    unit.scheduler.step()
+    return logits, labels, loss
+
+
+def stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path | None, good_epoch: int,
+                     lr: float, units: int = 1) -> None:
+    """Raise ``TrainingDiverged`` if ``first_bad`` (the epoch's first step index with a non-finite loss, -1 if
+    none; a device tensor, read here) is set, naming the step, the member (when the model trains as ``units``
+    separate members, each ``steps`` steps one after another: a DE) and the last good checkpoint."""
+    bad = int(first_bad.item())
+    if bad < 0:
+        return
+    unit, step = divmod(bad, steps)
+    where = f"epoch {epoch + 1}, step {step + 1}" + (f" of member {unit}" if units > 1 else "")
+    safe = f"the last good checkpoint is {path} (epoch {good_epoch})" if path and path.exists() \
+        else "no checkpoint was written"
+    raise TrainingDiverged(f"loss became non-finite (NaN or inf) at {where}; {safe}. Try a lower lr (now {lr}).")

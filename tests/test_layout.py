@@ -1,0 +1,182 @@
+"""The house, drawn from the imports: every module imports only from its own floor or below, no import circle (lazy
+imports inside functions count), no private name crosses a module, no function over 60 lines, and the face
+(``pe_lab.__init__``) names each public name's one home. Each rule's checker is tested on the classic wrong
+layouts too, so a checker that can never fail would be caught."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import pe_lab
+
+PACKAGE = Path(pe_lab.__file__).parent
+# floor of each top-level part of pe_lab; the CLI shims at the top level are on the CLI's floor, the face above all
+FLOORS = {"version": 0, "config": 0, "validate": 0, "nn": 1, "data": 2, "methods": 3, "evaluation": 4, "training": 5,
+          "results": 6, "teaching": 7, "cli": 8, "experiment": 8, "bench": 8, "shift": 8, "sweep": 8, "solutions": 8,
+          "datapack": 8, "__init__": 9}
+MAX_FUNCTION_LINES = 60
+
+
+def module_name(path: Path, root: Path = PACKAGE) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(("pe_lab", *parts[:-1])) if parts[-1] == "__init__" else ".".join(("pe_lab", *parts))
+
+
+def sources(root: Path = PACKAGE) -> dict[str, str]:
+    return {module_name(p, root): p.read_text() for p in sorted(root.rglob("*.py"))}
+
+
+def imports_of(name: str, source: str, is_package: bool) -> list[tuple[str, list[str]]]:
+    """Every pe_lab module ``name`` imports (module level or inside a function), with the names taken from it."""
+    package = name if is_package else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            if target == "pe_lab" or target.startswith("pe_lab."):
+                found.append((target, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            found += [(a.name, []) for a in node.names if a.name.startswith("pe_lab")]
+    return found
+
+
+def floor(module: str) -> int:
+    parts = module.split(".")
+    return FLOORS["__init__"] if len(parts) == 1 else FLOORS[parts[1]]
+
+
+def upward_imports(modules: dict[str, str]) -> list[str]:
+    packages = {m for m, s in modules.items() if m.count(".") == 0 or _is_package(m, modules)}
+    bad = []
+    for name, source in modules.items():
+        for target, names in imports_of(name, source, name in packages):
+            targets = [f"{target}.{n}" if f"{target}.{n}" in modules else target for n in names] or [target]
+            bad += [f"{name} (floor {floor(name)}) imports {t} (floor {floor(t)})"
+                    for t in targets if floor(t) > floor(name)]
+    return bad
+
+
+def _is_package(name: str, modules: dict[str, str]) -> bool:
+    return any(other.startswith(name + ".") for other in modules)
+
+
+def import_circles(modules: dict[str, str]) -> list[list[str]]:
+    """The cycles of the module graph (an import of a package counts as an import of its ``__init__``)."""
+    graph = {}
+    for name, source in modules.items():
+        edges = set()
+        for target, names in imports_of(name, source, _is_package(name, modules)):
+            for n in names or [None]:
+                child = f"{target}.{n}" if n and f"{target}.{n}" in modules else target
+                if child in modules and child != name:
+                    edges.add(child)
+        graph[name] = edges
+    circles, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for child in sorted(graph[node]):
+            if state.get(child) == "open":
+                circles.append([*path[path.index(child):], child])
+            elif child not in state:
+                visit(child, [*path, child])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    return circles
+
+
+def private_imports(modules: dict[str, str]) -> list[str]:
+    return [f"{name} imports {n} from {target}" for name, source in modules.items()
+            for target, names in imports_of(name, source, _is_package(name, modules))
+            for n in names if n.startswith("_") and not n.startswith("__")]
+
+
+def long_functions(modules: dict[str, str], limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    return [f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines" for name, source in modules.items()
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > limit]
+
+
+# ------------------------------------------------------------------------------------------------- the house
+
+
+def test_every_module_imports_only_from_its_floor_or_below():
+    assert upward_imports(sources()) == []
+
+
+def test_there_is_no_import_circle():
+    assert import_circles(sources()) == []
+
+
+def test_no_private_name_crosses_a_module():
+    assert private_imports(sources()) == []
+    tests = {f"tests.{p.stem}": p.read_text() for p in Path(__file__).parent.rglob("test_*.py")}
+    assert private_imports(tests) == []
+
+
+def test_no_function_is_over_sixty_lines():
+    assert long_functions(sources()) == []
+
+
+def test_the_face_names_each_public_name_once_and_at_its_home():
+    homes = {}
+    for name in pe_lab.__all__:
+        if name in ("__version__", "run_experiment_command"):  # the face's own two names
+            continue
+        value = getattr(pe_lab, name)
+        module = getattr(value, "__module__", None)
+        if module is not None and callable(value):
+            assert module.startswith("pe_lab."), (name, module)
+            homes[name] = module
+    assert homes["fit"] == "pe_lab.training.loop" and homes["pack"] == "pe_lab.methods.packed"
+    with pytest.raises(AttributeError, match="no attribute 'train'"):
+        pe_lab.train  # noqa: B018  (an old module name is not a face name)
+
+
+@pytest.mark.parametrize("command", ["experiment", "bench", "shift", "sweep", "solutions", "datapack"])
+def test_the_readme_commands_still_live_at_their_old_names(command):
+    shim = importlib.import_module(f"pe_lab.{command}")
+    home = "pe_lab.data.datapack" if command == "datapack" else f"pe_lab.cli.{command}"
+    assert shim.main is importlib.import_module(home).main
+
+
+# ------------------------------------------------------------------------------- the checkers' wrong answers
+
+
+def _house(**files: str) -> dict[str, str]:
+    return {f"pe_lab.{name}": text for name, text in files.items()}
+
+
+def test_the_floor_checker_catches_an_upward_import_even_a_lazy_one():
+    lazy = _house(**{"nn.models": "def f():\n    from ..methods.registry import build\n",
+                     "methods.registry": "from ..nn.models import f\n"})
+    assert upward_imports(lazy) == ["pe_lab.nn.models (floor 1) imports pe_lab.methods.registry (floor 3)"]
+    assert upward_imports(_house(**{"nn.models": "x = 1\n", "methods.registry": "from ..nn.models import x\n"})) == []
+
+
+def test_the_circle_checker_finds_a_circle_within_a_floor_and_none_in_a_chain():
+    circle = _house(**{"cli.experiment": "from .shift import main\n", "cli.shift": "from .experiment import x\n"})
+    assert import_circles(circle) == [["pe_lab.cli.experiment", "pe_lab.cli.shift", "pe_lab.cli.experiment"]]
+    chain = _house(**{"cli.experiment": "from .shift import main\n", "cli.shift": "from ..config import x\n",
+                      "config": "import os\n"})
+    assert import_circles(chain) == []
+
+
+def test_the_private_name_checker_and_the_length_checker_catch_their_cases():
+    assert private_imports(_house(**{"cli.bench": "from ..cli.experiment import _atomic_json\n"})) == [
+        "pe_lab.cli.bench imports _atomic_json from pe_lab.cli.experiment"]
+    assert private_imports(_house(**{"cli.bench": "from .. import __version__\n"})) == []
+    body = "def f():\n" + "    x = 1\n" * 60
+    assert long_functions(_house(config=body)) == ["pe_lab.config.f: 61 lines"]
+    assert long_functions(_house(config="def f():\n" + "    x = 1\n" * 59)) == []
