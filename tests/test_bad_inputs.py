@@ -97,7 +97,7 @@ def test_restart_trains_afresh_and_same_settings_resume(tmp_path, capsys):
     again = main(_cli(tmp_path))  # same settings: the checkpoint is the same run, reused
     assert again["runs"][0]["metrics"] == first["runs"][0]["metrics"]
     changed = main(_cli(tmp_path, "--lr", "0.05", "--restart"))
-    assert changed["config"]["lr"] == 0.05
+    assert changed["identity"]["recipe"]["lr"] == 0.05
     assert changed["runs"][0]["history"]["train_loss"] != first["runs"][0]["history"]["train_loss"]
 
 

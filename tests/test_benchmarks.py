@@ -96,11 +96,12 @@ def test_the_experiment_cli_evaluates_the_official_files_beside_the_generated_on
     shift = report["runs"][0]["shift"]
     assert set(shift["cifar10c"]) == {"fog", "snow"} and set(shift["cifar10c"]["fog"]) == {"1", "2", "3", "4", "5"}
     assert "texture folder" in shift["textures_source"] and "official CIFAR-10-C" in shift["note"]
-    assert report["config"]["cifar10c"] == str(cifar10c)  # part of the run's identity when set
+    assert report["identity"]["evaluation"]["cifar10c"] == str(cifar10c)  # part of the run's identity when set
 
 
 def test_benchmark_options_need_shift_and_a_real_layout_and_stay_out_of_old_identities(cifar10c, tmp_path, capsys):
-    from pe_lab.cli.experiment import main, parse_args, run_config
+    from pe_lab.cli.experiment import main, parse_args
+    from pe_lab.cli.identity import matches_flat_config
     from pe_lab.data.images import synthetic_splits
 
     base = ["--synthetic", "--methods", "packed", "--seeds", "0", "--out", str(tmp_path / "r.json")]
@@ -114,5 +115,11 @@ def test_benchmark_options_need_shift_and_a_real_layout_and_stay_out_of_old_iden
         main([*base, "--shift", "--texture-folder", str(tmp_path / "nowhere")])
     assert "is not a folder" in capsys.readouterr().err
     train, test, ood = synthetic_splits(2, 1)
-    # unset, the new options change nothing, so a report written before they existed keeps its identity
-    assert not {"cifar10c", "texture_folder"} & set(run_config(parse_args(base), train, test, ood))
+    # unset, the new options change nothing, so a report written before they existed (a flat config without
+    # them) is still the same run; set, they differ from it
+    args = parse_args(base)
+    old = {**{k: v for k, v in vars(args).items() if k not in ("cifar10c", "texture_folder")}, "pe_lab": "0.1.0",
+           "data": {"train": [train.source, len(train)], "test": [test.source, len(test)], "ood": [ood.source, len(ood)]}}
+    assert matches_flat_config(old, args, train, test, ood) is None
+    args.cifar10c = str(cifar10c)
+    assert matches_flat_config(old, args, train, test, ood).startswith("cifar10c: '<absent>' ->")

@@ -8,10 +8,11 @@ import pytest
 import torch
 from PIL import Image
 
-from pe_lab.cli.experiment import format_table, main
+from pe_lab.cli.experiment import main
 from pe_lab.data.images import CIFAR10_CLASSES, Batches, ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
 from pe_lab.evaluation.prediction import evaluate, predict_member_probs
 from pe_lab.methods.registry import build
+from pe_lab.results.report import format_table
 from pe_lab.training.loop import fit
 from pe_lab.training.step import TrainingDiverged
 

@@ -422,7 +422,7 @@ def test_imagenet_resnet50_trains_end_to_end_on_a_streamed_folder(tmp_path):
     assert [r["method"] for r in report["runs"]] == ["single", "packed", "deep"]
     assert "streamed, 64x64 crops" in report["provenance"]["data"]["train"]
     assert report["provenance"]["data"]["num_train"] == 8 and report["provenance"]["data"]["num_test"] == 4
-    assert report["config"]["data_mode"] == "auto"  # chosen: the images differ in size
+    assert report["identity"]["data"]["data_mode"] == "auto"  # chosen: the images differ in size
     for run in report["runs"]:
         assert 0 <= run["metrics"]["accuracy"] <= 1 and "ood" in run["metrics"]
     assert "| Single |" in done.stdout

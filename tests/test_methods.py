@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from pe_lab.cli.experiment import format_table, parse_methods
+from pe_lab.cli.experiment import parse_methods
 from pe_lab.data.images import synthetic_dataset
 from pe_lab.evaluation.prediction import predict_member_probs
 from pe_lab.methods.registry import METHODS, Contender, Method, build, get_method, register, training_units
 from pe_lab.nn.models import DeepEnsemble, ModelSpec, plain_network
 from pe_lab.results import cost
+from pe_lab.results.report import format_table
 from pe_lab.training.loop import fit
 
 
@@ -55,7 +56,7 @@ def test_a_new_method_works_everywhere_without_touching_other_modules(wide_singl
     assert measured.error is None and measured.params == sum(p.numel() for p in model.parameters())
     run = {"method": "wide", "seed": 0, "spec": model.spec.to_dict(), "params": 1, "train_seconds": 1.0,
            "test_images_per_second": 1.0, "metrics": {"accuracy": 0.5, "nll": 1.0, "ece": 0.1, "brier": 0.5}}
-    from pe_lab.cli.experiment import summarise
+    from pe_lab.results.report import summarise
 
     report = {"runs": [run], "summary": summarise([run]), "provenance": {
         "data": {"num_train": 1, "num_test": 1, "test": "t", "ood": None, "num_ood": 0, "synthetic": True},

@@ -94,7 +94,7 @@ def test_first_members_grows_the_ensemble_one_member_at_a_time():
 
 def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
     folder, _, _ = swept
-    from pe_lab.cli.experiment import load_predictions, read_report
+    from pe_lab.results.report import load_predictions, read_report
 
     stored = load_predictions(folder / "lenet-w2-deep-seed0-predictions-deep-seed0.pt")
     widget, update = ensemble_size_explorer({"DE": (stored["test"], stored["test_labels"])})

@@ -17,7 +17,12 @@ def test_the_wheel_installs_imports_every_module_and_runs_a_command(tmp_path):
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                                 str(wheel)], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr[-3000:]
-    modules = sorted(p.stem for p in (ROOT / "pe_lab").glob("*.py") if p.stem != "__init__")
+    # every module of every subpackage: a wheel that ships only the top level fails here
+    modules = sorted(".".join(p.relative_to(ROOT / "pe_lab").with_suffix("").parts).removesuffix(".__init__")
+                     for p in (ROOT / "pe_lab").rglob("*.py") if p.name != "__init__.py" or p.parent != ROOT / "pe_lab")
+    assert {"nn", "methods.packed", "training.loop", "cli.experiment"} <= set(modules)
+    shipped = {str(p.relative_to(target)) for p in (target / "pe_lab").rglob("*.py")}
+    assert {f"pe_lab/{m.replace('.', '/')}.py" for m in modules if "." in m} <= shipped
     script = ("import importlib, pe_lab; "
               f"assert pe_lab.__file__.startswith({str(target)!r}), pe_lab.__file__; "
               f"[importlib.import_module('pe_lab.' + m) for m in {modules!r}]; "
@@ -29,3 +34,8 @@ def test_the_wheel_installs_imports_every_module_and_runs_a_command(tmp_path):
     command = subprocess.run([sys.executable, "-m", "pe_lab.experiment", "--help"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=300)
     assert command.returncode == 0 and "--width" in command.stdout, command.stderr[-3000:]
+    # a command that measures something from outside the checkout (methods, nn, results and cli at work)
+    bench = subprocess.run([sys.executable, "-m", "pe_lab.bench", "--model", "lenet", "--batch", "4", "--repeats",
+                            "1", "--warmup", "0", "--contenders", "single,packed", "--out", str(tmp_path / "b.json")],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert bench.returncode == 0 and (tmp_path / "b.json").exists(), bench.stderr[-3000:]

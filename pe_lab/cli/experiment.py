@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from pathlib import Path
 
 import torch
 
-from ..version import __version__
 from ..config import WriteError, get_device, set_seed
 from ..data.images import DataError, ImageSet, load_cifar10, load_image_folder, load_svhn, subset, synthetic_splits
 from ..evaluation.metrics import OOD_CRITERIA
@@ -36,12 +34,7 @@ from ..results.report import (
     ReportError,
     RunLocked,
     checkpoint_path,
-    describe,
     format_table,
-    load_committed,
-    load_committed_samples,
-    load_predictions,
-    load_results,
     pick_sample_images,
     read_report,
     report_lock,
@@ -49,25 +42,17 @@ from ..results.report import (
     save_sample_images,
     summarise,
 )
-from ..results.runs import compare_methods, evaluate_run, make_provenance
+from ..results.runs import evaluate_run, make_provenance
 from ..training.checkpoint import CheckpointError, RunMismatch, first_difference, load_checkpoint
 from ..training.engines import ENGINES, STRATEGIES, LightningMissing, check_engine, global_rank
 from ..training.loop import RunInterrupted, fit, seconds_per_epoch
+from ..training.presets import PRESETS
 from ..training.recipe import MEMBER_LOSSES, SCHEDULES, RecipeError
 from ..training.step import TrainingDiverged
 from ..validate import check_choice, check_int, check_number
+from .identity import matches_flat_config, recipe_of, report_identity
 
-# Re-exported above for scripts written against this module before the report and run code moved out of it;
-# notebooks read them from pe_lab's face.
-
-__all__ = [
-    "PRESETS", "ReportError", "RunLocked", "checkpoint_path", "compare_methods", "describe", "estimate",
-    "evaluate_run", "format_table", "load_committed", "load_committed_samples", "load_predictions", "load_results",
-    "main", "make_provenance", "parse_args", "parse_methods", "parse_seeds", "pick_sample_images", "read_report",
-    "run_config", "run_experiment", "save_predictions", "save_sample_images", "summarise", "validate_args"]
-
-
-from ..training.presets import PRESETS
+__all__ = ["estimate", "main", "parse_args", "parse_methods", "parse_seeds", "run_experiment", "validate_args"]
 
 
 def _load_folders(args) -> tuple:
@@ -142,26 +127,6 @@ def _read_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
     return train, test, ood
 
 
-# Options that cannot change a run's numbers; every other option is part of the run's identity.
-_NOT_IDENTITY = {"methods", "seeds", "out", "runs_dir", "resume", "restart", "save_predictions", "no_progress",
-                 "no_eta", "eta_only", "ood_criterion", "preset", "device", "data", "offline", "num_workers"}
-
-
-# Options added after reports were committed: unset, they change nothing, so they stay out of the identity and
-# a report written before them still resumes; set, they are part of it like every other option.
-_ADDED_UNSET = {"cifar10c", "texture_folder"}
-
-
-def run_config(args, train: ImageSet, test: ImageSet, ood: ImageSet | None) -> dict:
-    """Everything that changes a run's result: the options, the data actually loaded and pe-lab's version."""
-    config = {k: v for k, v in sorted(vars(args).items())
-              if k not in _NOT_IDENTITY and not (k in _ADDED_UNSET and v is None)}
-    config["data"] = {"train": (train.source, len(train)), "test": (test.source, len(test)),
-                      "ood": (ood.source, len(ood)) if ood is not None else None}
-    config["pe_lab"] = __version__
-    return json.loads(json.dumps(config))  # as it will read back from the report (tuples become lists)
-
-
 def _train_and_measure(args, method: str, seed: int, train, test, ood, device, report: dict, out: Path, train_fn,
                        engine_options: dict, rank_zero: bool) -> None:
     """Train one (method, seed) run (resuming its checkpoint), measure it and add it to ``report``, written at
@@ -169,11 +134,7 @@ def _train_and_measure(args, method: str, seed: int, train, test, ood, device, r
     set_seed(seed)
     model = _build(args, method, len(train.classes))
     checkpoint = checkpoint_path(args, method, seed)
-    history = train_fn(model, train, test, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                       momentum=args.momentum, weight_decay=args.weight_decay, schedule=args.schedule,
-                       nesterov=not args.no_nesterov, augment=not args.no_augment,
-                       member_reduction=args.member_loss, label_smoothing=args.label_smoothing,
-                       device=device, seed=seed, checkpoint=checkpoint,
+    history = train_fn(model, train, test, recipe_of(args, seed), device=device, checkpoint=checkpoint,
                        resume=True, restart=args.restart, progress=not args.no_progress, **engine_options)
     if not rank_zero:
         return
@@ -199,6 +160,20 @@ def _train_and_measure(args, method: str, seed: int, train, test, ood, device, r
           f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
 
 
+def _check_resumable(previous: dict, out: Path, identity: dict, args, train, test, ood) -> None:
+    """``--resume`` extends a report only with runs of its own identity; a report of the flat layout (``config``)
+    is compared as it recorded itself, and then rewritten with the new identity."""
+    if "identity" in previous:
+        difference = first_difference(previous["identity"], identity)
+    elif "config" in previous:
+        difference = matches_flat_config(previous["config"], args, train, test, ood)
+    else:
+        difference = "the report records no identity"
+    if difference:
+        raise ReportError(f"--resume: the runs in {out} were made with other settings ({difference}); "
+                          "pass --restart to replace them, or use another --out")
+
+
 def run_experiment(args) -> dict:
     methods, seeds = parse_methods(args.methods), parse_seeds(args.seeds)
     device = get_device(args.device)
@@ -217,19 +192,16 @@ def run_experiment(args) -> dict:
         if out.exists() and args.resume and not args.restart:
             previous = read_report(out)  # fail on a broken report before reading any data
         train, test, ood = _load_data(args)
-        config = run_config(args, train, test, ood)
+        identity = report_identity(args, train, test, ood)
         kept = []
         if previous is not None:
-            difference = first_difference(previous.get("config", {}), config)
-            if difference:
-                raise ReportError(f"--resume: the runs in {out} were made with other settings ({difference}); "
-                                 "pass --restart to replace them, or use another --out")
+            _check_resumable(previous, out, identity, args, train, test, ood)
             # --resume keeps every finished run of the report, also those of seeds or methods not asked for now
             kept = list(previous["runs"])
         report_seeds = sorted({r["seed"] for r in kept} | set(seeds))
         report = {"provenance": make_provenance(train, test, ood, device, report_seeds,
                                                 "python -m pe_lab.experiment " + " ".join(sys.argv[1:])),
-                  "config": config, "runs": kept}
+                  "identity": identity, "runs": kept}
         done = {(r["method"], r["seed"]) for r in report["runs"]}
         if not args.no_eta and rank_zero and isinstance(train, ImageSet):
             report["eta"] = estimate(args, train, methods, seeds, done, device)

@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .experiment import RunLocked, parse_args, read_report, run_experiment, validate_args
+from ..results.report import RunLocked, read_report
+from .experiment import parse_args, run_experiment, validate_args
 
 __all__ = ["Point", "RECIPE", "alpha_points", "collect", "collected", "collected_points", "grid", "main",
            "width_points"]
@@ -207,6 +208,8 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
     earlier = _collected_reports(out_dir)
     before = collected(out_dir, earlier)
     first_report = next(read_report(p) for p in sorted(folder.glob("lenet-*.json")))
+    # a point's recipe: its identity's (the flat ``config`` of points written before identities had sections)
+    recipe = first_report["identity"]["recipe"] if "identity" in first_report else first_report["config"]
     for name, keys in SWEEPS.items():
         rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
         merged = {"merged_with": earlier[name]["provenance"]} if name in earlier else {}
@@ -214,7 +217,7 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
                                  "command": "python -m pe_lab.sweep " + " ".join(sys.argv[1:]),
                                  "point_command": "python -m pe_lab.experiment " + " ".join(RECIPE) + " ...",
                                  "date_collected": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
-                  "recipe": {"argv": RECIPE, **first_report["config"],
+                  "recipe": {"argv": RECIPE, **recipe,
                              "note": "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"},
                   "sweep": name, "rows": rows, "cpu_seconds": sum(r["cpu_seconds"] for r in rows),
                   "train_seconds": sum(run["train_seconds"] for r in rows for run in r["runs"])}

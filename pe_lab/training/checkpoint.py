@@ -12,12 +12,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..version import __version__
 from ..data.images import ImageSet
+from ..version import __version__
+from .recipe import Recipe
 from .step import TrainingUnit
 
 __all__ = ["CheckpointError", "History", "RunMismatch", "checkpoint_state", "data_fingerprint", "first_difference",
-           "load_checkpoint", "load_model_state", "resume_from", "run_identity"]
+           "load_checkpoint", "load_model_state", "migrated_identity", "resume_from", "run_identity"]
 
 
 class RunMismatch(ValueError):
@@ -98,20 +99,30 @@ def _spec_dict(model: nn.Module) -> dict | None:
     return spec.to_dict() if spec is not None else None
 
 
-def run_identity(model: nn.Module, train, test, *, lr: float, momentum: float, nesterov: bool, weight_decay: float,
-                 schedule: str, epochs: int, batch_size: int, member_reduction: str, label_smoothing: float,
-                 augment: bool, amp: bool, seed: int) -> dict:
-    """Everything that a checkpoint must share with a run that resumes it (else ``RunMismatch``). ``batch_size``
-    is the *global* batch: a run on N processes with N * b = batch_size matches one process with batch_size.
-    The engine is not part of it: a run may resume on another engine, and ``trained_by`` records which trained
-    which epochs."""
-    return {"model": _spec_dict(model), "train": data_fingerprint(train),
-            "test": data_fingerprint(test) if test is not None else None,
-            "optimizer": {"name": "sgd", "lr": lr, "momentum": momentum, "nesterov": bool(nesterov and momentum > 0),
-                          "weight_decay": weight_decay},
-            "schedule": schedule, "epochs": epochs, "batch_size": batch_size, "member_reduction": member_reduction,
-            "label_smoothing": label_smoothing, "augment": bool(augment), "amp": bool(amp), "seed": seed,
-            "pe_lab": __version__}
+def run_identity(model: nn.Module, train, test, recipe: Recipe, amp: bool) -> dict:
+    """A run's identity: everything a checkpoint must share with a run that resumes it (else ``RunMismatch``):
+    the ``recipe``, the model's spec, the data's fingerprints, whether AMP ran (it changes the result; it is not in
+    the recipe because ``fit`` resolves it from the device) and pe-lab's version. ``recipe.batch_size`` is the
+    *global* batch, so a run on N processes matches one process. The engine is not part of it: a run may resume
+    on another engine, and ``trained_by`` records which trained which epochs."""
+    return {"recipe": recipe.to_dict(), "model": _spec_dict(model), "train": data_fingerprint(train),
+            "test": data_fingerprint(test) if test is not None else None, "amp": bool(amp), "pe_lab": __version__}
+
+
+_OLD_RECIPE_KEYS = ("epochs", "batch_size", "schedule", "label_smoothing", "augment", "member_reduction", "seed")
+
+
+def migrated_identity(stored: dict | None) -> dict | None:
+    """A stored identity in the current form. Checkpoints written before the ``Recipe`` (pe-lab's first layout)
+    kept the recipe's fields at the top level and the optimiser's in ``optimizer``: the same facts, so they are
+    moved into ``recipe`` and such a checkpoint resumes. Anything else is returned as it is."""
+    if not stored or "recipe" in stored or "optimizer" not in stored:
+        return stored
+    optimizer = stored["optimizer"]
+    recipe = {key: stored.get(key) for key in _OLD_RECIPE_KEYS}
+    recipe.update({key: optimizer.get(key) for key in ("lr", "momentum", "nesterov", "weight_decay")})
+    rest = {key: value for key, value in stored.items() if key not in (*_OLD_RECIPE_KEYS, "optimizer")}
+    return {"recipe": dict(sorted(recipe.items())), **rest}
 
 
 def checkpoint_state(model: nn.Module, identity: dict | None, epoch: int, history: History,
@@ -140,7 +151,11 @@ def load_model_state(path: Path, model: nn.Module, identity: dict | None,
     if state.get("spec") != _spec_dict(model):
         raise RunMismatch(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}; "
                           "pass restart=True (--restart) to train from scratch, or use another path")
-    difference = first_difference(state.get("identity", {}), identity)
+    stored = migrated_identity(state.get("identity"))
+    if identity is not None and stored is None:
+        raise RunMismatch(f"checkpoint {path} records no run identity, so nothing says which recipe and data made it; "
+                          "pass restart=True (--restart) to train from scratch, or use another path")
+    difference = first_difference(stored or {}, identity)
     if difference:
         raise RunMismatch(f"checkpoint {path} was made by a run with other settings ({difference}); "
                           "resuming would report that run under this one's settings. Pass restart=True "

@@ -44,7 +44,7 @@ from ..validate import check_int
 from .checkpoint import History, checkpoint_state, load_model_state, restore_units, run_identity
 from .engines import check_engine, require_lightning
 from .loop import RunInterrupted
-from .recipe import check_recipe
+from .recipe import Recipe, check_recipe
 from .step import SYNC_EVERY, make_training_units, step_statistics, stop_if_diverged, unit_loss
 
 L = require_lightning()  # LightningMissing (with the pip command) if the extra is not installed
@@ -134,20 +134,15 @@ class EnsembleModule(L.LightningModule):
     every epoch (``train.evaluate``). ``checkpoint``: written by rank 0 after every epoch, in ``fit``'s format.
     """
 
-    def __init__(self, model: nn.Module, *, epochs: int, steps_per_epoch: int, lr: float = 0.1,
-                 momentum: float = 0.9, weight_decay: float = 5e-4, schedule: str = "onecycle",
-                 nesterov: bool = True, label_smoothing: float = 0.0, member_reduction: str = "sum",
-                 seed: int = 0, amp: bool = False, channels_last: bool = True,
-                 test: ImageSet | FolderSet | None = None,
+    def __init__(self, model: nn.Module, recipe: Recipe, *, steps_per_epoch: int, amp: bool = False,
+                 channels_last: bool = True, test: ImageSet | FolderSet | None = None,
                  checkpoint: str | os.PathLike | None = None, identity: dict | None = None,
                  resumed: dict | None = None, history: History | None = None, start_epoch: int = 0,
                  trained_by: list[dict] | None = None) -> None:
         super().__init__()
         self.automatic_optimization = False
         self.model = model
-        self.recipe = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule, epochs=epochs,
-                           steps_per_epoch=steps_per_epoch, seed=seed, nesterov=nesterov)
-        self.label_smoothing, self.member_reduction = label_smoothing, member_reduction
+        self.recipe, self.steps_per_epoch = recipe, steps_per_epoch
         self.amp, self.channels_last = amp, channels_last
         self.test_set, self.identity, self.resumed = test, identity, resumed
         self.checkpoint = Path(checkpoint) if checkpoint is not None else None
@@ -161,7 +156,7 @@ class EnsembleModule(L.LightningModule):
         return self.model(images)
 
     def configure_optimizers(self):
-        self.units = make_training_units(self.model, **self.recipe)
+        self.units = make_training_units(self.model, self.recipe, self.steps_per_epoch)
         return [unit.optimizer for unit in self.units]
 
     def on_fit_start(self) -> None:
@@ -182,11 +177,10 @@ class EnsembleModule(L.LightningModule):
             raise ValueError(f"got batches for {len(batch)} training units, the model has {len(self.units)}")
         total = torch.zeros((), device=self.device)
         for unit, (images, labels) in zip(self.units, batch, strict=True):
-            logits, labels, loss = unit_loss(unit, self.model, images, labels, train_batch=self.train_batch,
-                                             amp=self.amp, label_smoothing=self.label_smoothing,
-                                             member_reduction=self.member_reduction)
+            logits, labels, loss = unit_loss(unit, self.model, images, labels, self.recipe,
+                                             train_batch=self.train_batch, amp=self.amp)
             total = total + loss
-            batch_loss, batch_correct = step_statistics(logits, labels, loss, self.member_reduction)
+            batch_loss, batch_correct = step_statistics(logits, labels, loss, self.recipe.member_reduction)
             self._loss_sum += batch_loss
             self._correct += batch_correct
             self._seen += len(labels)
@@ -208,8 +202,8 @@ class EnsembleModule(L.LightningModule):
 
     def _stop_if_diverged(self) -> None:
         first_bad = self.all_gather(self._first_bad).max()  # any process
-        stop_if_diverged(first_bad, self.start_epoch + self.current_epoch, self.recipe["steps_per_epoch"],
-                         self.checkpoint, self.start_epoch + self.current_epoch, self.recipe["lr"])
+        stop_if_diverged(first_bad, self.start_epoch + self.current_epoch, self.steps_per_epoch,
+                         self.checkpoint, self.start_epoch + self.current_epoch, self.recipe.lr)
 
     def on_train_epoch_end(self) -> None:
         self._stop_if_diverged()
@@ -307,15 +301,12 @@ def _fit(trainer, module, data, *, cuda: bool, epochs: int, checkpoint) -> None:
         _destroy_process_group_at_exit()
 
 
-def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None, *,
-                  epochs: int, batch_size: int = 128, lr: float = 0.1, momentum: float = 0.9,
-                  weight_decay: float = 5e-4, schedule: str = "onecycle", label_smoothing: float = 0.0,
-                  augment: bool = True, device: str | torch.device = "auto", amp: bool | None = None,
-                  channels_last: bool | None = None, seed: int = 0, checkpoint: str | os.PathLike | None = None,
-                  resume: bool = False, restart: bool = False, progress: bool = True, nesterov: bool = True,
-                  member_reduction: str = "sum", devices: int = 1, strategy: str = "auto",
-                  num_workers: int = 0, num_nodes: int = 1) -> History:
-    """``train.fit`` on Lightning: the same arguments (``batch_size`` is the global batch) plus ``devices``
+def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet | FolderSet | None = None,
+                  recipe: Recipe | None = None, *, device: str | torch.device = "auto", amp: bool | None = None,
+                  channels_last: bool | None = None, checkpoint: str | os.PathLike | None = None,
+                  resume: bool = False, restart: bool = False, progress: bool = True, devices: int = 1,
+                  strategy: str = "auto", num_workers: int = 0, num_nodes: int = 1, **recipe_fields) -> History:
+    """``fit`` on Lightning: the same arguments (the recipe's ``batch_size`` is the global batch) plus ``devices``
     (processes per machine), ``num_nodes`` (machines, e.g. under SLURM), ``strategy`` (``"auto"``, ``"ddp"``) and
     ``num_workers`` (DataLoader workers per process).
 
@@ -324,19 +315,15 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
     """
     device = get_device(device)
     accelerator = device.type
-    check_engine("lightning", devices=devices, strategy=strategy, accelerator=accelerator, batch_size=batch_size,
-                 num_nodes=num_nodes)
-    epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed = check_recipe(
-        train, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
-        label_smoothing=label_smoothing, schedule=schedule, member_reduction=member_reduction, seed=seed)
+    recipe = check_recipe(recipe, recipe_fields, train)
+    check_engine("lightning", devices=devices, strategy=strategy, accelerator=accelerator,
+                 batch_size=recipe.batch_size, num_nodes=num_nodes)
+    epochs = recipe.epochs
     cuda = accelerator == "cuda"
     amp = cuda if amp is None else bool(amp and cuda)
     channels_last = True if channels_last is None else channels_last
     path = Path(checkpoint) if checkpoint is not None else None
-    identity = run_identity(model, train, test, lr=lr, momentum=momentum, nesterov=nesterov,
-                            weight_decay=weight_decay, schedule=schedule, epochs=epochs, batch_size=batch_size,
-                            member_reduction=member_reduction, label_smoothing=label_smoothing, augment=augment,
-                            amp=amp, seed=seed) if path is not None else None
+    identity = run_identity(model, train, test, recipe, amp) if path is not None else None
     history, start_epoch, trained_by, state = _resumed(model, path, identity, resume and not restart)
     trained_by = [*trained_by, {"engine": "lightning", "processes": devices * num_nodes, "strategy": strategy,
                                 "from_epoch": start_epoch}]
@@ -344,15 +331,12 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
         return history
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    data = EnsembleDataModule(train, test, batch_size=batch_size, units=len(training_units(model)), seed=seed,
-                              augment=augment, num_workers=num_workers, epoch_offset=start_epoch,
-                              channels_last=channels_last)
-    module = EnsembleModule(model, epochs=epochs, steps_per_epoch=data.steps_per_epoch, lr=lr, momentum=momentum,
-                            weight_decay=weight_decay, schedule=schedule, nesterov=nesterov,
-                            label_smoothing=label_smoothing, member_reduction=member_reduction, seed=seed, amp=amp,
-                            channels_last=channels_last, test=test, checkpoint=path,
-                            identity=identity, resumed=state, history=history, start_epoch=start_epoch,
-                            trained_by=trained_by)
+    data = EnsembleDataModule(train, test, batch_size=recipe.batch_size, units=len(training_units(model)),
+                              seed=recipe.seed, augment=recipe.augment, num_workers=num_workers,
+                              epoch_offset=start_epoch, channels_last=channels_last)
+    module = EnsembleModule(model, recipe, steps_per_epoch=data.steps_per_epoch, amp=amp,
+                            channels_last=channels_last, test=test, checkpoint=path, identity=identity,
+                            resumed=state, history=history, start_epoch=start_epoch, trained_by=trained_by)
     trainer, sync_norms = _trainer(model, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                                    strategy=strategy, max_epochs=epochs - start_epoch, progress=progress)
     _fit(trainer, module, data, cuda=cuda, epochs=epochs, checkpoint=checkpoint)

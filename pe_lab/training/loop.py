@@ -35,7 +35,7 @@ from ..evaluation.prediction import evaluate
 from ..methods.registry import batch_functions
 from ..validate import check_int
 from .checkpoint import History, checkpoint_state, resume_from, run_identity
-from .recipe import check_recipe
+from .recipe import Recipe, check_recipe
 from .step import SYNC_EVERY, TrainingUnit, make_training_units, step_statistics, stop_if_diverged, train_step
 
 __all__ = ["RunInterrupted", "fit", "seconds_per_epoch"]
@@ -52,6 +52,7 @@ class _Run:
 
     model: nn.Module
     train: ImageSet
+    recipe: Recipe
     units: list[TrainingUnit]
     scaler: object
     train_batch: object
@@ -66,8 +67,7 @@ class _Run:
     trained_by: list = field(default_factory=list)
 
 
-def _setup(model, train, test, *, epochs, batch_size, lr, momentum, weight_decay, schedule, label_smoothing,
-           augment, device, amp, channels_last, seed, checkpoint, resume, restart, nesterov, member_reduction) -> _Run:
+def _setup(model, train, test, recipe: Recipe, *, device, amp, channels_last, checkpoint, resume, restart) -> _Run:
     device = get_device(device)
     cuda = device.type == "cuda"
     amp = (cuda if amp is None else amp) and cuda
@@ -75,18 +75,14 @@ def _setup(model, train, test, *, epochs, batch_size, lr, momentum, weight_decay
     # 0.39 s -> 0.28 s (PE(2,4,1)), batch 128.
     channels_last = True if channels_last is None else channels_last
     path = Path(checkpoint) if checkpoint is not None else None
-    identity = None if path is None else run_identity(
-        model, train, test, lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
-        schedule=schedule, epochs=epochs, batch_size=batch_size, member_reduction=member_reduction,
-        label_smoothing=label_smoothing, augment=augment, amp=amp, seed=seed)
+    identity = None if path is None else run_identity(model, train, test, recipe, amp)
     model = model.to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    steps = len(train) // batch_size
-    units = make_training_units(model, lr=lr, momentum=momentum, weight_decay=weight_decay, schedule=schedule,
-                                epochs=epochs, steps_per_epoch=steps, seed=seed, nesterov=nesterov)
-    run = _Run(model, train.to(device), units, grad_scaler(amp), batch_functions(model)[0], steps, device, amp,
-               channels_last, path, identity)
+    steps = len(train) // recipe.batch_size
+    units = make_training_units(model, recipe, steps)
+    run = _Run(model, train.to(device), recipe, units, grad_scaler(amp), batch_functions(model)[0], steps, device,
+               amp, channels_last, path, identity)
     if resume and not restart and path is not None and path.exists():
         state = resume_from(path, model, units, identity, device)
         run.history, run.start_epoch = History(**state["history"]), state["epoch"]
@@ -95,68 +91,59 @@ def _setup(model, train, test, *, epochs, batch_size, lr, momentum, weight_decay
     return run
 
 
-def _train_epoch(run: _Run, epoch: int, *, batch_size, augment, lr, label_smoothing, member_reduction,
-                 progress) -> tuple[float, float]:
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> tuple[float, float]:
     """One epoch: every unit in turn (a DE's members one after another, each on its own shuffle), one
     ``train_step`` per batch; returns the epoch's mean training loss and accuracy."""
     run.model.train()
+    recipe = run.recipe
     # Running sums live on the device: reading them forces a sync, so it happens every SYNC_EVERY steps.
     loss_sum, correct = torch.zeros((), device=run.device), torch.zeros((), device=run.device)
     first_bad = torch.full((), -1, device=run.device, dtype=torch.long)
     seen, step_index, total = 0, 0, len(run.units) * run.steps
     for unit in run.units:
-        batches = Batches(run.train, batch_size, shuffle=True, augment=augment, drop_last=True,
+        batches = Batches(run.train, recipe.batch_size, shuffle=True, augment=recipe.augment, drop_last=True,
                           generator=unit.generator, channels_last=run.channels_last)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
         for images, labels in bar:
-            logits, labels, loss = train_step(unit, run.model, images, labels, train_batch=run.train_batch,
-                                              scaler=run.scaler, amp=run.amp, label_smoothing=label_smoothing,
-                                              member_reduction=member_reduction)
+            logits, labels, loss = train_step(unit, run.model, images, labels, recipe, train_batch=run.train_batch,
+                                              scaler=run.scaler, amp=run.amp)
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
                                     torch.as_tensor(step_index, device=run.device), first_bad)
-            batch_loss, batch_correct = step_statistics(logits, labels, loss, member_reduction)
+            batch_loss, batch_correct = step_statistics(logits, labels, loss, recipe.member_reduction)
             loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
             seen, step_index = seen + len(labels), step_index + 1
             if step_index % SYNC_EVERY == 0 or step_index == total:
-                stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, lr, len(run.units))
+                stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, recipe.lr, len(run.units))
                 if progress:
                     bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
-    stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, lr, len(run.units))
+    stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, recipe.lr, len(run.units))
     return loss_sum.item() / seen, correct.item() / seen
 
 
-def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, *, epochs: int, batch_size: int = 128,
-        lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 5e-4, schedule: str = "onecycle",
-        label_smoothing: float = 0.0, augment: bool = True, device: str | torch.device = "auto",
-        amp: bool | None = None, channels_last: bool | None = None, seed: int = 0,
+def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, recipe: Recipe | None = None, *,
+        device: str | torch.device = "auto", amp: bool | None = None, channels_last: bool | None = None,
         checkpoint: str | os.PathLike | None = None, resume: bool = False, restart: bool = False,
-        progress: bool = True, nesterov: bool = True, member_reduction: str = "sum") -> History:
-    """Train ``model`` for ``epochs`` epochs on ``train``; evaluate on ``test`` after each epoch.
+        progress: bool = True, **recipe_fields) -> History:
+    """Train ``model`` on ``train`` with ``recipe`` (a ``Recipe``; or its fields as keywords, ``fit(model, train,
+    epochs=3, lr=0.05)``); evaluate on ``test`` after each epoch.
 
     Works for any model returning ``(B, M, K)``. The model's method (``pe_lab.methods``) says how it splits
     into training units: a Deep Ensemble's members are trained one after the other within each epoch, each
     with its own optimiser, schedule, shuffle and augmentation; and how a batch is fed to it.
     Returns the ``History``; with ``checkpoint``, the state after each epoch is saved there.
-    ``member_reduction="mean"`` reproduces torch-uncertainty's loss (mean over members) for comparison runs.
-    ``resume=True`` continues from that checkpoint if its run identity matches (else ``RunMismatch``);
-    ``restart=True`` ignores (and then overwrites) an existing checkpoint.
+    ``resume=True`` continues from that checkpoint if its run identity (recipe, model, data) matches (else
+    ``RunMismatch``); ``restart=True`` ignores (and then overwrites) an existing checkpoint.
     """
-    epochs, batch_size, lr, momentum, weight_decay, label_smoothing, seed = check_recipe(
-        train, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum, weight_decay=weight_decay,
-        label_smoothing=label_smoothing, schedule=schedule, member_reduction=member_reduction, seed=seed)
-    run = _setup(model, train, test, epochs=epochs, batch_size=batch_size, lr=lr, momentum=momentum,
-                 weight_decay=weight_decay, schedule=schedule, label_smoothing=label_smoothing, augment=augment,
-                 device=device, amp=amp, channels_last=channels_last, seed=seed, checkpoint=checkpoint,
-                 resume=resume, restart=restart, nesterov=nesterov, member_reduction=member_reduction)
+    recipe = check_recipe(recipe, recipe_fields, train)
+    run = _setup(model, train, test, recipe, device=device, amp=amp, channels_last=channels_last,
+                 checkpoint=checkpoint, resume=resume, restart=restart)
     history = run.history
-    epoch_bar = tqdm(range(run.start_epoch, epochs), desc="epochs", disable=not progress, initial=run.start_epoch,
-                     total=epochs)
+    epoch_bar = tqdm(range(run.start_epoch, recipe.epochs), desc="epochs", disable=not progress,
+                     initial=run.start_epoch, total=recipe.epochs)
     with cudnn_benchmark(run.device.type == "cuda"):
         for epoch in epoch_bar:
             started = time.perf_counter()
-            loss, train_accuracy = _train_epoch(run, epoch, batch_size=batch_size, augment=augment, lr=lr,
-                                                label_smoothing=label_smoothing, member_reduction=member_reduction,
-                                                progress=progress)
+            loss, train_accuracy = _train_epoch(run, epoch, progress)
             history.train_loss.append(loss)
             history.train_accuracy.append(train_accuracy)
             history.epoch_seconds.append(time.perf_counter() - started)
@@ -194,8 +181,8 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
     sample = ImageSet(train.images[:count], train.labels[:count], train.classes, train.source).to(device)
     train_batch, scaler, total = batch_functions(probe)[0], grad_scaler(amp), 0.0
     with cudnn_benchmark(cuda), torch.random.fork_rng(devices=[device] if cuda else []):
-        units = make_training_units(probe, lr=1e-3, momentum=0.9, weight_decay=0.0, schedule="constant",
-                                    epochs=1, steps_per_epoch=steps + 1, seed=0)
+        probe_recipe = Recipe(epochs=1, batch_size=batch_size, lr=1e-3, weight_decay=0.0, schedule="constant")
+        units = make_training_units(probe, probe_recipe, steps + 1)
         for unit in units:
             batches = list(Batches(sample, min(batch_size, count), shuffle=True, augment=True, drop_last=True,
                                    channels_last=channels_last))
@@ -205,7 +192,7 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
                 if cuda:
                     torch.cuda.synchronize(device)
                 started = time.perf_counter()
-                train_step(unit, probe, images, labels, train_batch=train_batch, scaler=scaler, amp=amp)
+                train_step(unit, probe, images, labels, probe_recipe, train_batch=train_batch, scaler=scaler, amp=amp)
                 if cuda:
                     torch.cuda.synchronize(device)
                 if index:  # the first step is a warm-up (allocation, kernel choice)

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..methods.registry import training_units
-from .recipe import RecipeError
+from .recipe import Recipe, RecipeError
 
 __all__ = ["TrainingDiverged", "TrainingUnit", "make_training_units", "member_loss", "step_statistics",
            "stop_if_diverged", "train_step", "unit_loss"]
@@ -36,21 +36,21 @@ class TrainingUnit:
     generator: torch.Generator
 
 
-def make_training_units(model: nn.Module, *, lr: float, momentum: float, weight_decay: float, schedule: str,
-                        epochs: int, steps_per_epoch: int, seed: int, nesterov: bool = True) -> list[TrainingUnit]:
+def make_training_units(model: nn.Module, recipe: Recipe, steps_per_epoch: int) -> list[TrainingUnit]:
     """The optimiser (SGD, no weight decay on norms and biases), schedule (stepped every step) and generator of
-    each training unit of ``model``: the one recipe that both engines (``fit`` and ``pe_lab.training.lightning``)
-    use."""
+    each training unit of ``model``, from ``recipe``: what both engines (``fit`` and ``pe_lab.training.lightning``)
+    train with."""
     modules = training_units(model)
+    lr, momentum, schedule = recipe.lr, recipe.momentum, recipe.schedule
     units = []
     for index, module in enumerate(modules):
         # No weight decay on BatchNorm and biases: the usual CIFAR recipe.
         decay = [p for p in module.parameters() if p.dim() > 1]
         no_decay = [p for p in module.parameters() if p.dim() <= 1]
-        optimizer = torch.optim.SGD([{"params": decay, "weight_decay": weight_decay},
+        optimizer = torch.optim.SGD([{"params": decay, "weight_decay": recipe.weight_decay},
                                      {"params": no_decay, "weight_decay": 0.0}],
-                                    lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)
-        total = epochs * steps_per_epoch  # fit has checked the schedule's name
+                                    lr=lr, momentum=momentum, nesterov=recipe.nesterov and momentum > 0)
+        total = recipe.epochs * steps_per_epoch
         if schedule == "onecycle" and total < 10:
             raise RecipeError(f"the one-cycle schedule needs at least 10 steps, got epochs*steps_per_epoch={total}; "
                               "use more data or epochs, or schedule='cosine'")
@@ -61,7 +61,8 @@ def make_training_units(model: nn.Module, *, lr: float, momentum: float, weight_
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
         else:  # constant, as in PyTorch's and torch-uncertainty's CIFAR-10 tutorials
             scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-        units.append(TrainingUnit(module, optimizer, scheduler, torch.Generator().manual_seed(seed * 1000 + index)))
+        generator = torch.Generator().manual_seed(recipe.seed * 1000 + index)
+        units.append(TrainingUnit(module, optimizer, scheduler, generator))
     return units
 
 
@@ -91,27 +92,24 @@ def step_statistics(logits: torch.Tensor, labels: torch.Tensor, loss: torch.Tens
     return loss_sum, correct
 
 
-def unit_loss(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *,
-              train_batch, amp: bool = False, label_smoothing: float = 0.0,
-              member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def unit_loss(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, recipe: Recipe, *,
+              train_batch, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The forward half of every training step, the one both engines and the ETA run: the method feeds the batch
     (``train_batch``: MIMO's input slots, BatchEnsemble's repeat), the unit computes logits ``(B, M, K)``, and
     ``member_loss`` scores them. Returns ``(logits, labels as fed, loss)``."""
     images, labels = train_batch(model, images, labels, unit.generator)
     with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
         logits = unit.module(images)
-        loss = member_loss(logits, labels, label_smoothing, member_reduction)
+        loss = member_loss(logits, labels, recipe.label_smoothing, recipe.member_reduction)
     return logits, labels, loss
 
 
-def train_step(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, train_batch,
-               scaler, amp: bool = False, label_smoothing: float = 0.0,
-               member_reduction: str = "sum") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def train_step(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels: torch.Tensor, recipe: Recipe, *,
+               train_batch, scaler, amp: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One optimiser step of one training unit: ``unit_loss``, backward (scaled on CUDA), step, schedule.
     ``fit`` and ``seconds_per_epoch`` run it; the Lightning engine runs ``unit_loss`` for every unit of a step
     and one backward of their sum (the units share no weight, so each still gets its own gradient)."""
-    logits, labels, loss = unit_loss(unit, model, images, labels, train_batch=train_batch, amp=amp,
-                                     label_smoothing=label_smoothing, member_reduction=member_reduction)
+    logits, labels, loss = unit_loss(unit, model, images, labels, recipe, train_batch=train_batch, amp=amp)
     unit.optimizer.zero_grad(set_to_none=True)
     scaler.scale(loss).backward()
     scaler.step(unit.optimizer)
