@@ -4,7 +4,7 @@ A *method* is everything that differs between, say, a Deep Ensemble and a Packed
 architecture: how the model is built, which hyperparameters name it (``PE(alpha, M, gamma)``), how it is
 split into training units (one optimiser for a PE, one per member for a DE), how a batch is handed to it
 in training and at test time, and how its cost is measured. Every other module (``build`` here,
-``train.fit``, ``experiment``, ``bench``, ``cost``, ``viz``, ``explorers``) asks this registry, so adding
+``fit``, ``cli.experiment``, ``bench``, ``cost``, ``viz``, ``explorers``) asks this registry, so adding
 a method is one ``register(Method(...))`` call, and no method is special-cased anywhere else.
 
 The shape contract holds for every method: a model maps images ``(B, 3, H, W)`` to logits ``(B, M, K)``.

@@ -1,12 +1,12 @@
 """PyTorch Lightning engine: any pe-lab method on several processes (DDP), and data streamed from disk.
 
-``pip install 'pe-lab[lightning]'``. Nothing of the recipe is written twice: the forward half of a step
-(``train.unit_loss``: the method's feeding, logits, loss), the optimisers and schedules
-(``train.make_training_units``), the step's running sums (``train.step_statistics``), the NaN stop
-(``train.stop_if_diverged``), the evaluation (``train.evaluate``), the run identity and the checkpoint
-(``train.run_identity``, ``train.checkpoint_state``, ``train.load_model_state``) are ``pe_lab.training.loop``'s. So a
-checkpoint written by either engine is resumed by the other (``trained_by`` in it records which engine, on how
-many processes, trained from which epoch).
+``pip install 'pe-lab[lightning]'``. Nothing of the recipe is written twice: the ``Recipe`` itself, the forward
+half of a step (``step.unit_loss``: the method's feeding, logits, loss), the optimisers and schedules
+(``step.make_training_units``), the step's running sums (``step.step_statistics``), the NaN stop
+(``step.stop_if_diverged``), the evaluation (``evaluation.prediction.evaluate``), the run identity and the
+checkpoint (``checkpoint.run_identity``, ``checkpoint.checkpoint_state``, ``checkpoint.load_model_state``) are the
+ones ``fit`` uses. So a checkpoint written by either engine is resumed by the other (``trained_by`` in it records
+which engine, on how many processes, trained from which epoch).
 
 How it maps onto Lightning:
 
@@ -131,7 +131,7 @@ class EnsembleModule(L.LightningModule):
     """Trains ``model`` (any pe-lab method, logits ``(B, M, K)``) with ``fit``'s recipe; see the module doc.
 
     Batches come normalised from ``EnsembleDataModule``, one per training unit. ``test``: evaluated by rank 0 after
-    every epoch (``train.evaluate``). ``checkpoint``: written by rank 0 after every epoch, in ``fit``'s format.
+    every epoch (``evaluate``). ``checkpoint``: written by rank 0 after every epoch, in ``fit``'s format.
     """
 
     def __init__(self, model: nn.Module, recipe: Recipe, *, steps_per_epoch: int, amp: bool = False,

@@ -14,7 +14,7 @@ from pe_lab.cli.experiment import parse_args, validate_args
 from pe_lab.cli.solutions import main
 from pe_lab.teaching.solutions import EXERCISE_RUNS, SOLUTION_TAG, SOLUTIONS, exercise_command, exercise_numbers, fill
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def _notebook(path):

@@ -24,7 +24,7 @@ from pe_lab.training.engines import LightningMissing, check_engine, global_rank,
 from pe_lab.training.lightning import fit_lightning
 from pe_lab.training.loop import fit
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUIET = dict(progress=False, device="cpu")
 
 

@@ -1,0 +1,24 @@
+"""``pack`` / ``unpack`` keep what their members are.
+
+(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import private_cache  # noqa: F401  (private_cache: autouse)
+
+from pe_lab.methods.registry import build
+
+
+def test_pack_keeps_its_members_dtype():
+    from pe_lab.methods.packed import pack
+
+    members = [build("lenet", "single").double().eval() for _ in range(2)]
+    packed = pack(members).eval()
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    assert next(packed.parameters()).dtype == torch.float64
+    assert torch.allclose(packed(x), torch.cat([m(x) for m in members], 1), atol=1e-12)
+    with pytest.raises(TypeError, match="members of one dtype"):
+        pack([build("lenet", "single"), build("lenet", "single").double()])
