@@ -78,7 +78,7 @@ def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: Image
         runs.append(run)
         predictions[method] = {"test": member_probs, "test_labels": test.labels.cpu(), "ood": ood_probs,
                                "classes": list(test.classes)}
-    command = (f"pe_lab.experiment.compare_methods({model_name!r}, methods={methods}, alpha={alpha}, "
+    command = (f"pe_lab.compare_methods({model_name!r}, methods={methods}, alpha={alpha}, "
                f"num_estimators={num_estimators}, gamma={gamma}, epochs={epochs}, seed={seed})")
     report = {"provenance": make_provenance(train, test, ood, device, [seed], command), "runs": runs,
               "summary": summarise(runs)}
