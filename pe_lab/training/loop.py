@@ -28,8 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import atomic_save as _atomic_save
-from ..config import cudnn_benchmark, get_device, grad_scaler
+from ..config import atomic_save, cudnn_benchmark, get_device, grad_scaler
 from ..data.images import Batches, ImageSet
 from ..evaluation.prediction import evaluate
 from ..methods.registry import batch_functions
@@ -154,7 +153,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, recipe:
                 history.test_ece.append(scores["ece"])
                 epoch_bar.set_postfix(test_acc=f"{scores['accuracy']:.3f}", nll=f"{scores['nll']:.3f}")
             if run.path is not None:
-                _atomic_save(checkpoint_state(run.model, run.identity, epoch + 1, history, run.units,
+                atomic_save(checkpoint_state(run.model, run.identity, epoch + 1, history, run.units,
                                               run.trained_by), run.path)
                 run.start_epoch = epoch + 1
     return history

@@ -157,7 +157,7 @@ def _stop_after_epochs(model, train, path, stop_after):
     """Run fit for 2 epochs but kill it (an exception) once `stop_after` epochs have been checkpointed."""
     import pe_lab.training.loop as train_module
 
-    original = train_module._atomic_save
+    original = train_module.atomic_save
     calls = []
 
     def save_then_maybe_stop(state, target):
@@ -166,12 +166,12 @@ def _stop_after_epochs(model, train, path, stop_after):
         if len(calls) >= stop_after:
             raise KeyboardInterrupt
 
-    train_module._atomic_save = save_then_maybe_stop
+    train_module.atomic_save = save_then_maybe_stop
     try:
         with pytest.raises(KeyboardInterrupt):
             fit(model, train, epochs=2, batch_size=4, progress=False, checkpoint=path)
     finally:
-        train_module._atomic_save = original
+        train_module.atomic_save = original
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path):
