@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..results.provenance import write_json
 from ..results.report import RunLocked, read_report
 from .experiment import parse_args, run_experiment, validate_args
 
@@ -211,6 +212,9 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
     # a point's recipe: its identity's (the flat ``config`` of points written before identities had sections)
     recipe = first_report["identity"]["recipe"] if "identity" in first_report else first_report["config"]
     for name, keys in SWEEPS.items():
+        fresh = [p for key in keys for p in by_key[key] if (folder / f"{p.name}.json").exists()]
+        if not fresh and name in earlier:  # nothing new for this sweep: its committed JSON stays as it was
+            continue
         rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
         merged = {"merged_with": earlier[name]["provenance"]} if name in earlier else {}
         report = {"provenance": {**first_report["provenance"], **merged,
@@ -228,7 +232,7 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
                 (out_dir / "sweep").mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(stored, out_dir / "sweep" / f"{point.name}-predictions.pt")
         path = out_dir / f"sweep_{name}_lenet.json"
-        path.write_text(json.dumps(report, indent=1))
+        write_json(report, path)
         written[name] = path
     return written
 

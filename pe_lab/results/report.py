@@ -372,16 +372,33 @@ def describe_sweeps(alpha: dict, width: dict | None = None) -> str:
                      f"against the DE's {deep['summary']['train_seconds']['mean']:.0f} s (one network instead of "
                      f"{deep['runs'][0]['spec']['num_estimators']} passes, same machine and sweep).")
     if width is not None:
-        by = {(r["method"], r["width"]): r for r in width["rows"]}
-        for w in sorted({r["width"] for r in width["rows"]}):
-            pe, de, one = by.get(("packed", w)), by.get(("deep", w)), by.get(("single", w))
-            if pe is None:
-                continue
-            parts = []
-            if de is not None:
-                parts.append(_gap_sentence(pe, de, "accuracy", "accuracy", 100, "%") + " against DE(4)")
-            if one is not None:
-                parts.append(_gap_sentence(pe, one, "accuracy", "accuracy", 100, "%") + " against the Single")
-            lines.append(f"* Width sweep, base width {w:g} ({pe['label']}, members {w / 2:g}x LeNet): "
-                         + "; ".join(parts) + ".")
+        lines += _width_sentences(width)
     return "\n".join(lines)
+
+
+def _width_sentences(width: dict) -> list[str]:
+    """The width sweep's gaps at each base width, what is not measured yet, and how much the Single still gains
+    from each doubling of its width."""
+    by = {(r["method"], r["width"]): r for r in width["rows"]}
+    lines = []
+    for w in sorted({r["width"] for r in width["rows"]}):
+        pe, de, one = by.get(("packed", w)), by.get(("deep", w)), by.get(("single", w))
+        if pe is None:
+            measured = ", ".join(r["label"] for r in (one, de) if r is not None)
+            lines.append(f"* Width sweep, base width {w:g}: only {measured} measured so far (no PE(2,4,1) there).")
+            continue
+        parts = []
+        if de is not None:
+            parts.append(_gap_sentence(pe, de, "accuracy", "accuracy", 100, "%") + " against DE(4)")
+        if one is not None:
+            parts.append(_gap_sentence(pe, one, "accuracy", "accuracy", 100, "%") + " against the Single")
+        lines.append(f"* Width sweep, base width {w:g} ({pe['label']}, members {w / 2:g}x LeNet): "
+                     + "; ".join(parts) + ".")
+    singles = sorted((r for r in width["rows"] if r["method"] == "single"), key=lambda r: r["width"])
+    if len(singles) > 1:
+        pairs = zip(singles, singles[1:], strict=False)
+        steps = ", ".join(f"{100 * (b['summary']['accuracy']['mean'] - a['summary']['accuracy']['mean']):+.1f} "
+                          f"points from x{a['width']:g} to x{b['width']:g}" for a, b in pairs)
+        seeds = ", ".join(str(r["summary"]["accuracy"]["n"]) for r in singles)
+        lines.append(f"* The Single's accuracy from each doubling of its width: {steps} (seeds per width: {seeds}).")
+    return lines

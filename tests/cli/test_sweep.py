@@ -122,7 +122,11 @@ def test_a_new_worker_folder_skips_collected_points_and_collect_merges_seeds(swe
     assert not (fresh / f"{new[0].name}.json").exists()  # already collected: not trained again
     assert (fresh / f"{new[1].name}.json").exists()
     before = {r["label"]: r for r in json.loads((out / "sweep_alpha_lenet.json").read_text())["rows"]}
-    merged_path = collect(fresh, out)["alpha"]
+    width_before = (out / "sweep_width_lenet.json").read_bytes()
+    collected_now = collect(fresh, out)
+    # the fresh folder holds no point of the width sweep: its JSON is not rewritten (nor its provenance)
+    assert "width" not in collected_now and (out / "sweep_width_lenet.json").read_bytes() == width_before
+    merged_path = collected_now["alpha"]
     merged = json.loads(merged_path.read_text())
     rows = {r["label"]: r for r in merged["rows"]}
     # the fresh folder held one point, yet no collected row or seed is dropped

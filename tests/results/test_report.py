@@ -61,3 +61,21 @@ def test_a_notebooks_visible_settings_are_what_the_gpu_preset_trains():
     assert parse_args(experiment_argv("t4")).label_smoothing == 0.1  # the preset's own value when not shown
     with pytest.raises(ValueError, match="unknown preset"):
         experiment_argv("a100")
+
+
+def _sweep_row(method, width, accuracy, n=1, label=None):
+    stat = {"mean": accuracy, "std": 0.01 if n > 1 else 0.0, "n": n}
+    return {"method": method, "width": width, "alpha": 2.0, "label": label or f"{method} x{width:g}",
+            "summary": {"accuracy": stat, "nll": {**stat, "mean": 1 - accuracy}}}
+
+
+def test_the_width_sentences_say_what_is_missing_and_how_much_the_single_still_gains():
+    from pe_lab.results.report import describe_sweeps, load_sweep
+
+    width = {"rows": [_sweep_row("single", 1, 0.60, 3), _sweep_row("packed", 1, 0.55, 3), _sweep_row("deep", 1, 0.65, 3),
+                      _sweep_row("single", 2, 0.70), _sweep_row("single", 4, 0.72)]}
+    lines = describe_sweeps(load_sweep("alpha"), width).splitlines()
+    assert "* Width sweep, base width 2: only single x2 measured so far (no PE(2,4,1) there)." in lines
+    assert lines[-1] == ("* The Single's accuracy from each doubling of its width: +10.0 points from x1 to x2, "
+                         "+2.0 points from x2 to x4 (seeds per width: 3, 1, 1).")
+    assert any(line.startswith("* Width sweep, base width 1 (packed x1") and "-10.0" in line for line in lines)
