@@ -19,12 +19,11 @@ from ..version import __version__
 
 __all__ = ["RUN_CONTROL", "SECTIONS", "matches_flat_config", "recipe_of", "report_identity"]
 
-# option -> Recipe field, for the options that make the recipe
-_RECIPE = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr", "momentum": "momentum",
-           "no_nesterov": "nesterov", "weight_decay": "weight_decay", "schedule": "schedule",
-           "label_smoothing": "label_smoothing", "no_augment": "augment", "member_loss": "member_reduction"}
+# the options that are a Recipe field of the same name; --no-nesterov, --no-augment and --member-loss are the
+# other three (negated, or named for the command line)
+_SAME_NAME = ("epochs", "batch_size", "lr", "momentum", "weight_decay", "schedule", "label_smoothing")
 SECTIONS = {
-    "recipe": tuple(_RECIPE),
+    "recipe": (*_SAME_NAME, "no_nesterov", "no_augment", "member_loss"),
     "model": ("model", "alpha", "num_estimators", "gamma", "width", "rho", "batch_repetition", "scale"),
     "data": ("data_mode", "image_size"),  # and the fingerprints of the data actually loaded
     "evaluation": ("num_bins", "no_ood", "shift", "shift_per_class", "cifar10c", "texture_folder"),
@@ -40,9 +39,8 @@ RUN_CONTROL = ("methods", "seeds", "out", "runs_dir", "resume", "restart", "save
 def recipe_of(args, seed: int = 0) -> Recipe:
     """The ``Recipe`` of a command line (``--no-nesterov``, ``--no-augment`` and ``--member-loss`` by their names
     there)."""
-    values = {field: getattr(args, option) for option, field in _RECIPE.items()}
-    values["nesterov"], values["augment"] = not args.no_nesterov, not args.no_augment
-    return Recipe(**values, seed=seed)
+    return Recipe(**{option: getattr(args, option) for option in _SAME_NAME}, nesterov=not args.no_nesterov,
+                  augment=not args.no_augment, member_reduction=args.member_loss, seed=seed)
 
 
 def report_identity(args, train, test, ood) -> dict:
