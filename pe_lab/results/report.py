@@ -401,4 +401,40 @@ def _width_sentences(width: dict) -> list[str]:
                           f"points from x{a['width']:g} to x{b['width']:g}" for a, b in pairs)
         seeds = ", ".join(str(r["summary"]["accuracy"]["n"]) for r in singles)
         lines.append(f"* The Single's accuracy from each doubling of its width: {steps} (seeds per width: {seeds}).")
+    return lines + _equal_parameter_sentences(width["rows"])
+
+
+def _equal_parameter_sentences(rows: list[dict], tolerance: float = 0.05) -> list[str]:
+    """Rows whose parameter counts lie within ``tolerance`` of each other (the Single at base width 2w, DE(4) at
+    w, PE(2,4,1) at 2w): at that budget, is width better spent on one network or on an ensemble? One sentence
+    per budget that has a Single and an ensemble, most accurate first, the best ensemble against the Single."""
+    groups: list[list[dict]] = []
+    for row in sorted(rows, key=lambda r: r["params"]):
+        if groups and row["params"] <= groups[-1][0]["params"] * (1 + tolerance):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    lines = []
+    for group in groups:
+        single = next((r for r in group if r["method"] == "single"), None)
+        ensembles = [r for r in group if r["method"] != "single"]
+        if single is None or not ensembles:
+            continue
+        best = max(ensembles, key=_accuracy)
+        ranked = sorted(group, key=_accuracy, reverse=True)
+        listing = ", ".join(f"{r['label']} {100 * _accuracy(r):.1f}%" for r in ranked)
+        spent = "an ensemble" if _accuracy(best) > _accuracy(single) else "one network"
+        gap = _gap_sentence(best, single, "accuracy", "accuracy", 100, "%").split(" (", 1)[1]
+        sentence = (f"* At equal parameters (about {group[0]['params'] / 1e6:.2f} M): {listing}; the width is best "
+                    f"spent on {spent} here ({best['label']} against {single['label']}: {gap}")
+        twins = [(pe, de) for pe in group if pe["method"] == "packed" for de in group
+                 if de["method"] == "deep" and de["member_width"] == pe["member_width"]]
+        for pe, de in twins:
+            sentence += (f"; {pe['label']} is {de['label']}'s networks packed into one (members {pe['member_width']:g}x"
+                         f" LeNet each): " + _gap_sentence(pe, de, "accuracy", "accuracy", 100, "%"))
+        lines.append(sentence + ".")
     return lines
+
+
+def _accuracy(row: dict) -> float:
+    return row["summary"]["accuracy"]["mean"]

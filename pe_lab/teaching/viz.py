@@ -528,12 +528,14 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
 
 def width_figure(report: dict) -> Figure:
     """The width sweep (``sweep_width_lenet.json``): top row, each metric of Single, DE(4) and PE(2,4,1) against
-    the base width; bottom row, the gaps PE - DE and PE - Single against the PE's member width (seeds as error
-    bars: the gap's std is the two stds combined, as for independent runs)."""
+    the base width; middle row, the gaps PE - DE and PE - Single against the PE's member width (seeds as error
+    bars: the gap's std is the two stds combined, as for independent runs); bottom row, each metric against the
+    parameter count, where PE(2,4,1) at base width 2w sits on DE(4) at w and the Single at 2w: at equal
+    parameters, one network or an ensemble?"""
     rows = report["rows"]
     by = {(r["method"], r["width"]): r for r in rows}
     widths = sorted({r["width"] for r in rows})
-    fig, axes = plt.subplots(2, len(_SWEEP_METRICS), figsize=(3.3 * len(_SWEEP_METRICS), 6.2))
+    fig, axes = plt.subplots(3, len(_SWEEP_METRICS), figsize=(3.3 * len(_SWEEP_METRICS), 9.3))
     for col, (key, title, scale) in enumerate(_SWEEP_METRICS):
         ax = axes[0, col]
         for i, method in enumerate(("single", "deep", "packed")):
@@ -560,12 +562,29 @@ def width_figure(report: dict) -> Figure:
         ax.set_xscale("log", base=2)
         ax.set_xlabel("PE member width (x LeNet)", fontsize=9)
         ax.set_title("gap in " + title.split(" ")[0], fontsize=10)
-    axes[0, 0].legend(fontsize=7)
-    axes[1, 0].legend(fontsize=7)
+        _metric_against_parameters(axes[2, col], by, widths, key, title, scale)
+    for row in range(3):
+        axes[row, 0].legend(fontsize=7)
     fig.suptitle(f"{_data_label(report)}, LeNet at base widths {', '.join(f'{w:g}' for w in widths)}, "
                  f"{report['recipe']['epochs']} epochs; error bars: std over seeds", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _metric_against_parameters(ax, by: dict, widths: list[float], key: str, title: str, scale: float) -> None:
+    for i, method in enumerate(("single", "deep", "packed")):
+        present = [by[(method, w)] for w in widths if (method, w) in by]
+        if not present:
+            continue
+        stats = [_sweep_value(r, key) for r in present]
+        ax.errorbar([r["params"] for r in present], [m * scale for m, _ in stats], yerr=[s * scale for _, s in stats],
+                    marker="o", capsize=3, color=_member_colour(i), label=present[0]["label"].split(" x")[0])
+        for r, (mean, _) in zip(present, stats, strict=True):
+            ax.annotate(f"x{r['width']:g}", (r["params"], mean * scale), fontsize=7, textcoords="offset points",
+                        xytext=(3, 3), color=_member_colour(i))
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters (log)", fontsize=9)
+    ax.set_title(title + " at equal parameters", fontsize=10)
 
 
 def frontier_figure(report: dict, *, x: str = "params", metrics: tuple[str, ...] = ("accuracy", "nll")) -> Figure:

@@ -71,7 +71,7 @@ def test_sweep_figures_and_the_alpha_explorer(swept):
     alpha = json.loads(written["alpha"].read_text())
     figure = sweep_figure(alpha, x="params", highlight=4)
     assert len(figure.axes) == 4 and "SYNTHETIC" in figure._suptitle.get_text()
-    assert len(width_figure(json.loads(written["width"].read_text())).axes) == 8
+    assert len(width_figure(json.loads(written["width"].read_text())).axes) == 12
     widget, update = alpha_explorer(alpha)
     shown = update(alpha=1.0, x="flops_per_image")
     assert set(shown["numbers"]) == {"Single x2", "DE(4) x2", "PE(1,4,1) x2"}

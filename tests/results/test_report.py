@@ -63,10 +63,11 @@ def test_a_notebooks_visible_settings_are_what_the_gpu_preset_trains():
         experiment_argv("a100")
 
 
-def _sweep_row(method, width, accuracy, n=1, label=None):
+def _sweep_row(method, width, accuracy, n=1, label=None, params=None, member_width=None):
     stat = {"mean": accuracy, "std": 0.01 if n > 1 else 0.0, "n": n}
     return {"method": method, "width": width, "alpha": 2.0, "label": label or f"{method} x{width:g}",
-            "summary": {"accuracy": stat, "nll": {**stat, "mean": 1 - accuracy}}}
+            "summary": {"accuracy": stat, "nll": {**stat, "mean": 1 - accuracy}},
+            "params": params or int(1000 * width) + len(method) * 100_000, "member_width": member_width or width}
 
 
 def test_the_width_sentences_say_what_is_missing_and_how_much_the_single_still_gains():
@@ -76,6 +77,29 @@ def test_the_width_sentences_say_what_is_missing_and_how_much_the_single_still_g
                       _sweep_row("single", 2, 0.70), _sweep_row("single", 4, 0.72)]}
     lines = describe_sweeps(load_sweep("alpha"), width).splitlines()
     assert "* Width sweep, base width 2: only single x2 measured so far (no PE(2,4,1) there)." in lines
-    assert lines[-1] == ("* The Single's accuracy from each doubling of its width: +10.0 points from x1 to x2, "
+    assert next(line for line in lines if "each doubling" in line) == ("* The Single's accuracy from each doubling of its width: +10.0 points from x1 to x2, "
                          "+2.0 points from x2 to x4 (seeds per width: 3, 1, 1).")
     assert any(line.startswith("* Width sweep, base width 1 (packed x1") and "-10.0" in line for line in lines)
+
+
+def test_equal_parameter_sentences_group_by_budget_and_name_the_winner():
+    from pe_lab.results.report import describe_sweeps, load_sweep
+
+    def row(method, width, accuracy, params, member_width):
+        return _sweep_row(method, width, accuracy, 3, params=params, member_width=member_width)
+
+    def sentences(rows):
+        lines = describe_sweeps(load_sweep("alpha"), {"rows": rows}).splitlines()
+        return [line for line in lines if line.startswith("* At equal parameters")]
+
+    rows = [row("single", 2, 0.72, 245_000, 2), row("deep", 1, 0.70, 248_000, 1), row("packed", 2, 0.69, 248_000, 1),
+            row("single", 8, 0.79, 3_880_000, 8), row("deep", 4, 0.80, 3_900_000, 4),
+            row("single", 4, 0.77, 970_000, 4), row("packed", 4, 0.76, 1_100_000, 2)]  # 13 % apart: no budget
+    lines = sentences(rows)
+    assert len(lines) == 2  # the 0.97 M Single and the 1.1 M PE are not one budget
+    assert lines[0].startswith("* At equal parameters (about 0.24 M): single x2 72.0%, deep x1 70.0%, packed x2 69.0%")
+    assert "best spent on one network here (deep x1 against single x2: -2.0" in lines[0]
+    assert "packed x2 is deep x1's networks packed into one" in lines[0]
+    assert "best spent on an ensemble here (deep x4 against single x8: +1.0" in lines[1]
+    assert "packed into one" not in lines[1]  # no PE at that budget
+    assert sentences([row("deep", 1, 0.7, 248_000, 1), row("packed", 2, 0.69, 248_000, 1)]) == []  # no Single

@@ -141,7 +141,7 @@ def test_sweep_and_width_figures_read_the_committed_sweeps():
     assert len(_axes_with_data(fig)) == 4
     width = load_sweep("width")
     fig = viz.width_figure(width)
-    assert len(_axes_with_data(fig)) == 8  # four metrics against base width, four gaps against member width
+    assert len(_axes_with_data(fig)) == 12  # four metrics against base width, four gaps, four against parameters
 
 
 def test_frontier_figure_has_a_point_per_method():
