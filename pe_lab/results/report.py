@@ -394,6 +394,14 @@ def _width_sentences(width: dict) -> list[str]:
             parts.append(_gap_sentence(pe, one, "accuracy", "accuracy", 100, "%") + " against the Single")
         lines.append(f"* Width sweep, base width {w:g} ({pe['label']}, members {w / 2:g}x LeNet): "
                      + "; ".join(parts) + ".")
+    both = [w for w in sorted({r["width"] for r in width["rows"]}) if ("packed", w) in by and ("deep", w) in by]
+    if len(both) > 1:
+        leads = [_accuracy(by[("deep", w)]) - _accuracy(by[("packed", w)]) for w in both]
+        shrinking = all(b < a for a, b in zip(leads, leads[1:], strict=False))
+        lines.append(f"* The DE's accuracy lead over PE(2,4,1) is {', '.join(f'{100 * g:.1f}' for g in leads)} points "
+                     f"at base widths {', '.join(f'{w:g}' for w in both)}: it "
+                     + ("shrinks at every doubling as members widen." if shrinking
+                        else "does not shrink at every doubling."))
     singles = sorted((r for r in width["rows"] if r["method"] == "single"), key=lambda r: r["width"])
     if len(singles) > 1:
         pairs = zip(singles, singles[1:], strict=False)

@@ -103,3 +103,18 @@ def test_equal_parameter_sentences_group_by_budget_and_name_the_winner():
     assert "best spent on an ensemble here (deep x4 against single x8: +1.0" in lines[1]
     assert "packed into one" not in lines[1]  # no PE at that budget
     assert sentences([row("deep", 1, 0.7, 248_000, 1), row("packed", 2, 0.69, 248_000, 1)]) == []  # no Single
+
+
+def test_the_de_lead_over_the_pe_is_called_shrinking_only_when_it_shrinks_at_every_doubling():
+    from pe_lab.results.report import describe_sweeps, load_sweep
+
+    def lead_line(pe_accuracies):
+        rows = [row for w, pe in zip((1, 2, 4), pe_accuracies, strict=True)
+                for row in (_sweep_row("deep", w, 0.80), _sweep_row("packed", w, pe))]
+        lines = describe_sweeps(load_sweep("alpha"), {"rows": rows}).splitlines()
+        return next(line for line in lines if "lead over PE(2,4,1)" in line)
+
+    assert lead_line((0.70, 0.75, 0.78)) == ("* The DE's accuracy lead over PE(2,4,1) is 10.0, 5.0, 2.0 points at "
+                                            "base widths 1, 2, 4: it shrinks at every doubling as members widen.")
+    assert lead_line((0.70, 0.75, 0.74)).endswith("does not shrink at every doubling.")
+    assert lead_line((0.70, 0.70, 0.78)).endswith("does not shrink at every doubling.")  # flat is not shrinking
