@@ -42,7 +42,7 @@ _HOMES = {
                      "toy_figure", "width_figure"),
     "teaching.explorers": ("alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer",
                            "frontier_explorer", "lab_explorer", "mask_explorer", "ood_explorer", "seed_explorer",
-                           "shift_explorer", "toy_explorer"),
+                           "shift_explorer", "toy_explorer", "width_explorer"),
     "teaching.exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
                            "check_member_channels", "check_member_weight", "check_pe_params", "check_readers",
                            "check_rules_differ", "check_tutorial_loss"),

@@ -27,7 +27,8 @@ from ..results.cost import count_flops, count_params
 from .viz import MEMBER_COLOURS, cost_figure, mask_figure, ood_curves, ood_histogram, reliability_diagram, shift_figure
 
 __all__ = ["alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer", "frontier_explorer",
-           "lab_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer", "toy_explorer"]
+           "lab_explorer", "mask_explorer", "ood_explorer", "seed_explorer", "shift_explorer", "toy_explorer",
+           "width_explorer"]
 
 
 def _show(output: widgets.Output, *figures) -> None:
@@ -415,7 +416,7 @@ def alpha_explorer(report: dict, *, alpha: float = 2, x: str = "member_width"):
     def redraw(alpha: float, x: str) -> dict:
         chosen = [r for r in rows if r["method"] != "packed" or r["alpha"] == alpha]
         table = [[r["label"] + (" (alpha = M: the DE's architecture in one network)" if r["method"] == "packed"
-                                and r["alpha"] == 4 else ""),
+                                and r["alpha"] == r["runs"][0]["spec"]["num_estimators"] else ""),
                   f"{r['member_width']:g}", f"{r['params']:,}", f"{r['flops_per_image'] / 1e6:.2f} M",
                   _pm(r["summary"]["accuracy"], 100, 1), _pm(r["summary"]["nll"]), _pm(r["summary"]["ece"]),
                   _pm(r["summary"]["auroc"], 100, 1), f"{r['summary']['train_seconds']['mean']:.0f}",
@@ -427,6 +428,42 @@ def alpha_explorer(report: dict, *, alpha: float = 2, x: str = "member_width"):
         return {"figure": figure, "numbers": {r["label"]: r["summary"] for r in chosen}}
 
     return _assemble(controls, redraw, summary, figure_out, "pe-alpha-explorer")
+
+
+def width_explorer(report: dict, *, width: float = 1, compare: str = "base"):
+    """A base-width slider over the committed width sweep (``sweep_width_lenet.json``): the Single, DE(4) and
+    PE(2,4,1) at that base width (``compare="base"``), or the three at the same parameters (``"params"``: DE(4)
+    at ``width``, PE(2,4,1) and the Single at twice it), circled on the sweep's figure, their numbers (mean ± std
+    over seeds) in a table and the rows the sweep has not measured named under it. No training."""
+    from .viz import width_figure
+
+    rows = report["rows"]
+    by = {(r["method"], r["width"]): r for r in rows}
+    widths = sorted({r["width"] for r in rows})
+    controls = {"width": widgets.SelectionSlider(options=[(f"x{w:g}", w) for w in widths], value=width,
+                                                 description="base width", continuous_update=False),
+                "compare": widgets.Dropdown(options=[("same base width", "base"), ("equal parameters", "params")],
+                                            value=compare, description="compare")}
+    figure_out, summary = widgets.Output(), widgets.HTML()
+    summary.add_class("pe-width-numbers")
+
+    def redraw(width: float, compare: str) -> dict:
+        wanted = ([("single", width), ("deep", width), ("packed", width)] if compare == "base" else
+                  [("single", 2 * width), ("deep", width), ("packed", 2 * width)])
+        chosen = [by[key] for key in wanted if key in by]
+        missing = [f"{'Single' if m == 'single' else 'DE(4)' if m == 'deep' else 'PE(2,4,1)'} x{w:g}"
+                   for m, w in wanted if (m, w) not in by]
+        table = [[r["label"], f"{r['width']:g}", f"{r['member_width']:g}", f"{r['params']:,}",
+                  _pm(r["summary"]["accuracy"], 100, 1), _pm(r["summary"]["nll"]), _pm(r["summary"]["ece"]),
+                  _pm(r["summary"]["auroc"], 100, 1), str(r["summary"]["accuracy"]["n"])] for r in chosen]
+        summary.value = _table(["model", "base width", "member width", "params", "acc (%)", "NLL", "ECE",
+                                "AUROC (%)", "seeds"], table) + (
+            f"<p>not measured in this sweep: {html.escape(', '.join(missing))}</p>" if missing else "")
+        figure = width_figure(report, highlight=chosen)
+        _show(figure_out, figure)
+        return {"figure": figure, "numbers": {r["label"]: r["summary"] for r in chosen}, "missing": missing}
+
+    return _assemble(controls, redraw, summary, figure_out, "pe-width-explorer")
 
 
 def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, k: int = 1,
@@ -551,6 +588,7 @@ def lab_explorer(*, toy_epochs: int = 300) -> tuple[widgets.Tab, dict]:
                                 samples["images"] if samples else None),
         "Toy (trains live)": toy_explorer("spirals", hidden=8, alpha=1, epochs=toy_epochs),
         "Alpha sweep": alpha_explorer(alpha),
+        "Width sweep": width_explorer(load_sweep("width")),
         "Ensemble size": ensemble_size_explorer({label: (s["test"], s["test_labels"]) for label, s in stored.items()}),
         "Frontier": frontier_explorer(read_report(results / "rivals_lenet.json")),
     }

@@ -526,12 +526,12 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
     return fig
 
 
-def width_figure(report: dict) -> Figure:
+def width_figure(report: dict, *, highlight: list[dict] | None = None) -> Figure:
     """The width sweep (``sweep_width_lenet.json``): top row, each metric of Single, DE(4) and PE(2,4,1) against
     the base width; middle row, the gaps PE - DE and PE - Single against the PE's member width (seeds as error
     bars: the gap's std is the two stds combined, as for independent runs); bottom row, each metric against the
     parameter count, where PE(2,4,1) at base width 2w sits on DE(4) at w and the Single at 2w: at equal
-    parameters, one network or an ensemble?"""
+    parameters, one network or an ensemble? ``highlight``: rows circled in the top and bottom rows."""
     rows = report["rows"]
     by = {(r["method"], r["width"]): r for r in rows}
     widths = sorted({r["width"] for r in rows})
@@ -563,6 +563,10 @@ def width_figure(report: dict) -> Figure:
         ax.set_xlabel("PE member width (x LeNet)", fontsize=9)
         ax.set_title("gap in " + title.split(" ")[0], fontsize=10)
         _metric_against_parameters(axes[2, col], by, widths, key, title, scale)
+        for r in highlight or ():
+            mean = _sweep_value(r, key)[0] * scale
+            for ax, x in ((axes[0, col], r["width"]), (axes[2, col], r["params"])):
+                ax.plot([x], [mean], marker="o", markersize=13, markerfacecolor="none", markeredgecolor="black")
     for row in range(3):
         axes[row, 0].legend(fontsize=7)
     fig.suptitle(f"{_data_label(report)}, LeNet at base widths {', '.join(f'{w:g}' for w in widths)}, "

@@ -13,7 +13,13 @@ import torch  # noqa: E402
 
 from pe_lab.cli.sweep import ALPHA_WIDTH, Point, collect, collected_points, grid, run
 from pe_lab.evaluation.metrics import accuracy, first_members
-from pe_lab.teaching.explorers import alpha_explorer, ensemble_size_explorer, frontier_explorer, seed_explorer
+from pe_lab.teaching.explorers import (
+    alpha_explorer,
+    ensemble_size_explorer,
+    frontier_explorer,
+    seed_explorer,
+    width_explorer,
+)
 from pe_lab.teaching.viz import sweep_figure, width_figure
 
 TINY = ("--synthetic", "--epochs", "1", "--train-per-class", "6", "--test-per-class", "3", "--no-eta",
@@ -79,6 +85,25 @@ def test_sweep_figures_and_the_alpha_explorer(swept):
     assert "alpha = M: the DE's architecture in one network" in legend
     with pytest.raises(ValueError, match="outside this explorer's range"):
         update(alpha=5.0)
+
+
+def test_the_width_explorer_lines_up_base_widths_and_equal_parameters_and_names_what_is_missing(swept):
+    _, written, _ = swept
+    width = json.loads(written["width"].read_text())  # Single, PE, DE at x1; Single, DE at x2
+    widget, update = width_explorer(width)
+    same = update(width=1.0, compare="base")
+    assert set(same["numbers"]) == {"Single", "PE(2,4,1)", "DE(4)"} and same["missing"] == []
+    # equal parameters: DE(4) at w beside the Single and PE(2,4,1) at 2w (PE x2 was not run)
+    budget = update(width=1.0, compare="params")
+    assert set(budget["numbers"]) == {"DE(4)", "Single x2"} and budget["missing"] == ["PE(2,4,1) x2"]
+    assert budget["numbers"]["DE(4)"] == next(r["summary"] for r in width["rows"] if r["label"] == "DE(4)")
+    circled = [line for ax in budget["figure"].axes for line in ax.lines if line.get_markerfacecolor() == "none"]
+    assert len(circled) == 2 * 2 * 4  # two rows, in the top and bottom panels of four metrics
+    assert "PE(2,4,1) x2" in widget.children[1].value  # the table says what is missing
+    with pytest.raises(ValueError, match="is not one of"):
+        update(width=4.0)  # not in this sweep
+    with pytest.raises(ValueError, match="is not one of"):
+        update(compare="flops")
 
 
 def test_first_members_grows_the_ensemble_one_member_at_a_time():
