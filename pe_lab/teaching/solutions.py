@@ -478,11 +478,11 @@ assert narrowest.get("moons", 99) <= narrowest.get("spirals", 99)"""),
              "points per doubling of width there), so four networks of half the width each lose more to their "
              "narrowness than averaging wins back. As the Single's gain per doubling flattens (about a point from x4 "
              "to x8), a network twice as wide buys less than four independent ones do, and the ensemble passes it: "
-             "that is the regime the paper works in. The cell prints each budget's rows and checks the small-budget "
-             "fact, which has three seeds; at the largest budget the rows have one seed each, so the flip is a "
-             "measurement to repeat (a second seed's gap must keep its sign and sit outside both seeds' spread) "
-             "before it is a finding. PE(2,4,1) at 2w is DE(4) at w packed into one network, so the two track each "
-             "other at every budget.",
+             "that is the regime the paper works in. The cell prints each budget's rows with their seeds and checks the "
+             "small-budget fact, which has three seeds a side. At the largest budget the margin is small and the "
+             "widest rows have fewer seeds: the flip is a finding only once its gap keeps its sign over more seeds "
+             "and sits outside the seeds' spread (the verdict `describe_sweeps` prints). PE(2,4,1) at 2w is DE(4) "
+             "at w packed into one network, so the two track each other at every budget.",
           """rows_by = {(r["method"], r["width"]): r for r in width["rows"]}
 for w in (1.0, 2.0, 4.0):
     trio = [rows_by.get(("deep", w)), rows_by.get(("packed", 2 * w)), rows_by.get(("single", 2 * w))]
