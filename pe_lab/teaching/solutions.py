@@ -476,13 +476,13 @@ print("narrowest hidden width with PE within 2 points of DE:", narrowest)
 assert narrowest.get("moons", 99) <= narrowest.get("spirals", 99)"""),
         S(3, "At a small budget one network wins: a LeNet at 1x or 2x is far from saturated (the Single gains 5-7 "
              "points per doubling of width there), so four networks of half the width each lose more to their "
-             "narrowness than averaging wins back. As the Single's gain per doubling flattens (about a point from x4 "
-             "to x8), a network twice as wide buys less than four independent ones do, and the ensemble passes it: "
-             "that is the regime the paper works in. The cell prints each budget's rows with their seeds and checks the "
-             "small-budget fact, which has three seeds a side. At the largest budget the margin is small and the "
-             "widest rows have fewer seeds: the flip is a finding only once its gap keeps its sign over more seeds "
-             "and sits outside the seeds' spread (the verdict `describe_sweeps` prints). PE(2,4,1) at 2w is DE(4) "
-             "at w packed into one network, so the two track each other at every budget.",
+             "narrowness than averaging wins back. As the Single's gain per doubling flattens (under two points "
+             "from x4 to x8), a network twice as wide buys less than four independent ones do, and the ensemble "
+             "passes it: that is the regime the paper works in. The cell prints each budget's rows with their seeds "
+             "and checks the small-budget fact, which has three seeds a side. At the largest budget the margin is "
+             "small and the widest rows have fewer seeds: the flip is a finding only once its gap keeps its sign "
+             "over more seeds and sits outside the seeds' spread (the verdict `describe_sweeps` prints). PE(2,4,1) "
+             "at 2w is DE(4) at w packed into one network, so the two track each other at every budget.",
           """rows_by = {(r["method"], r["width"]): r for r in width["rows"]}
 for w in (1.0, 2.0, 4.0):
     trio = [rows_by.get(("deep", w)), rows_by.get(("packed", 2 * w)), rows_by.get(("single", 2 * w))]
