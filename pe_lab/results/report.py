@@ -339,7 +339,13 @@ def _gap_sentence(pe: dict, other: dict, key: str, name: str, scale: float, unit
     a, b = pe["summary"][key], other["summary"][key]
     digits = 1 if scale == 100 else 3
     return (f"{name} {a['mean'] * scale:.{digits}f}{unit} vs {b['mean'] * scale:.{digits}f}{unit} "
-            f"({(a['mean'] - b['mean']) * scale:+.{digits}f}, {verdict(a, b)})")
+            f"({_gap(pe, other, key, scale)})")
+
+
+def _gap(first: dict, second: dict, key: str, scale: float) -> str:
+    """The signed gap of ``key`` between two rows and its verdict, e.g. ``+1.4, beyond one standard deviation``."""
+    a, b = first["summary"][key], second["summary"][key]
+    return f"{(a['mean'] - b['mean']) * scale:+.{1 if scale == 100 else 3}f}, {verdict(a, b)}"
 
 
 def describe_sweeps(alpha: dict, width: dict | None = None) -> str:
@@ -380,8 +386,9 @@ def _width_sentences(width: dict) -> list[str]:
     """The width sweep's gaps at each base width, what is not measured yet, and how much the Single still gains
     from each doubling of its width."""
     by = {(r["method"], r["width"]): r for r in width["rows"]}
+    widths = sorted({r["width"] for r in width["rows"]})
     lines = []
-    for w in sorted({r["width"] for r in width["rows"]}):
+    for w in widths:
         pe, de, one = by.get(("packed", w)), by.get(("deep", w)), by.get(("single", w))
         if pe is None:
             measured = ", ".join(r["label"] for r in (one, de) if r is not None)
@@ -394,7 +401,7 @@ def _width_sentences(width: dict) -> list[str]:
             parts.append(_gap_sentence(pe, one, "accuracy", "accuracy", 100, "%") + " against the Single")
         lines.append(f"* Width sweep, base width {w:g} ({pe['label']}, members {w / 2:g}x LeNet): "
                      + "; ".join(parts) + ".")
-    both = [w for w in sorted({r["width"] for r in width["rows"]}) if ("packed", w) in by and ("deep", w) in by]
+    both = [w for w in widths if ("packed", w) in by and ("deep", w) in by]
     if len(both) > 1:
         leads = [_accuracy(by[("deep", w)]) - _accuracy(by[("packed", w)]) for w in both]
         shrinking = all(b < a for a, b in zip(leads, leads[1:], strict=False))
@@ -405,8 +412,8 @@ def _width_sentences(width: dict) -> list[str]:
     singles = sorted((r for r in width["rows"] if r["method"] == "single"), key=lambda r: r["width"])
     if len(singles) > 1:
         pairs = zip(singles, singles[1:], strict=False)
-        steps = ", ".join(f"{100 * (b['summary']['accuracy']['mean'] - a['summary']['accuracy']['mean']):+.1f} "
-                          f"points from x{a['width']:g} to x{b['width']:g}" for a, b in pairs)
+        steps = ", ".join(f"{100 * (_accuracy(b) - _accuracy(a)):+.1f} points from x{a['width']:g} to x{b['width']:g}"
+                          for a, b in pairs)
         seeds = ", ".join(str(r["summary"]["accuracy"]["n"]) for r in singles)
         lines.append(f"* The Single's accuracy from each doubling of its width: {steps} (seeds per width: {seeds}).")
     return lines + _equal_parameter_sentences(width["rows"])
@@ -432,9 +439,9 @@ def _equal_parameter_sentences(rows: list[dict], tolerance: float = 0.05) -> lis
         ranked = sorted(group, key=_accuracy, reverse=True)
         listing = ", ".join(f"{r['label']} {100 * _accuracy(r):.1f}%" for r in ranked)
         spent = "an ensemble" if _accuracy(best) > _accuracy(single) else "one network"
-        gap = _gap_sentence(best, single, "accuracy", "accuracy", 100, "%").split(" (", 1)[1]
         sentence = (f"* At equal parameters (about {group[0]['params'] / 1e6:.2f} M): {listing}; the width is best "
-                    f"spent on {spent} here ({best['label']} against {single['label']}: {gap}")
+                    f"spent on {spent} here ({best['label']} against {single['label']}: "
+                    f"{_gap(best, single, 'accuracy', 100)})")
         twins = [(pe, de) for pe in group if pe["method"] == "packed" for de in group
                  if de["method"] == "deep" and de["member_width"] == pe["member_width"]]
         for pe, de in twins:

@@ -154,7 +154,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, recipe:
                 epoch_bar.set_postfix(test_acc=f"{scores['accuracy']:.3f}", nll=f"{scores['nll']:.3f}")
             if run.path is not None:
                 atomic_save(checkpoint_state(run.model, run.identity, epoch + 1, history, run.units,
-                                              run.trained_by), run.path)
+                                             run.trained_by), run.path)
                 run.start_epoch = epoch + 1
     return history
 

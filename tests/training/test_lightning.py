@@ -231,13 +231,13 @@ class _Stop(RuntimeError):
 
 
 def _die_after_first_checkpoint(monkeypatch, module) -> None:
-    real, name = module.atomic_save, "atomic_save"  # both engines write through config.atomic_save
+    real = module.atomic_save  # both engines write through config.atomic_save
 
     def save_then_die(obj, path):
         real(obj, path)
         raise _Stop("killed after epoch 1")
 
-    monkeypatch.setattr(module, name, save_then_die)
+    monkeypatch.setattr(module, "atomic_save", save_then_die)
 
 
 @pytest.mark.parametrize("first,second", [("pe-lab", "lightning"), ("lightning", "pe-lab")])
