@@ -1,0 +1,126 @@
+"""torch-uncertainty's CIFAR-10 Packed-Ensembles tutorial, trained as its code trains, in two versions.
+
+``TUTORIALS`` holds each version's recipe as its source file wrote it (file and commit named); ``train_tutorial``
+runs that loop: ``ToTensor`` + ``Normalize(0.5, 0.5)``, no augmentation, shuffled batches, SGD with plain momentum,
+a constant learning rate, and ``CrossEntropyLoss()(outputs, labels.repeat(M))`` on the ``((m b), K)`` outputs. The
+Single and the DE(M) beside the PE use the same loop and loss (a DE's members each get 1 / M of the mean loss, as
+the PE's do). ``evaluate_tutorial`` measures what the tutorial never printed: accuracy, NLL, ECE, Brier, OOD
+AUROC on SVHN, and for the tutorial's 40-logit head, the probability mass on the classes that never occur.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+
+from ..data.images import ImageSet, normalize
+from ..evaluation.metrics import evaluate_predictions
+from ..nn.tutorial import tutorial_network
+
+__all__ = ["TUTORIALS", "TutorialRecipe", "evaluate_tutorial", "impossible_mass", "train_tutorial"]
+
+_HALF = (0.5, 0.5, 0.5)  # the tutorial's transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
+
+
+@dataclass(frozen=True)
+class TutorialRecipe:
+    """One version of the tutorial's training cell."""
+
+    version: str
+    source: str  # file and commit of torch-uncertainty that wrote it
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float = 0.9
+
+
+TUTORIALS = {
+    "2024-02": TutorialRecipe("2024-02", "auto_tutorials_source/tutorial_pe_cifar10.py at torch-uncertainty "
+                              "a8c71d87 (2024-02-19): batch_size = 4, SGD(lr=0.001, momentum=0.9), range(2)",
+                              epochs=2, batch_size=4, lr=0.001),
+    "2025-03": TutorialRecipe("2025-03", "auto_tutorial_source/Classification/tutorial_pe_cifar10.py since "
+                              "torch-uncertainty 1ae8b67a (2025-03-22): BATCH_SIZE = 256, SGD(lr=0.2, "
+                              "momentum=0.9), MAX_EPOCHS = 3", epochs=3, batch_size=256, lr=0.2),
+}
+
+
+def impossible_mass(member_probs: torch.Tensor, num_classes: int) -> float:
+    """Mean probability the ensemble puts on outputs ``>= num_classes`` (classes that never occur)."""
+    return float(member_probs.double().mean(1)[:, num_classes:].sum(1).mean())
+
+
+def train_tutorial(model: torch.nn.Module, train: ImageSet, recipe: TutorialRecipe, seed: int,
+                   log_every: int = 2000) -> dict:
+    """Train ``model`` (logits ``(B, M, K)``) with the tutorial's loop. Returns the running losses the tutorial
+    prints (mean over ``log_every`` mini-batches) and the training time. ``seed`` fixes the shuffle."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
+    losses, running, start = [], 0.0, time.perf_counter()
+    model.train()
+    for epoch in range(recipe.epochs):
+        order = torch.randperm(len(train), generator=generator)
+        for step, first in enumerate(range(0, len(train), recipe.batch_size)):
+            index = order[first:first + recipe.batch_size]
+            images, labels = normalize(train.images[index], _HALF, _HALF), train.labels[index]
+            optimizer.zero_grad()
+            logits = model(images)
+            members = logits.shape[1]
+            loss = F.cross_entropy(rearrange(logits, "b m k -> (m b) k"), labels.repeat(members))
+            loss.backward()
+            optimizer.step()
+            if not math.isfinite(loss.item()):
+                raise FloatingPointError(f"the tutorial's loss became {loss.item()} at epoch {epoch + 1}, "
+                                         f"step {step + 1}")
+            running += loss.item()
+            if (step + 1) % log_every == 0:
+                losses.append({"epoch": epoch + 1, "step": step + 1, "loss": running / log_every})
+                running = 0.0
+    return {"losses": losses, "train_seconds": time.perf_counter() - start}
+
+
+@torch.no_grad()
+def member_probabilities(model: torch.nn.Module, data: ImageSet, batch_size: int = 1000) -> torch.Tensor:
+    """Softmax of every member's logits, ``(N, M, K)``, as the tutorial's test cell computes them."""
+    model.eval()
+    chunks = [F.softmax(model(normalize(data.images[i:i + batch_size], _HALF, _HALF)).double(), dim=-1)
+              for i in range(0, len(data), batch_size)]
+    return torch.cat(chunks)
+
+
+def evaluate_tutorial(model: torch.nn.Module, test: ImageSet, ood: ImageSet | None) -> tuple[dict, torch.Tensor]:
+    """The report's numbers for a trained tutorial network, and its test member probabilities."""
+    probs = member_probabilities(model, test)
+    ood_probs = member_probabilities(model, ood) if ood is not None else None
+    metrics = evaluate_predictions(probs, test.labels, ood_probs, criteria=("msp",))
+    num_classes = len(test.classes)
+    metrics["impossible_mass"] = impossible_mass(probs, num_classes)
+    metrics["predicted_impossible"] = float((probs.mean(1).argmax(1) >= num_classes).double().mean())
+    if ood_probs is not None:
+        metrics["ood_impossible_mass"] = impossible_mass(ood_probs, num_classes)
+    metrics["logits_per_member"] = int(probs.shape[2])
+    metrics["params"] = sum(p.numel() for p in model.parameters())
+    return metrics, probs
+
+
+def run_tutorial(network: str, recipe: TutorialRecipe, seed: int, train: ImageSet, test: ImageSet,
+                 ood: ImageSet | None, layers: str = "pe-lab") -> tuple[dict, torch.Tensor]:
+    """One network of the comparison (``packed-seed-head``, ``packed-class-head``, ``single``, ``deep``) trained
+    with ``recipe`` from ``seed``; the initial draws come from the same seed (the shared layers of the two packed
+    heads start equal)."""
+    kinds = {"packed-seed-head": ("packed", "seed"), "packed-class-head": ("packed", "classes"),
+             "single": ("single", "classes"), "deep": ("deep", "classes")}
+    if network not in kinds:
+        raise ValueError(f"network must be one of {', '.join(kinds)}, got {network!r}")
+    kind, head = kinds[network]
+    torch.manual_seed(seed)
+    model = tutorial_network(kind, head=head, layers=layers if kind == "packed" else "pe-lab",
+                             num_classes=len(train.classes))
+    trained = train_tutorial(model, train, recipe, seed)
+    metrics, probs = evaluate_tutorial(model, test, ood)
+    return {"network": network, "layers": layers if kind == "packed" else "pe-lab", "seed": seed,
+            "recipe": asdict(recipe), **trained, "metrics": metrics}, probs
