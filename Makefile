@@ -38,6 +38,7 @@ instructor: $(STAMP)  ## the instructor pack: runs/instructor/NN_*.ipynb, every 
 	$(PY) -m pe_lab.solutions fill --out runs/instructor
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
+	$(PY) -m pip install -q -e '.[reference]'  # torch-uncertainty: the tutorial's layers, compared with pe-lab's
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
 	PE_LAB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -ra
 

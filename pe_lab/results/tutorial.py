@@ -124,3 +124,130 @@ def run_tutorial(network: str, recipe: TutorialRecipe, seed: int, train: ImageSe
     metrics, probs = evaluate_tutorial(model, test, ood)
     return {"network": network, "layers": layers if kind == "packed" else "pe-lab", "seed": seed,
             "recipe": asdict(recipe), **trained, "metrics": metrics}, probs
+
+
+# --------------------------------------------------------------------------------------------- reading a report
+
+_NAMES = {"packed-seed-head": "PE(2,4,1), the tutorial's head (40 logits per member)",
+          "packed-class-head": "PE(2,4,1), one logit per class (10 per member)",
+          "single": "Single (the tutorial's Net)", "deep": "DE(4) of Nets"}
+_COLUMNS = (("accuracy", "Acc (%)", 100, 1), ("nll", "NLL", 1, 3), ("ece", "ECE", 1, 3),
+            ("impossible_mass", "mass on impossible classes (%)", 100, 2), ("msp_auroc", "SVHN AUROC msp (%)", 100, 1))
+
+
+def _value(run: dict, key: str) -> float:
+    metrics = run["metrics"]
+    if key == "msp_auroc":
+        return metrics["ood"]["msp"]["auroc"]
+    return metrics[key]
+
+
+def runs_by_network(report: dict) -> dict[str, dict[int, dict]]:
+    """``{network: {seed: run}}`` in the order the runs were made."""
+    grouped: dict[str, dict[int, dict]] = {}
+    for run in report["runs"]:
+        grouped.setdefault(run["network"], {})[run["seed"]] = run
+    return grouped
+
+
+def tutorial_table(report: dict) -> str:
+    """A Markdown table: every network of a tutorial report, each metric as mean ± std over its seeds, the
+    parameters, the first running loss the tutorial prints, training seconds, seeds."""
+    heads = ["Network", "Params"] + [head for _, head, _, _ in _COLUMNS] + ["first printed loss", "Train s", "Seeds"]
+    lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    for network, runs in runs_by_network(report).items():
+        seeds = sorted(runs)
+        first = runs[seeds[0]]
+        cells = [_NAMES.get(network, network), f"{first['metrics']['params']:,}"]
+        for key, _, scale, digits in _COLUMNS:
+            values = torch.tensor([_value(runs[s], key) for s in seeds], dtype=torch.float64) * scale
+            spread = f" ± {values.std():.{digits}f}" if len(values) > 1 else ""
+            cells.append(f"{values.mean():.{digits}f}{spread}")
+        losses = [runs[s]["losses"][0]["loss"] for s in seeds if runs[s]["losses"]]
+        cells.append(f"{sum(losses) / len(losses):.3f}" if losses else "n/a")
+        cells.append(f"{sum(runs[s]['train_seconds'] for s in seeds) / len(seeds):.0f}")
+        cells.append(",".join(map(str, seeds)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def compare_networks(report: dict, first: str, second: str) -> str:
+    """Markdown bullets: ``first`` against ``second`` on every metric, paired by seed (the same seed gives both
+    runs the same data order and the same initial draws of the layers they share)."""
+    from ..evaluation.verdict import compare
+
+    runs = runs_by_network(report)
+    seeds = sorted(set(runs.get(first, {})) & set(runs.get(second, {})))
+    if not seeds:
+        raise ValueError(f"no seed has both {first!r} and {second!r}; networks: {', '.join(runs)}")
+    lines = []
+    for key, head, scale, digits in _COLUMNS:
+        result = compare([_value(runs[first][s], key) for s in seeds], [_value(runs[second][s], key) for s in seeds],
+                         paired=True)
+        lower_is_better = key in ("nll", "ece", "impossible_mass")
+        lines.append(f"* {head}: " + result.sentence(_NAMES.get(first, first), _NAMES.get(second, second),
+                                                     higher_is_better=not lower_is_better, scale=scale,
+                                                     digits=digits))
+    return "\n".join(lines)
+
+
+def prediction_differences(first_probs: torch.Tensor, second_probs: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Where two ensembles' predicted classes differ: the share of test images, and on those images how often
+    each is right. Probabilities ``(N, M, K)`` (K may differ: the arg-max is over each one's own outputs)."""
+    if first_probs.shape[0] != second_probs.shape[0] or first_probs.shape[0] != labels.shape[0]:
+        raise ValueError(f"both predictions must cover the same {labels.shape[0]} images, got "
+                         f"{first_probs.shape[0]} and {second_probs.shape[0]}")
+    first_pred, second_pred = first_probs.mean(1).argmax(1), second_probs.mean(1).argmax(1)
+    differ = first_pred != second_pred
+    count = int(differ.sum())
+    return {"images": int(labels.numel()), "differ": count, "differ_share": count / labels.numel(),
+            "first_right": int((first_pred[differ] == labels[differ]).sum()),
+            "second_right": int((second_pred[differ] == labels[differ]).sum())}
+
+
+def _check_tutorial_report(report, path) -> dict:
+    """The fields the readers use, each present and of its type; the error names the file and the field."""
+    def need(mapping, key, kind, where):
+        if not isinstance(mapping, dict) or key not in mapping or not isinstance(mapping[key], kind):
+            raise ValueError(f"{path}: {where}{key} is missing or not a {getattr(kind, '__name__', kind)}")
+        return mapping[key]
+
+    need(report, "provenance", dict, "")
+    need(report, "recipe", dict, "")
+    for i, run in enumerate(need(report, "runs", list, "")):
+        where = f"runs[{i}]."
+        need(run, "network", str, where)
+        need(run, "seed", int, where)
+        need(run, "losses", list, where)
+        need(run, "train_seconds", (int, float), where)
+        metrics = need(run, "metrics", dict, where)
+        for key in ("accuracy", "nll", "ece", "impossible_mass", "params"):
+            need(metrics, key, (int, float), where + "metrics.")
+    return report
+
+
+def load_tutorial(version: str, networks: tuple[str, ...] = ()) -> tuple[dict, dict[str, dict]]:
+    """The committed tutorial report ``assets/results/tutorial_<version>.json`` (validated) and the first seed's
+    stored member probabilities of ``networks`` (``load_predictions`` format)."""
+    import json
+
+    from ..config import assets_dir
+    from .report import load_predictions
+
+    if version not in TUTORIALS:
+        raise ValueError(f"version must be one of {', '.join(TUTORIALS)}, got {version!r}")
+    path = assets_dir() / "results" / f"tutorial_{version}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no tutorial report at {path}; run python -m pe_lab.cli.tutorial --version {version}")
+    try:
+        report = _check_tutorial_report(json.loads(path.read_text()), path)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not JSON ({error})") from None
+    seed = report["provenance"]["seeds"][0]
+    predictions = {}
+    for network in networks:
+        stored = path.with_name(f"{path.stem}-predictions-{network}-seed{seed}.pt")
+        if not stored.exists():
+            raise FileNotFoundError(f"{path} lacks the stored predictions of {network!r} ({stored})")
+        predictions[network] = load_predictions(stored)
+    return report, predictions
