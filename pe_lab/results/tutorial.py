@@ -232,7 +232,6 @@ def load_tutorial(version: str, networks: tuple[str, ...] = ()) -> tuple[dict, d
     import json
 
     from ..config import assets_dir
-    from .report import load_predictions
 
     if version not in TUTORIALS:
         raise ValueError(f"version must be one of {', '.join(TUTORIALS)}, got {version!r}")
@@ -249,5 +248,22 @@ def load_tutorial(version: str, networks: tuple[str, ...] = ()) -> tuple[dict, d
         stored = path.with_name(f"{path.stem}-predictions-{network}-seed{seed}.pt")
         if not stored.exists():
             raise FileNotFoundError(f"{path} lacks the stored predictions of {network!r} ({stored})")
-        predictions[network] = load_predictions(stored)
+        predictions[network] = _load_member_probabilities(stored)
     return report, predictions
+
+
+def _load_member_probabilities(path) -> dict:
+    """Stored test member probabilities ``(N, M, K_head)`` (``weights_only=True``). Unlike an experiment's, the
+    head may have more outputs than there are class names: the tutorial's has 10 * M."""
+    try:
+        stored = torch.load(path, weights_only=True)
+    except Exception as error:  # truncated or not a torch file
+        raise ValueError(f"{path} cannot be read ({type(error).__name__}); restore it (git checkout) or rerun "
+                         "python -m pe_lab.cli.tutorial") from error
+    if not isinstance(stored, dict) or not all(key in stored for key in ("test", "test_labels", "classes")):
+        raise ValueError(f"{path} is not a stored tutorial prediction (needs test, test_labels, classes)")
+    test, labels, classes = stored["test"], stored["test_labels"], stored["classes"]
+    if test.dim() != 3 or test.shape[0] != labels.shape[0] or test.shape[2] < len(classes):
+        raise ValueError(f"{path}: test must be (N, M, K_head) with N = {labels.shape[0]} labels and K_head >= "
+                         f"{len(classes)} classes, got {tuple(test.shape)}")
+    return {"test": test.float(), "test_labels": labels, "classes": list(classes)}

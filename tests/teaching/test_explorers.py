@@ -9,13 +9,6 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from pe_lab.evaluation.metrics import ece_by_hand
-from pe_lab.teaching.exercises import (
-    check_ece,
-    check_ensemble_average,
-    check_grouped_index,
-    check_mask,
-    check_pe_params,
-)
 from pe_lab.teaching.explorers import calibration_explorer, cost_explorer, mask_explorer, ood_explorer
 
 
@@ -92,31 +85,6 @@ def test_ood_explorer_criteria():
     assert set(msp["metrics"]) == {"Single", "PE"} and 0 <= msp["metrics"]["PE"]["auroc"] <= 1
     mi = update(criterion="mutual_information", model="Single")
     assert set(mi["metrics"]) == {"PE"} and mi["histogram"] is None and mi["curves"] is not None
-
-
-def test_check_mask_right_and_first_wrong_entry():
-    from pe_lab.nn.layers import PackedConv2d
-    from pe_lab.nn.masks import layer_mask
-
-    right = layer_mask(PackedConv2d(6, 6, 1, alpha=1, num_estimators=3, gamma=2))[..., 0, 0]
-    assert check_mask(right, in_channels=6, out_channels=6, num_estimators=3, gamma=2)
-    wrong = right.clone()
-    wrong[2, 3] = 1
-    verdict = check_mask(wrong, in_channels=6, out_channels=6, num_estimators=3, gamma=2)
-    assert not verdict and "entry (k=2, l=3) is wrong" in verdict.message and "groups are equal" in verdict.message
-    assert "shape" in check_mask(torch.ones(3, 3), in_channels=6, out_channels=6, num_estimators=3).message
-
-
-def test_other_checkers():
-    assert check_grouped_index(lambda c, k, c_in, c_out, g: k + (c // (c_out // g)) * (c_in // g))
-    assert not check_grouped_index(lambda c, k, c_in, c_out, g: k + c * (c_in // g))
-    assert check_pe_params(16 * 32 * 9 * 4 // 4, in_channels=16, out_channels=32, kernel_size=3, alpha=2, num_estimators=4)
-    assert not check_pe_params(16 * 32 * 9 * 4, in_channels=16, out_channels=32, kernel_size=3, alpha=2, num_estimators=4)
-    assert check_ensemble_average(lambda logits: logits.softmax(-1).mean(1))
-    verdict = check_ensemble_average(lambda logits: logits.mean(1).softmax(-1))
-    assert not verdict and "averaged the members' logits before the softmax" in verdict.message
-    assert check_ece(ece_by_hand)
-    assert not check_ece(lambda p, y, b: 0.0)
 
 
 def test_shift_explorer_follows_corruption_and_severity():
