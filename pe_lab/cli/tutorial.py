@@ -77,11 +77,16 @@ def main(argv: list[str] | None = None) -> dict:
     except FileNotFoundError:
         ood = None
         print("no SVHN under --data: OOD metrics are left out", file=sys.stderr)
-    data = {name: data_fingerprint(part) | {"source": part.source.split("/")[-1] if "/" in part.source
-                                             else part.source}
+    # Data by name and fingerprint: the last two parts of a folder ("cifar10-jpeg/train"), never this machine's path.
+    data = {name: data_fingerprint(part) | {"source": "/".join(Path(part.source.split(" ", 2)[-1]).parts[-2:])}
             for name, part in (("train", train), ("test", test), ("ood", ood)) if part is not None}
+    versions = {}
+    if args.layers == "torch-uncertainty":
+        from importlib.metadata import version
+
+        versions["torch_uncertainty"] = version("torch-uncertainty")
     report = {"provenance": provenance("python -m pe_lab.cli.tutorial " + shlex.join(argv or sys.argv[1:]),
-                                       torch.device("cpu"), data=data, seeds=seeds),
+                                       torch.device("cpu"), data=data, seeds=seeds, **versions),
               "recipe": {"version": recipe.version, "source": recipe.source, "epochs": recipe.epochs,
                          "batch_size": recipe.batch_size, "lr": recipe.lr, "momentum": recipe.momentum},
               "runs": []}
