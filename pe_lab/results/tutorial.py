@@ -131,6 +131,11 @@ def run_tutorial(network: str, recipe: TutorialRecipe, seed: int, train: ImageSe
 _NAMES = {"packed-seed-head": "PE(2,4,1), the tutorial's head (40 logits per member)",
           "packed-class-head": "PE(2,4,1), one logit per class (10 per member)",
           "single": "Single (the tutorial's Net)", "deep": "DE(4) of Nets"}
+_SHORT = {"packed-seed-head": "the 40-logit PE", "packed-class-head": "the 10-logit PE", "single": "the Single",
+          "deep": "the DE(4)"}
+# Compared between networks: the metrics every network has. The mass on impossible classes is zero by construction
+# for a head with one logit per class, so it is a table column, not a comparison.
+_COMPARED = ("accuracy", "nll", "ece", "msp_auroc")
 _COLUMNS = (("accuracy", "Acc (%)", 100, 1), ("nll", "NLL", 1, 3), ("ece", "ECE", 1, 3),
             ("impossible_mass", "mass on impossible classes (%)", 100, 2), ("msp_auroc", "SVHN AUROC msp (%)", 100, 1))
 
@@ -182,10 +187,12 @@ def compare_networks(report: dict, first: str, second: str) -> str:
         raise ValueError(f"no seed has both {first!r} and {second!r}; networks: {', '.join(runs)}")
     lines = []
     for key, head, scale, digits in _COLUMNS:
+        if key not in _COMPARED:
+            continue
         result = compare([_value(runs[first][s], key) for s in seeds], [_value(runs[second][s], key) for s in seeds],
                          paired=True)
-        lower_is_better = key in ("nll", "ece", "impossible_mass")
-        lines.append(f"* {head}: " + result.sentence(_NAMES.get(first, first), _NAMES.get(second, second),
+        lower_is_better = key in ("nll", "ece")
+        lines.append(f"* {head}: " + result.sentence(_SHORT.get(first, first), _SHORT.get(second, second),
                                                      higher_is_better=not lower_is_better, scale=scale,
                                                      digits=digits))
     return "\n".join(lines)
