@@ -9,9 +9,10 @@ PRESETS = {
     # Sized for about 3 minutes of PE training on 2 CPU cores (see README for the measured result).
     "quick": dict(methods="single,packed", model="resnet20", alpha=2, num_estimators=4, gamma=1, epochs=2,
                   seeds="0", batch_size=128, lr=0.1),
-    # torch-uncertainty's tutorial "From a Standard Classifier to a Packed-Ensemble" (the version the seed ran):
-    # its LeNet, PE(2,4,1), batch 4, SGD lr 0.001 with plain momentum 0.9, no weight decay, constant lr, no
-    # augmentation, 2 epochs, cross-entropy averaged over the M*B outputs (mean over members).
+    # The recipe of torch-uncertainty's tutorial "From a Standard Classifier to a Packed-Ensemble" (Feb 2024): its
+    # LeNet, PE(2,4,1), batch 4, SGD lr 0.001 with plain momentum 0.9, no weight decay, constant lr, no augmentation,
+    # 2 epochs, cross-entropy averaged over the M*B outputs; but pe-lab's head (one logit per class, where the
+    # tutorial's gives each member 10 * M) and normalisation. The tutorial exactly: python -m pe_lab.cli.tutorial.
     "tutorial": dict(methods="single,packed,deep", model="lenet", alpha=2, num_estimators=4, gamma=1, epochs=2,
                      seeds="0,1,2", batch_size=4, lr=0.001, momentum=0.9, no_nesterov=True, weight_decay=0.0,
                      schedule="constant", no_augment=True, member_loss="mean"),
