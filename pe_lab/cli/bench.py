@@ -16,14 +16,19 @@ from pathlib import Path
 
 import torch
 
-from ..config import WriteError, get_device
+from ..config import get_device
 from ..methods.registry import build, get_method
 from ..results.cost import REFERENCE, Cost, contender_label, measure, reference_available, registered_contenders
 from ..results.provenance import provenance, write_json
 from ..validate import check_choice, check_int
+from .arguments import Rule, apply_rules
+from .boundary import command, probe_writable
 
 # The report compares every contender with the lab's subject (the PE) and the PE with the baseline.
 BASELINE, SUBJECT = "single", "packed"
+_RULES = {"alpha": Rule("--alpha", positive=True, maximum=64), "num_estimators": Rule("--num-estimators", True, 1, 256),
+          "gamma": Rule("--gamma", True, 1, 256), "batch": Rule("--batch", True, 1, 2**16),
+          "repeats": Rule("--repeats", True, 1, 10_000), "warmup": Rule("--warmup", True, 0, 10_000)}
 
 
 def _label(name: str, config: dict) -> str:
@@ -63,6 +68,7 @@ def format_table(costs: list[Cost], config: dict) -> str:
     return "\n".join(lines + [""] + ratios)
 
 
+@command("bench")
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(prog="python -m pe_lab.bench", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
                    help="wrap each contender's model in torch.compile (default backend inductor)")
     p.add_argument("--out", default=None, help="JSON path (default assets/results/bench-<model>-<device>.json)")
-    args = p.parse_args(argv)
+    args = apply_rules(p, _RULES).parse_args(argv)
     try:  # every option is checked before a model is built
         device = get_device(args.device)
         if args.contenders is None:
@@ -102,6 +108,12 @@ def main(argv: list[str] | None = None) -> dict:
             check_choice("--compile backend", args.compile, tuple(torch.compiler.list_backends(exclude_tags=())))
         with torch.device("meta"):
             build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
+        out = Path(args.out or f"assets/results/bench-{args.model}-{device.type}.json")
+        if out.is_dir():
+            raise ValueError(f"--out {out} is a folder: give a file name")
+        problem = probe_writable("--out's folder", out.parent)  # before the minutes of measuring, not after
+        if problem:
+            raise ValueError(f"--out {out} cannot be written: {problem}")
     except (ValueError, TypeError) as error:
         p.error(str(error))
     costs = measure(args.model, alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma,
@@ -113,11 +125,7 @@ def main(argv: list[str] | None = None) -> dict:
     command = "python -m pe_lab.bench " + " ".join(argv if argv is not None else sys.argv[1:])
     result = {"config": config, "costs": [dataclasses.asdict(c) for c in costs], "table": table,
               "provenance": provenance(command, device)}
-    out = Path(args.out or f"assets/results/bench-{args.model}-{device.type}.json")
-    try:
-        write_json(result, out)
-    except WriteError as error:
-        p.exit(1, f"{p.prog}: error: {error}\n")
+    write_json(result, out)  # atomic; an OSError is the boundary's one line
     print(table)
     print(f"\n{result['provenance']['hardware']}; torch {torch.__version__}; wrote {out}")
     return result

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from pathlib import Path
 
 import torch
 
-from ..config import WriteError, get_device, set_seed
+from ..config import get_device, set_seed
 from ..data.images import DataError, ImageSet, load_cifar10, load_image_folder, load_svhn, subset, synthetic_splits
 from ..evaluation.metrics import OOD_CRITERIA
 from ..evaluation.prediction import predict_member_probs
@@ -43,16 +42,35 @@ from ..results.report import (
     summarise,
 )
 from ..results.runs import evaluate_run, make_provenance
-from ..training.checkpoint import CheckpointError, RunMismatch, first_difference, load_checkpoint
+from ..training.checkpoint import CheckpointError, RunMismatch, checkpoint_digest, first_difference, load_checkpoint
 from ..training.engines import ENGINES, STRATEGIES, LightningMissing, check_engine, global_rank
 from ..training.loop import RunInterrupted, fit, seconds_per_epoch
 from ..training.presets import PRESETS
 from ..training.recipe import MEMBER_LOSSES, SCHEDULES, RecipeError
 from ..training.step import TrainingDiverged
 from ..validate import check_choice, check_int, check_number
+from .arguments import Rule, apply_rules, seed_list
+from .boundary import command, doing, probe_writable
 from .identity import matches_flat_config, recipe_of, report_identity
 
-__all__ = ["estimate", "main", "parse_args", "parse_methods", "parse_seeds", "run_experiment", "validate_args"]
+__all__ = ["NUMERIC", "estimate", "main", "parse_args", "parse_methods", "parse_seeds",
+           "run_experiment", "validate_args"]
+
+_COUNT = 10**7  # a bound on image counts per class and the like: far above any data set, far below an overflow
+# Every numeric option's whole range: the parser's ``type=`` and ``validate_args`` (a namespace built in code) both
+# check it, so an infinite, huge, fractional or negative value never reaches torch.
+NUMERIC = {
+    "alpha": Rule("--alpha", positive=True, maximum=64), "num_estimators": Rule("--num-estimators", True, 1, 256),
+    "gamma": Rule("--gamma", True, 1, 256), "width": Rule("--width", positive=True, maximum=64),
+    "epochs": Rule("--epochs", True, 1, 100_000), "batch_size": Rule("--batch-size", True, 1, 2**20),
+    "lr": Rule("--lr", positive=True, maximum=10), "label_smoothing": Rule("--label-smoothing", False, 0, 0.999),
+    "rho": Rule("--rho", False, 0, 1), "batch_repetition": Rule("--batch-repetition", True, 1, 64),
+    "scale": Rule("--scale", False, 1, 64), "momentum": Rule("--momentum", False, 0, 0.999),
+    "weight_decay": Rule("--weight-decay", False, 0, 1), "train_per_class": Rule("--train-per-class", True, 1, _COUNT),
+    "test_per_class": Rule("--test-per-class", True, 1, _COUNT), "num_bins": Rule("--num-bins", True, 1, 10_000),
+    "shift_per_class": Rule("--shift-per-class", True, 1, _COUNT), "image_size": Rule("--image-size", True, 8, 4096),
+    "num_workers": Rule("--num-workers", True, 0, 1024),
+}
 
 
 def _load_folders(args) -> tuple:
@@ -88,21 +106,25 @@ def _load_folders(args) -> tuple:
 
 def _load_data(args) -> tuple[ImageSet, ImageSet, ImageSet | None]:
     train, test, ood = _read_data(args)
-    check_splits(train, test)
+    check_splits(train, test, ood)
     return train, test, ood
 
 
-def check_splits(train, test) -> None:
-    """Refuse test images of another size than the training images (the network would fail on them after the
-    first epoch), and warn when the test set *is* the training set (equal pixels and labels: every test number
-    would measure memorisation)."""
+def check_splits(train, test, ood=None) -> None:
+    """Refuse test or OOD images of another size than the training images (the network would fail on them after
+    the training), and an OOD set equal to the test set; warn when the test set *is* the training set (equal pixels
+    and labels: every test number would measure memorisation)."""
     import warnings
 
     if not (isinstance(train, ImageSet) and isinstance(test, ImageSet)):
         return  # streamed folders: their sizes are checked as they are read
-    if train.images.shape[1:] != test.images.shape[1:]:
-        raise DataError(f"test images are {tuple(test.images.shape[1:])} but training images "
-                        f"{tuple(train.images.shape[1:])} ({test.source} vs {train.source}): use one image size")
+    for name, data in (("test", test), ("OOD", ood)):
+        if isinstance(data, ImageSet) and train.images.shape[1:] != data.images.shape[1:]:
+            raise DataError(f"{name} images are {tuple(data.images.shape[1:])} but training images "
+                            f"{tuple(train.images.shape[1:])} ({data.source} vs {train.source}): use one image size")
+    if isinstance(ood, ImageSet) and len(ood) == len(test) and torch.equal(ood.images, test.images):
+        raise DataError(f"the OOD set ({ood.source}) holds the test images ({test.source}): out-of-distribution "
+                        "images must come from another data set")
     if len(train) == len(test) and torch.equal(train.labels, test.labels) and torch.equal(train.images, test.images):
         warnings.warn(f"the test set is identical to the training set ({test.source}): test numbers will measure "
                       "memorisation, not generalisation", stacklevel=2)
@@ -145,8 +167,11 @@ def _train_and_measure(args, method: str, seed: int, train, test, ood, device, r
     # which engine trained which epochs (a run resumed across engines, or found finished, was not
     # all trained by this command's engine): the checkpoint's record
     if checkpoint.exists():
-        run["trained_by"] = load_checkpoint(checkpoint, mmap=True).get("trained_by", [])
+        stored = load_checkpoint(checkpoint, mmap=True)
+        run["trained_by"] = stored.get("trained_by", [])
         run["checkpoint"] = str(checkpoint)  # where pe_lab.shift finds the trained model
+        # which file that is: a later run (--restart, other settings) may write another at the same path
+        run["checkpoint_sha256"], run["checkpoint_epoch"] = checkpoint_digest(checkpoint), int(stored["epoch"])
     report["runs"].append(run)
     if seed == report["provenance"]["seeds"][0] and args.save_predictions:  # the seed the notebooks load
         save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
@@ -191,7 +216,8 @@ def run_experiment(args) -> dict:
         previous = None
         if out.exists() and args.resume and not args.restart:
             previous = read_report(out)  # fail on a broken report before reading any data
-        train, test, ood = _load_data(args)
+        with doing("read the data from", args.train_folder or args.data or "the data root"):
+            train, test, ood = _load_data(args)
         identity = report_identity(args, train, test, ood)
         kept = []
         if previous is not None:
@@ -306,37 +332,47 @@ def parse_methods(text: str) -> list[str]:
 def parse_seeds(text: str) -> list[int]:
     """``"0,1,2"`` -> ``[0, 1, 2]``; non-integers and duplicates are errors (a duplicate seed would
     report one run as two, with a standard deviation of 0)."""
-    parts = [s.strip() for s in str(text).split(",") if s.strip()]
-    if not parts:
-        raise ValueError("--seeds names no seed, e.g. --seeds 0,1,2")
-    try:
-        seeds = [int(s) for s in parts]
-    except ValueError:
-        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from None
-    duplicates = sorted({s for s in seeds if seeds.count(s) > 1})
-    if duplicates:
-        raise ValueError(f"--seeds lists {', '.join(map(str, duplicates))} more than once")
-    if any(s < 0 for s in seeds):
-        raise ValueError(f"--seeds must be >= 0, got {text!r}")
-    return seeds
+    return seed_list("--seeds", text)
 
 
 def _check_out(out: str, runs_dir: str) -> None:
-    """``--out`` must name a file that can be written; ``--runs-dir`` a folder (or a place for one)."""
+    """``--out`` must name a file that can be written; ``--runs-dir`` a folder (or a place for one) where files can
+    be created: both found out now (by creating a file there), not when the first checkpoint is written after an
+    epoch of training."""
     if not str(out).strip():
         raise ValueError("--out is empty: give the report's file name, e.g. --out runs/report.json")
     out_path = Path(out)
-    if out_path.is_dir():
-        raise ValueError(f"--out {out} is a folder: give a file name inside it, e.g. --out {out_path / 'report.json'}")
-    parent = next((q for q in (out_path.resolve().parent, *out_path.resolve().parents) if q.exists()), None)
-    if parent is not None and (not parent.is_dir() or not os.access(parent, os.W_OK)):
-        raise ValueError(f"--out {out} cannot be written: {parent} is not a writable folder")
-    if Path(runs_dir).exists() and not Path(runs_dir).is_dir():
-        raise ValueError(f"--runs-dir {runs_dir} is a file, not a folder for checkpoints")
+    with doing("check --out", out_path):
+        if out_path.is_dir():
+            raise ValueError(f"--out {out} is a folder: give a file name inside it, e.g. "
+                             f"--out {out_path / 'report.json'}")
+    problem = probe_writable("--out's folder", out_path.parent)
+    if problem:
+        raise ValueError(f"--out {out} cannot be written: {problem}")
+    if len(out_path.name.encode()) + len(".lock") > 255:  # the lock and temporary files add to the name
+        raise ValueError(f"--out {out}: the file name is too long for the file system (at most 250 bytes)")
+    problem = probe_writable("--runs-dir", runs_dir)
+    if problem:
+        raise ValueError(f"{problem}; give a folder for the checkpoints")
+
+
+def _check_folders(args) -> None:
+    """The image folders: ``--ood-folder`` must not be ``--test-folder`` or ``--train-folder`` (every OOD number
+    would then score in-distribution images as OOD)."""
+    if not args.ood_folder or args.no_ood:
+        return
+    ood = Path(args.ood_folder).resolve()
+    for flag, folder in (("--test-folder", args.test_folder), ("--train-folder", args.train_folder)):
+        if folder and Path(folder).resolve() == ood:
+            raise ValueError(f"--ood-folder {args.ood_folder} is the {flag}: out-of-distribution images must come "
+                             "from another data set (every OOD number would score in-distribution images)")
 
 
 def validate_args(args) -> None:
     """Every check that needs no data, so that a bad option fails in a second, not after loading CIFAR-10."""
+    for option, rule in NUMERIC.items():  # the parser's rules again, for a namespace built in code
+        if getattr(args, option) is not None:
+            rule.check(getattr(args, option))
     parse_methods(args.methods)
     parse_seeds(args.seeds)
     if args.model not in ARCHITECTURES:
@@ -365,6 +401,7 @@ def validate_args(args) -> None:
     if args.train_folder and (args.synthetic or args.shift):
         raise ValueError("--train-folder cannot be combined with --synthetic or --shift (CIFAR-10 only)")
     _check_benchmarks(args)
+    _check_folders(args)
     _check_out(args.out, args.runs_dir)
     if args.eta_only and args.no_eta:
         raise ValueError("--eta-only prints the ETA and stops; --no-eta skips it: choose one")
@@ -458,7 +495,7 @@ def parser() -> argparse.ArgumentParser:
     _recipe_arguments(p)
     _data_arguments(p)
     _run_arguments(p)
-    return p
+    return apply_rules(p, NUMERIC)
 
 
 def parse_args(argv: list[str] | None = None, p: argparse.ArgumentParser | None = None) -> argparse.Namespace:
@@ -471,6 +508,7 @@ def parse_args(argv: list[str] | None = None, p: argparse.ArgumentParser | None 
     return args
 
 
+@command("experiment")
 def main(argv: list[str] | None = None) -> dict:
     p = parser()
     args = parse_args(argv, p)
@@ -481,7 +519,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         report = run_experiment(args)
     except (RunMismatch, CheckpointError, RecipeError, DataError, ReportError, RunLocked, TrainingDiverged,
-            FileNotFoundError, LightningMissing, WriteError) as error:
+            FileNotFoundError, LightningMissing) as error:
         # Named failures a user can act on: the message says which file and what to do, no traceback needed.
         p.exit(1, f"{p.prog}: error: {error}\n")
     except RunInterrupted as error:  # 128 + SIGTERM, as a shell reports a job the signal ended

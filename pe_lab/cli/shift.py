@@ -12,17 +12,57 @@ Images are ``(N, 3, H, W)`` uint8 throughout, as in ``pe_lab.data``.
 
 from __future__ import annotations
 
+import re
+
 from ..data.corruptions import CORRUPTIONS, SEVERITIES, synthetic_textures
 from ..evaluation.shift import shift_metrics
 from ..validate import check_choice
+from .arguments import MAX_SEED, Rule, apply_rules
+from .boundary import command
 
 __all__ = ["main"]
 
+_RULES = {"seed": Rule("--seed", True, 0, MAX_SEED), "test_per_class": Rule("--test-per-class", True, 1, 10**6),
+          "textures": Rule("--textures", True, 1, 10**6)}
+
 
 def _source_kind(source: str) -> str:
-    """``"image folder /a/b/cifar10-jpeg/test"`` -> ``"cifar10-jpeg/test"``: which data, wherever it lies."""
-    words = str(source).replace("\\", "/").rstrip("/").split("/")
+    """``"image folder /a/b/cifar10-jpeg/test (subset: 100 per class)"`` -> ``"cifar10-jpeg/test"``: which data,
+    wherever it lies and however much of it was taken."""
+    source = re.sub(r"\s*\(subset: [^)]*\)\s*$", "", str(source))
+    words = source.replace("\\", "/").rstrip("/").split("/")
     return "/".join(words[-2:])
+
+
+def _check_checkpoint(run: dict, report: dict, path, state: dict, report_path) -> None:
+    """Refuse a checkpoint that is not the one the report's run finished with: another file at the recorded path
+    (the report records its SHA-256), or, for reports written before that, a checkpoint whose recipe or epoch is not
+    the report's. ``CheckpointError`` names both."""
+    from ..training.checkpoint import CheckpointError, checkpoint_digest, first_difference, migrated_identity
+
+    label = f"the {run['method']} seed {run['seed']} run of {report_path}"
+    recorded = run.get("checkpoint_sha256")
+    if recorded:
+        found = checkpoint_digest(path)
+        if found != recorded:
+            raise CheckpointError(
+                f"checkpoint {path} is not the one {label} finished with (sha256 {recorded[:16]}... recorded, "
+                f"{found[:16]}... found, epoch {state.get('epoch')} of "
+                f"{(migrated_identity(state.get('identity')) or {}).get('recipe', {}).get('epochs', '?')}): a later "
+                "run wrote another at that path. Retrain with the report's command, or pass the report of the run "
+                "that wrote it")
+        return
+    stored = (migrated_identity(state.get("identity")) or {}).get("recipe")
+    wanted = (report.get("identity") or {}).get("recipe")
+    if stored and wanted:
+        difference = first_difference({k: v for k, v in stored.items() if k != "seed"}, wanted, "recipe")
+        if difference:
+            raise CheckpointError(f"checkpoint {path} was made with other settings than {label} ({difference}): "
+                                  "a later run wrote another at that path")
+    epochs = (wanted or stored or {}).get("epochs")
+    if epochs is not None and state.get("epoch") != epochs:
+        raise CheckpointError(f"checkpoint {path} holds epoch {state.get('epoch')}, but {label} trained "
+                              f"{epochs} epochs: it is not that run's final checkpoint")
 
 
 def _checkpoint_of(run: dict, args, report: dict, method: str, seed: int):
@@ -61,7 +101,7 @@ def _parser():
     p.add_argument("--data", default=None)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", type=Path, default=None)
-    return p
+    return apply_rules(p, _RULES)
 
 
 def _validated(args) -> tuple[dict, list[str], list[int], int, list[str]]:
@@ -69,7 +109,6 @@ def _validated(args) -> tuple[dict, list[str], list[int], int, list[str]]:
     the option and its rule."""
     from ..results.report import read_report
 
-    report = read_report(args.report)
     corruptions = [c.strip() for c in args.corruptions.split(",") if c.strip()]
     for name in corruptions:
         check_choice("corruption", name, CORRUPTIONS)
@@ -80,9 +119,14 @@ def _validated(args) -> tuple[dict, list[str], list[int], int, list[str]]:
                          f"{args.severities!r}") from None
     for severity in severities:
         check_choice("severity", severity, SEVERITIES)
+    if not corruptions or not severities:
+        raise ValueError("--corruptions and --severities must each name at least one")
+    report = read_report(args.report)  # after the options' own rules: a bad option is named first
     seed = args.seed if args.seed is not None else report["provenance"]["seeds"][0]
     available = sorted({r["method"] for r in report["runs"] if r["seed"] == seed})
-    methods = [m.strip() for m in args.methods.split(",")] if args.methods else available
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods is not None else available
+    if not methods:
+        raise ValueError(f"--methods names no method; the report has runs of {', '.join(available) or 'none'}")
     for method in methods:
         check_choice(f"method (runs of seed {seed} in {args.report})", method, available)
     return report, corruptions, severities, seed, methods
@@ -118,6 +162,7 @@ def _note(args, textures) -> str:
                else "; far-OOD textures: procedural, generated by pe-lab (not DTD)"))
 
 
+@command("shift")
 def main(argv: list[str] | None = None) -> dict:
     """``python -m pe_lab.shift --report R.json``: evaluate the trained runs of a report (their final checkpoints)
     under the generated corruptions and on the synthetic textures, and write ``R-shift.json``."""
@@ -144,24 +189,35 @@ def main(argv: list[str] | None = None) -> dict:
                   f"({trained_on.get('train')}); scoring them on CIFAR-10 measures nothing. Evaluate a report "
                   "trained on CIFAR-10.\n")
     try:
-        test = subset(load_cifar10("test", args.data, download=False), args.test_per_class)
+        full_test = load_cifar10("test", args.data, download=False)
+        test = subset(full_test, args.test_per_class)
         svhn = subset(load_svhn(args.data, download=False), args.test_per_class)
         textures = (load_texture_folder(args.texture_folder, limit=args.textures) if args.texture_folder
                     else synthetic_textures(args.textures))
         official = cifar10c_corruptions(args.cifar10c) if args.cifar10c else None
     except (DataError, FileNotFoundError) as error:
         p.exit(1, f"{p.prog}: error: {error}\n")
-    if _source_kind(test.source) != _source_kind(trained_on.get("test", "")):
-        print(f"warning: the runs were tested on {trained_on.get('test')}; this evaluation reads {test.source}",
+    if _source_kind(full_test.source) != _source_kind(trained_on.get("test", "")):
+        print(f"warning: the runs were tested on {trained_on.get('test')}; this evaluation reads {full_test.source}",
               file=sys.stderr)
     results = {}
     for method in methods:
         run = next(r for r in report["runs"] if r["method"] == method and r["seed"] == seed)
-        model = build_from_spec(run["spec"])
         try:
-            model.load_state_dict(load_checkpoint(_checkpoint_of(run, args, report, method, seed))["model"])
+            model = build_from_spec(run["spec"])
+        except (ValueError, TypeError, KeyError) as error:
+            p.exit(1, f"{p.prog}: error: {args.report}: the spec of the {method} seed {seed} run cannot be built "
+                      f"({error})\n")
+        path = _checkpoint_of(run, args, report, method, seed)
+        try:
+            state = load_checkpoint(path)
+            _check_checkpoint(run, report, path, state, args.report)
+            model.load_state_dict(state["model"])
         except (CheckpointError, FileNotFoundError) as error:
             p.exit(1, f"{p.prog}: error: {error}\n")
+        except RuntimeError as error:  # weights of another shape than the report's spec
+            p.exit(1, f"{p.prog}: error: checkpoint {path} does not fit the {method} spec of {args.report} "
+                      f"({str(error).splitlines()[0]})\n")
         results[method] = {"spec": run["spec"], **_evaluate(
             model, test, {"svhn": svhn, "textures": textures}, corruptions=corruptions, severities=severities,
             official=official, args=args, device=device)}

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from ..teaching.solutions import EXERCISE_RUNS, fill_folder
+from .boundary import command, probe_writable
 
 __all__ = ["main"]
 
@@ -17,7 +18,7 @@ def run_exercises(data: str, out: Path, runs_dir: Path, names: list[str] | None 
     """Train the exercises' runs not yet done (each a resumable ``pe_lab.experiment`` run)."""
     from .experiment import main as experiment
 
-    for name in names or list(EXERCISE_RUNS):
+    for name in list(EXERCISE_RUNS) if names is None else names:
         target = out / f"{name}.json"
         if target.exists():
             continue
@@ -25,6 +26,25 @@ def run_exercises(data: str, out: Path, runs_dir: Path, names: list[str] | None 
                     "--save-predictions", "--out", str(target), "--runs-dir", str(runs_dir / name)])
 
 
+def parse_only(text: str | None) -> list[str] | None:
+    """``--only``: None (the option absent) is every run; otherwise comma-separated names of ``EXERCISE_RUNS``,
+    at least one (an empty shell variable must not mean "train everything"), none unknown or twice."""
+    if text is None:
+        return None
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"--only names no exercise run (got {text!r}); leave it out to train every run, or name "
+                         f"some of: {', '.join(EXERCISE_RUNS)}")
+    for name in names:
+        if name not in EXERCISE_RUNS:
+            raise ValueError(f"unknown exercise run {name!r}; known: {', '.join(EXERCISE_RUNS)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"--only lists {', '.join(twice)} more than once")
+    return names
+
+
+@command("solutions")
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m pe_lab.solutions", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -42,12 +62,15 @@ def main(argv: list[str] | None = None) -> None:
             for path in fill_folder(args.notebooks, args.out):
                 print(f"wrote {path}")
         else:
-            names = [n.strip() for n in args.only.split(",")] if args.only else None
-            for name in names or []:
-                if name not in EXERCISE_RUNS:
-                    raise ValueError(f"unknown exercise run {name!r}; known: {', '.join(EXERCISE_RUNS)}")
+            names = parse_only(args.only)
+            if not Path(args.data).is_dir():
+                raise ValueError(f"--data {args.data} is not a folder")
+            for option, folder in (("--out", args.out), ("--runs-dir", args.runs_dir)):
+                problem = probe_writable(option, folder)  # before the first run trains, not after it
+                if problem:
+                    raise ValueError(problem)
             run_exercises(args.data, args.out, args.runs_dir, names)
-    except (KeyError, ValueError, OSError) as error:
+    except (KeyError, ValueError) as error:  # an OSError is the boundary's one line
         p.exit(1, f"{p.prog}: error: {error}\n")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
+import os
 import shutil
 import statistics
 import sys
@@ -27,8 +27,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import WriteError, atomic_save
 from ..results.provenance import write_json
+from ..results.records import ReportError, check_sweep, read_sweep
 from ..results.report import RunLocked, read_report
+from .boundary import command, doing
 from .experiment import parse_args, run_experiment, validate_args
 
 __all__ = ["Point", "RECIPE", "alpha_points", "collect", "collected", "collected_points", "grid", "main",
@@ -104,7 +107,7 @@ def _key(method: str, width: float, alpha: float) -> tuple[str, float, float]:
 def _collected_reports(results: Path) -> dict[str, dict]:
     """The sweep JSON already collected in ``results``, by sweep name (a sweep not collected yet is absent)."""
     paths = {name: results / f"sweep_{name}_lenet.json" for name in SWEEPS}
-    return {name: json.loads(path.read_text()) for name, path in paths.items() if path.exists()}
+    return {name: read_sweep(path) for name, path in paths.items() if path.exists()}  # checked field by field
 
 
 def collected(results: Path, reports: dict[str, dict] | None = None) -> dict[tuple, dict]:
@@ -139,9 +142,24 @@ def run(folder: Path, data: str | None, points: list[Point] | None = None, extra
         except RunLocked:
             continue
         cpu = folder / f"{point.name}.cpu"
-        spent = float(cpu.read_text()) if cpu.exists() else 0.0
-        cpu.write_text(str(spent + time.process_time() - start))
+        atomic_save(str(_cpu_seconds(cpu) + time.process_time() - start), cpu)
         print(f"[sweep] done {point.name}", flush=True)
+
+
+def _cpu_seconds(path: Path) -> float:
+    """The CPU seconds a ``<point>.cpu`` file holds (0 when absent); ``ReportError`` naming it when it holds no
+    finite number >= 0."""
+    if not path.exists():
+        return 0.0
+    text = path.read_text().strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds >= 0 and seconds != float("inf")):
+        raise ReportError(f"{path}: must hold the CPU seconds of its point (a number >= 0), got {text[:40]!r}; "
+                          "delete it to count the point's CPU time as 0")
+    return seconds
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -151,9 +169,11 @@ def _summary(runs: list[dict]) -> dict:
         m = r["metrics"]
         for key in ("accuracy", "nll", "ece", "brier"):
             values[key].append(m[key])
-        values["auroc"].append(m["ood"]["msp"]["auroc"])
-        values["fpr95"].append(m["ood"]["msp"]["fpr95"])
-        mi = m["ood"].get("mutual_information")
+        msp = m.get("ood", {}).get("msp")  # absent for a point run without OOD data, or a collapsed one
+        if msp is not None:
+            values["auroc"].append(msp["auroc"])
+            values["fpr95"].append(msp["fpr95"])
+        mi = m.get("ood", {}).get("mutual_information")
         if mi is not None:
             values["mi_auroc"].append(mi["auroc"])
         values["train_seconds"].append(r["train_seconds"])
@@ -176,8 +196,9 @@ def _row(folder: Path, points: list[Point], before: dict | None = None) -> dict 
         if not out.exists():
             continue
         report = read_report(out)
-        cpu_file = folder / f"{point.name}.cpu"
-        point_cpu = float(cpu_file.read_text()) if cpu_file.exists() else 0.0
+        if not report["runs"]:
+            continue
+        point_cpu = _cpu_seconds(folder / f"{point.name}.cpu")
         runs.extend({**r, "cpu_seconds": point_cpu / len(report["runs"])} for r in report["runs"])
         cpu += point_cpu
     if before is not None:
@@ -199,21 +220,39 @@ def _row(folder: Path, points: list[Point], before: dict | None = None) -> dict 
             "runs": [{k: r[k] for k in (*_RUN_KEYS, "cpu_seconds")} for r in runs]}
 
 
+def _done_points(folder: Path) -> list[Point]:
+    """The grid points with a finished run in ``folder``; ``ReportError`` when none is, naming what was found
+    there instead (reports of points off the grid, another seed or width, are not part of any sweep)."""
+    on_grid = {f"{point.name}.json": point for point in grid()}
+    found = sorted(path.name for path in folder.glob("lenet-*.json"))
+    done = [on_grid[name] for name in found if name in on_grid and read_report(folder / name)["runs"]]
+    if not done:
+        off = [name for name in found if name not in on_grid]
+        raise ReportError(f"no finished grid point in {folder}"
+                          + (f" (off the grid, not collected: {', '.join(off[:5])}"
+                             + (f" and {len(off) - 5} more" if len(off) > 5 else "") + ")" if off else "")
+                          + "; nothing was written")
+    return done
+
+
 def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
     """Write ``sweep_alpha_lenet.json`` and ``sweep_width_lenet.json`` from the points done in ``folder``,
-    merged with the rows already in ``out_dir`` (so a new worker folder adds seeds, never drops them)."""
-    written = {}
+    merged with the rows already in ``out_dir`` (so a new worker folder adds seeds, never drops them). A sweep
+    with nothing new keeps its file; with no finished grid point at all nothing is written (``ReportError``).
+    Every sweep is built before any file is written."""
     by_key: dict[tuple, list[Point]] = {}
     for point in grid():
         by_key.setdefault(_key(point.method, point.width, point.alpha), []).append(point)
+    done = set(_done_points(folder))
     earlier = _collected_reports(out_dir)
     before = collected(out_dir, earlier)
-    first_report = next(read_report(p) for p in sorted(folder.glob("lenet-*.json")))
+    first_report = read_report(folder / f"{min(done, key=lambda p: p.name).name}.json")
     # a point's recipe: its identity's (the flat ``config`` of points written before identities had sections)
     recipe = first_report["identity"]["recipe"] if "identity" in first_report else first_report["config"]
+    built: dict[str, tuple[dict, list[Point]]] = {}
     for name, keys in SWEEPS.items():
-        fresh = [p for key in keys for p in by_key[key] if (folder / f"{p.name}.json").exists()]
-        if not fresh and name in earlier:  # nothing new for this sweep: its committed JSON stays as it was
+        fresh = [p for key in keys for p in by_key[key] if p in done]
+        if not fresh:  # nothing new for this sweep: its JSON (if any) stays as it was
             continue
         rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
         merged = {"merged_with": earlier[name]["provenance"]} if name in earlier else {}
@@ -225,18 +264,33 @@ def collect(folder: Path, out_dir: Path) -> dict[str, Path]:
                              "note": "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"},
                   "sweep": name, "rows": rows, "cpu_seconds": sum(r["cpu_seconds"] for r in rows),
                   "train_seconds": sum(run["train_seconds"] for r in rows for run in r["runs"])}
-        for key in keys:  # the seed-0 member probabilities, beside the JSON
-            point = by_key[key][0]
+        check_sweep(report, f"the {name} sweep collected from {folder}")  # never write a record no reader takes
+        built[name] = (report, [by_key[key][0] for key in keys])
+    written = {}
+    for name, (report, points) in built.items():
+        for point in points:  # the seed-0 member probabilities, beside the JSON
             stored = folder / f"{point.name}-predictions-{point.method}-seed0.pt"
             if stored.exists():
-                (out_dir / "sweep").mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(stored, out_dir / "sweep" / f"{point.name}-predictions.pt")
+                _copy_atomically(stored, out_dir / "sweep" / f"{point.name}-predictions.pt")
         path = out_dir / f"sweep_{name}_lenet.json"
         write_json(report, path)
         written[name] = path
     return written
 
 
+def _copy_atomically(source: Path, target: Path) -> None:
+    """``source``'s bytes at ``target`` through a temporary file and ``os.replace`` (never half a file)."""
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise WriteError(target, error) from error
+
+
+@command("sweep")
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m pe_lab.sweep", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -250,7 +304,11 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--out", default="assets/results")
     args = p.parse_args(argv)
     folder = Path(args.dir)
-    folder.mkdir(parents=True, exist_ok=True)
+    if args.command == "run":
+        with doing("create the sweep folder", folder):
+            folder.mkdir(parents=True, exist_ok=True)
+    elif folder.exists() and not folder.is_dir():
+        p.exit(1, f"{p.prog}: error: --dir {folder} is a file, not a folder of grid points\n")
     if args.command == "collect" and not any(folder.glob("lenet-*.json")):
         p.exit(1, f"{p.prog}: error: no finished grid point in {folder}; run `python -m pe_lab.sweep run` first\n")
     try:
@@ -259,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             for name, path in collect(folder, Path(args.out)).items():
                 print(f"wrote {name} sweep: {path}")
-    except (ValueError, OSError) as error:  # a point's report, the data, a place to write: named, one line
+    except ValueError as error:  # a point's report, the data: named, one line (OSError: the boundary's line)
         p.exit(1, f"{p.prog}: error: {error}\n")
 
 

@@ -12,7 +12,8 @@ rarely separate anything, and the sentence says so.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["Comparison", "compare", "seed_values"]
@@ -22,8 +23,8 @@ __all__ = ["Comparison", "compare", "seed_values"]
 class Comparison:
     """``first - second`` for one metric, with its confidence interval and the test that made it.
 
-    ``low``/``high`` are NaN when the test cannot be made (fewer than two seeds on a side, or no spread at all
-    with a difference); ``separated`` is then False."""
+    ``low``/``high`` are NaN when the test cannot be made (fewer than two seeds on a side); ``separated`` is
+    then False. With no spread at all (every seed gives the same difference) the interval is that one point."""
 
     difference: float
     low: float
@@ -69,10 +70,16 @@ class Comparison:
 
 
 def seed_values(summary_or_values) -> list[float] | Mapping:
-    """Per-seed values as a list (a sequence is kept; a ``{"values": [...]}`` record is opened)."""
-    if isinstance(summary_or_values, Mapping) and "values" in summary_or_values:
-        return [float(v) for v in summary_or_values["values"]]
-    return summary_or_values
+    """Per-seed values as a list of floats (any sequence or array; a ``{"values": [...]}`` record is opened), or
+    the ``{"mean", "std", "n"}`` summary as given."""
+    if isinstance(summary_or_values, Mapping):
+        if "values" in summary_or_values:
+            return [float(v) for v in summary_or_values["values"]]
+        return summary_or_values
+    if isinstance(summary_or_values, (str, bytes)) or not hasattr(summary_or_values, "__iter__"):
+        raise TypeError("compare: a side must be per-seed values (a list) or a {'mean', 'std', 'n'} summary, got "
+                        f"{type(summary_or_values).__name__}")
+    return [float(v) for v in summary_or_values]
 
 
 def _stats(side, name: str) -> tuple[float, float, int]:
@@ -84,15 +91,14 @@ def _stats(side, name: str) -> tuple[float, float, int]:
             raise ValueError(f"compare: {name} is a summary without {sorted(missing)}; give per-seed values or "
                              "{'mean', 'std', 'n'}")
         mean, std, n = float(side["mean"]), float(side["std"]), side["n"]
-    elif isinstance(side, Sequence) and not isinstance(side, str):
-        values = [float(v) for v in side]
-        n = len(values)
-        mean = sum(values) / n if n else math.nan
-        std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
     else:
-        raise TypeError(f"compare: {name} must be per-seed values (a list) or a {{'mean', 'std', 'n'}} summary, "
-                        f"got {type(side).__name__}")
-    if isinstance(n, bool) or int(n) != n or n < 1:
+        values = side
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"compare: {name} holds a non-finite value ({values}); every seed needs a number")
+        n = len(values)
+        mean = statistics.fmean(values) if n else math.nan
+        std = statistics.stdev(values) if n > 1 else 0.0
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or int(n) != n or n < 1:
         raise ValueError(f"compare: {name} needs at least one seed, got n = {n!r}")
     if not (math.isfinite(mean) and math.isfinite(std)) or std < 0:
         raise ValueError(f"compare: {name} has a non-finite mean or a negative/non-finite std ({mean}, {std})")
@@ -133,7 +139,9 @@ def compare(first, second, *, paired: bool = False, confidence: float = 0.95) ->
         if len(first) != len(second):
             raise ValueError(f"compare: a paired test needs as many values on each side ({len(first)} vs "
                              f"{len(second)}); pair by seed")
-        mean, std, n = _stats([a - b for a, b in zip(first, second)], "the paired differences")
+        _stats(first, "first")  # each side's own faults are named before its differences are taken
+        _stats(second, "second")
+        mean, std, n = _stats([a - b for a, b in zip(first, second, strict=True)], "the paired differences")
         if n < 2:
             return Comparison(mean, math.nan, math.nan, n, n, "one seed: no test")
         half = _t_quantile(confidence, n - 1) * std / math.sqrt(n)

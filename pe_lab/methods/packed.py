@@ -41,6 +41,12 @@ def _members_of(members) -> list[nn.Module]:
     return members
 
 
+def _mode(model: nn.Module) -> str:
+    """``"train"``, ``"eval"``, or ``"mixed"`` when some of its layers are in each mode."""
+    modes = {module.training for module in model.modules()}
+    return "mixed" if len(modes) > 1 else "train" if modes.pop() else "eval"
+
+
 @torch.no_grad()
 def pack(members) -> nn.Module:
     """M networks of one architecture (``build(..., "single")`` or ``build_member``) -> one PE.
@@ -64,6 +70,12 @@ def pack(members) -> nn.Module:
     spec = specs.pop()
     if spec.kind not in ("single", "member"):
         raise ValueError(f"pack takes plain networks (kind 'single' or 'member'), got kind {spec.kind!r}")
+    modes = [_mode(m) for m in members]
+    if len(set(modes)) > 1 or "mixed" in modes:
+        listed = ", ".join(f"member {i}: {mode}" for i, mode in enumerate(modes))
+        raise ValueError(f"pack needs members all in train mode or all in eval mode, got {listed} (a member in train "
+                         "mode answers with batch statistics where the others use their running ones): call .eval() "
+                         "(or .train()) on every member first")
     num_estimators = len(members)
     packed = build(spec.name, "packed", num_classes=spec.num_classes, alpha=spec.width * num_estimators,
                    num_estimators=num_estimators, gamma=spec.groups)

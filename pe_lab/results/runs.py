@@ -12,14 +12,14 @@ import torch
 
 from ..config import get_device, set_seed
 from ..data.images import ImageSet, subset
-from ..evaluation.metrics import evaluate_predictions
+from ..evaluation.metrics import OOD_CRITERIA, evaluate_predictions
 from ..evaluation.prediction import predict_member_probs
 from ..methods.registry import METHODS, build
 from ..training.loop import fit
 from .provenance import provenance
 from .report import summarise
 
-__all__ = ["compare_methods", "evaluate_run", "make_provenance"]
+__all__ = ["compare_methods", "evaluate_run", "make_provenance", "unscored_ood_criteria"]
 
 
 def _timed_predictions(model: torch.nn.Module, data: ImageSet, device: torch.device) -> tuple[torch.Tensor, float]:
@@ -50,10 +50,31 @@ def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: 
     member_probs, images_per_second = _timed_predictions(model, test, device)
     ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
     metrics = evaluate_predictions(member_probs, test.labels.cpu(), ood_probs, num_bins=num_bins)
+    if ood_probs is not None:
+        unscored = unscored_ood_criteria(metrics, member_probs.shape[1])
+        if unscored:
+            metrics["ood_unscored"] = unscored
     run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
            "train_seconds": history.train_seconds, "test_images_per_second": images_per_second,
            "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
     return run, member_probs, ood_probs
+
+
+def unscored_ood_criteria(metrics: dict, members: int) -> dict[str, str]:
+    """Why each OOD criterion is missing from ``metrics["ood"]``: its score was the same for every test and OOD
+    image, so there is no ranking to score. For one member the member criteria (mutual information, variation
+    ratio) are always 0 (nothing to note); a missing MSP or entropy is a model that answers alike whatever the image
+    (a collapsed run), and the report says so instead of silently dropping its OOD numbers."""
+    scored = metrics.get("ood", {})
+    member_criteria = ("mutual_information", "variation_ratio")
+    notes = {}
+    for criterion in OOD_CRITERIA:
+        if criterion in scored or (members == 1 and criterion in member_criteria):
+            continue
+        cause = ("the members agree on every image" if criterion in member_criteria
+                 else "a collapsed model: its prediction does not depend on the image")
+        notes[criterion] = f"not scored: the score is the same for every test and OOD image ({cause})"
+    return notes
 
 
 def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: ImageSet | None, *,

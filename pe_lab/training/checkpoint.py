@@ -17,8 +17,9 @@ from ..version import __version__
 from .recipe import Recipe
 from .step import TrainingUnit
 
-__all__ = ["CheckpointError", "History", "RunMismatch", "checkpoint_state", "data_fingerprint", "first_difference",
-           "load_checkpoint", "load_model_state", "migrated_identity", "resume_from", "run_identity"]
+__all__ = ["CheckpointError", "History", "RunMismatch", "checkpoint_digest", "checkpoint_state", "data_fingerprint",
+           "first_difference", "load_checkpoint", "load_model_state", "migrated_identity", "resume_from",
+           "run_identity"]
 
 
 class RunMismatch(ValueError):
@@ -38,6 +39,17 @@ def data_fingerprint(data) -> dict:
     digest.update(data.images.cpu().contiguous().numpy().tobytes())
     digest.update(data.labels.cpu().contiguous().numpy().tobytes())
     return {"source": data.source, "count": len(data), "digest": digest.hexdigest()}
+
+
+def checkpoint_digest(path: str | os.PathLike) -> str:
+    """The SHA-256 of a checkpoint file's bytes: a report records it beside each run, so that whoever reads the run's
+    checkpoint later (``python -m pe_lab.shift``) can tell the very file that run finished with from one a later
+    run wrote at the same path."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def first_difference(stored, wanted, path: str = "") -> str | None:

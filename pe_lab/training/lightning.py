@@ -45,7 +45,14 @@ from .checkpoint import History, checkpoint_state, load_model_state, restore_uni
 from .engines import check_engine, require_lightning
 from .loop import RunInterrupted
 from .recipe import Recipe, check_recipe
-from .step import SYNC_EVERY, make_training_units, step_statistics, stop_if_diverged, unit_loss
+from .step import (
+    SYNC_EVERY,
+    make_training_units,
+    step_statistics,
+    stop_if_diverged,
+    stop_if_weights_diverged,
+    unit_loss,
+)
 
 L = require_lightning()  # LightningMissing (with the pip command) if the extra is not installed
 
@@ -207,6 +214,10 @@ class EnsembleModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         self._stop_if_diverged()
+        # A finite loss can still end with non-finite weights (the epoch's last update overflowed): check them
+        # before this epoch's checkpoint is written, so that no checkpoint ever holds them.
+        good = self.start_epoch + self.current_epoch
+        stop_if_weights_diverged(self.units, good, self.checkpoint, good, self.recipe.lr)
         totals = self.all_gather(torch.stack([self._loss_sum, self._correct, self._seen]).float())
         loss_sum, correct, seen = totals.reshape(-1, 3).sum(0).tolist()  # (3,) alone, (processes, 3) in DDP
         epoch = self.start_epoch + self.current_epoch

@@ -11,7 +11,9 @@
   only if the checkpoint's *run identity* (model, data, optimiser, schedule, epochs, batch, augmentation,
   AMP, seed, pe-lab version) equals this run's: otherwise ``RunMismatch`` names the first difference
   (``restart=True`` starts over instead). A non-finite loss stops the run with ``TrainingDiverged``,
-  naming the step, and leaves the last good checkpoint in place.
+  naming the step, and leaves the last good checkpoint in place; so do non-finite weights after an epoch whose
+  losses were all finite (an update that overflowed at its last step): the parameters are checked before a
+  checkpoint is written and before ``fit`` returns, and only a checkpoint with finite weights is called good.
 * The step loop never waits for the GPU: loss, accuracy and the NaN check accumulate on the device and are
   read every ``SYNC_EVERY`` steps and at the end of each epoch. On CUDA, ``cudnn.benchmark`` is on (it picks
   the fastest grouped-convolution kernels for the fixed CIFAR shapes).
@@ -35,7 +37,15 @@ from ..methods.registry import batch_functions
 from ..validate import check_int
 from .checkpoint import History, checkpoint_state, resume_from, run_identity
 from .recipe import Recipe, check_recipe
-from .step import SYNC_EVERY, TrainingUnit, make_training_units, step_statistics, stop_if_diverged, train_step
+from .step import (
+    SYNC_EVERY,
+    TrainingUnit,
+    make_training_units,
+    step_statistics,
+    stop_if_diverged,
+    stop_if_weights_diverged,
+    train_step,
+)
 
 __all__ = ["RunInterrupted", "fit", "seconds_per_epoch"]
 
@@ -64,6 +74,12 @@ class _Run:
     history: History = field(default_factory=History)
     start_epoch: int = 0
     trained_by: list = field(default_factory=list)
+    good_checkpoint: bool = False  # ``path`` holds this run's state with finite weights (written or resumed)
+
+    @property
+    def good_path(self) -> Path | None:
+        """The checkpoint a diverged run may name as good: one this run wrote or resumed, never a stale file."""
+        return self.path if self.good_checkpoint else None
 
 
 def _setup(model, train, test, recipe: Recipe, *, device, amp, channels_last, checkpoint, resume, restart) -> _Run:
@@ -86,6 +102,7 @@ def _setup(model, train, test, recipe: Recipe, *, device, amp, channels_last, ch
         state = resume_from(path, model, units, identity, device)
         run.history, run.start_epoch = History(**state["history"]), state["epoch"]
         run.trained_by = state.get("trained_by", [])
+        run.good_checkpoint = True
     run.trained_by = [*run.trained_by, {"engine": "pe-lab", "processes": 1, "from_epoch": run.start_epoch}]
     return run
 
@@ -112,10 +129,12 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> tuple[float, float]:
             loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
             seen, step_index = seen + len(labels), step_index + 1
             if step_index % SYNC_EVERY == 0 or step_index == total:
-                stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, recipe.lr, len(run.units))
+                stop_if_diverged(first_bad, epoch, run.steps, run.good_path, run.start_epoch, recipe.lr,
+                                 len(run.units))
                 if progress:
                     bar.set_postfix(loss=f"{loss_sum.item() / seen:.3f}", acc=f"{correct.item() / seen:.3f}")
-    stop_if_diverged(first_bad, epoch, run.steps, run.path, run.start_epoch, recipe.lr, len(run.units))
+    stop_if_diverged(first_bad, epoch, run.steps, run.good_path, run.start_epoch, recipe.lr, len(run.units))
+    stop_if_weights_diverged(run.units, epoch, run.good_path, run.start_epoch, recipe.lr)
     return loss_sum.item() / seen, correct.item() / seen
 
 
@@ -155,7 +174,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, recipe:
             if run.path is not None:
                 atomic_save(checkpoint_state(run.model, run.identity, epoch + 1, history, run.units,
                                              run.trained_by), run.path)
-                run.start_epoch = epoch + 1
+                run.start_epoch, run.good_checkpoint = epoch + 1, True
     return history
 
 

@@ -14,8 +14,8 @@ from torch import nn
 from ..methods.registry import training_units
 from .recipe import Recipe, RecipeError
 
-__all__ = ["TrainingDiverged", "TrainingUnit", "make_training_units", "member_loss", "step_statistics",
-           "stop_if_diverged", "train_step", "unit_loss"]
+__all__ = ["TrainingDiverged", "TrainingUnit", "make_training_units", "member_loss", "non_finite_units",
+           "step_statistics", "stop_if_diverged", "stop_if_weights_diverged", "train_step", "unit_loss"]
 
 
 SYNC_EVERY = 50  # steps between host reads of the running loss (and the NaN flag) during an epoch
@@ -128,6 +128,33 @@ def stop_if_diverged(first_bad: torch.Tensor, epoch: int, steps: int, path: Path
         return
     unit, step = divmod(bad, steps)
     where = f"epoch {epoch + 1}, step {step + 1}" + (f" of member {unit}" if units > 1 else "")
-    safe = f"the last good checkpoint is {path} (epoch {good_epoch})" if path and path.exists() \
+    raise TrainingDiverged(f"loss became non-finite (NaN or inf) at {where}; {_safe(path, good_epoch)}. "
+                           f"Try a lower lr (now {lr}).")
+
+
+def _safe(path: Path | None, good_epoch: int) -> str:
+    """Which checkpoint a diverged run leaves to resume from: ``path`` is given only when this run wrote or
+    resumed it with finite weights (a file left there by an earlier run is no good checkpoint of this one)."""
+    return f"the last good checkpoint is {path} (epoch {good_epoch})" if path and path.exists() \
         else "no checkpoint was written"
-    raise TrainingDiverged(f"loss became non-finite (NaN or inf) at {where}; {safe}. Try a lower lr (now {lr}).")
+
+
+def non_finite_units(units: list[TrainingUnit]) -> list[int]:
+    """The indices of the units whose parameters or floating buffers (BatchNorm statistics) hold a NaN or an
+    infinity: an update can overflow while the loss that produced it was finite. One host sync for all units."""
+    flags = [torch.stack([torch.isfinite(t).all() for t in (*unit.module.parameters(), *unit.module.buffers())
+                          if t.is_floating_point()]).all() for unit in units]
+    return [index for index, finite in enumerate(torch.stack(flags).tolist()) if not finite]
+
+
+def stop_if_weights_diverged(units: list[TrainingUnit], epoch: int, path: Path | None, good_epoch: int,
+                             lr: float) -> None:
+    """Raise ``TrainingDiverged`` if any unit's weights are non-finite after ``epoch`` (checked before a checkpoint
+    is written and before ``fit`` returns, so that neither ever holds them), naming the member of a model that
+    trains as several units and the last good checkpoint (``path``: see ``_safe``)."""
+    bad = non_finite_units(units)
+    if not bad:
+        return
+    which = f"the weights of member {', '.join(map(str, bad))}" if len(units) > 1 else "the weights"
+    raise TrainingDiverged(f"{which} became non-finite (NaN or inf) in epoch {epoch + 1} although the loss stayed "
+                           f"finite (an update overflowed); {_safe(path, good_epoch)}. Try a lower lr (now {lr}).")

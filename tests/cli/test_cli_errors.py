@@ -30,7 +30,9 @@ def _mistakes(tmp_path):
         ("bench --device gpu0", bench.main, ["--device", "gpu0", "--model", "lenet"], 2, "is not a device"),
         ("bench --batch 0", bench.main, ["--batch", "0", "--model", "lenet"], 2, "--batch must be"),
         ("shift --severities 1,x", shift.main, ["--report", str(tmp_path / "garbage.json"), "--severities", "1,x"],
-         2, "cannot be read as JSON"),
+         2, "--severities must be comma-separated integers"),  # the options' own rules come before the report
+        ("shift garbage report", shift.main, ["--report", str(tmp_path / "garbage.json")], 2,
+         "cannot be read as JSON"),
         ("shift no report", shift.main, ["--report", str(tmp_path / "none.json")], 2, "cannot be read"),
         ("datapack truncated", datapack.main, ["unpack", str(tmp_path / "short.pack"), str(tmp_path / "d")], 1,
          "truncated"),
@@ -43,7 +45,7 @@ def _mistakes(tmp_path):
     ]
 
 
-@pytest.mark.parametrize("index", range(15))
+@pytest.mark.parametrize("index", range(16))
 def test_a_users_mistake_is_one_named_line_and_an_exit_code(tmp_path, capsys, index):
     name, main, argv, code, words = _mistakes(tmp_path)[index]
     with pytest.raises(SystemExit) as stop:

@@ -1,6 +1,7 @@
 """Generated distribution shift (in the style of CIFAR-10-C) and synthetic far-OOD textures (issue 11)."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -61,11 +62,11 @@ def test_shift_metrics_of_a_model():
 
 
 def test_shift_cli_names_a_method_without_runs(tmp_path, capsys):
-    report = {"provenance": {"seeds": [0], "command": "python -m pe_lab.experiment --synthetic"},
-              "runs": [{"method": "single", "seed": 0, "spec": {}}]}
-    (tmp_path / "r.json").write_text(json.dumps(report))
+    # A real report (validated on read): its methods are single, deep and packed.
+    committed = Path(__file__).resolve().parents[2] / "assets" / "results" / "tutorial_lenet.json"
+    (tmp_path / "r.json").write_text(committed.read_text())
     with pytest.raises(SystemExit):
-        main(["--report", str(tmp_path / "r.json"), "--methods", "packed"])
+        main(["--report", str(tmp_path / "r.json"), "--methods", "mimo"])
     assert "unknown method (runs of seed 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["--report", str(tmp_path / "r.json"), "--corruptions", "snow"])

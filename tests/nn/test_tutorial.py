@@ -11,7 +11,7 @@ from pe_lab.nn.tutorial import TORCH_UNCERTAINTY_VERSIONS, head_size, tutorial_n
 def _copy_into_torch_uncertainty(source: torch.nn.Module, target: torch.nn.Module) -> None:
     """pe-lab's PackedLinear weight (out, in / groups) -> torch-uncertainty's (groups, out / groups, in / groups)."""
     with torch.no_grad():
-        for (name, mine), (_, theirs) in zip(source.named_parameters(), target.named_parameters(), strict=True):
+        for mine, theirs in zip(source.parameters(), target.parameters(), strict=True):
             theirs.copy_(mine.reshape(theirs.shape))
 
 

@@ -74,15 +74,22 @@ def _unbinned(probs, labels, num_bins):
     return abs((predicted == labels).float().mean() - confidence.mean()).item()
 
 
+def _bins(probs, labels, num_bins):
+    """Per non-empty bin: (share of the samples, accuracy - mean confidence), written out as a student would."""
+    confidence, predicted = probs.max(1)
+    correct = (predicted == labels).float()
+    index = (torch.bucketize(confidence, torch.linspace(0, 1, num_bins + 1)) - 1).clamp(0, num_bins - 1)
+    return [((index == b).float().mean().item(), (correct[index == b].mean() - confidence[index == b].mean()).item())
+            for b in range(num_bins) if (index == b).any()]
+
+
 def _unweighted(probs, labels, num_bins):
-    data = reliability_data(probs, labels, num_bins)
-    return (data["accuracy"] - data["confidence"]).abs().nanmean().item()
+    gaps = [abs(gap) for _, gap in _bins(probs, labels, num_bins)]
+    return sum(gaps) / len(gaps)
 
 
 def _signed(probs, labels, num_bins):
-    data = reliability_data(probs, labels, num_bins)
-    weights = data["count"] / data["count"].sum()
-    return abs((weights * (data["accuracy"] - data["confidence"]).nan_to_num(0)).sum().item())
+    return abs(sum(share * gap for share, gap in _bins(probs, labels, num_bins)))
 
 
 def _true_class(probs, labels, num_bins):
@@ -91,9 +98,19 @@ def _true_class(probs, labels, num_bins):
     return ece_with_true_class_confidence(probs, labels, num_bins)
 
 
-def test_ece_accepts_the_right_answer():
-    assert check_ece(ece_by_hand)
-    assert check_ece(ece)
+def _my_ece(probs, labels, num_bins):
+    confidence, predicted = probs.max(1)
+    correct = (predicted == labels).float()
+    bins = torch.bucketize(confidence, torch.linspace(0, 1, num_bins + 1)[1:-1])
+    return sum(float((bins == b).float().mean() * (correct[bins == b].mean() - confidence[bins == b].mean()).abs())
+               for b in range(num_bins) if (bins == b).any())
+
+
+def test_ece_accepts_the_right_answer_and_refuses_the_librarys():
+    assert check_ece(_my_ece)
+    for library in (ece_by_hand, ece):
+        verdict = check_ece(library)
+        assert not verdict and "library function" in verdict.message, verdict.message
 
 
 @pytest.mark.parametrize("wrong,reason", [
@@ -102,7 +119,8 @@ def test_ece_accepts_the_right_answer():
     (_signed, "over all samples"),
     (_true_class, "not the probability of the true class"),
     (lambda p, y, b: 0.0, "disagrees with torchmetrics"),
-    (lambda p, y, b: ece_by_hand(p, y, 10), "disagrees with torchmetrics"),  # ignores num_bins
+    (lambda p, y, b: _my_ece(p, y, 10), "not num_bins bins"),  # ignores num_bins: 10 bins when 5 are asked
+    (lambda p, y, b: ece_by_hand(p, y, b), "calls `ece_by_hand`"),
 ])
 def test_ece_rejects_the_classic_wrong_answers(wrong, reason, monkeypatch):
     monkeypatch.delenv("PE_LAB_INSTRUCTOR", raising=False)
@@ -118,11 +136,12 @@ def test_ece_reports_an_exception():
 def test_member_mask_exercise():
     layer = PackedConv2d(3, 3, 1, alpha=2, num_estimators=3, gamma=1)
     kwargs = dict(in_channels=3, out_channels=3, num_estimators=3, alpha=2, member=1)
-    assert check_mask(member_mask(layer, 1)[..., 0, 0], **kwargs)
+    square = check_mask(member_mask(layer, 1)[..., 0, 0], **kwargs)  # symmetric: a transposed mask looks right
+    assert not square and "cannot be graded here" in square.message
     whole = check_mask(layer_mask(layer)[..., 0, 0], **kwargs)
     assert not whole and "whole layer's mask^j" in whole.message
     other = check_mask(member_mask(layer, 0)[..., 0, 0], **kwargs)
-    assert not other and "belongs to another member" in other.message
+    assert not other and "another member's mask" in other.message
     eye = check_mask(torch.eye(6), **kwargs)
     assert not eye
     unwidened = check_mask(torch.ones(3, 3), **kwargs)
@@ -141,7 +160,7 @@ def test_tutorial_loss_checker():
         (lambda z, y: F.cross_entropy(z, y.repeat(len(z) // len(y)), reduction="sum"), "does not sum them"),
         (lambda z, y: F.cross_entropy(z, y.repeat(len(z) // len(y))) * (len(z) // len(y)), "pe-lab's convention"),
         (lambda z, y: z.mean(), "not the tutorial's loss"),
-        (lambda z, y: F.cross_entropy(z[: len(y)], y), "not the tutorial's loss"),
+        (lambda z, y: F.cross_entropy(z[: len(y)], y), "member 0's loss alone"),
         (lambda z, y: 0.0, "scalar tensor"),
     ]
     for function, reason in wrong:
@@ -196,7 +215,8 @@ def test_grouped_index_and_ensemble_checkers_name_the_mistake_hide_the_answer_an
     assert check_grouped_index(right)
     classic = {"output channel's own index": lambda c, k, c_in, c_out, g: k + c,
                "offset inside the group is right": lambda c, k, c_in, c_out, g: k + (c % g) * (c_in // g),
-               "find the group": lambda c, k, c_in, c_out, g: 0}
+               "add the offset k": lambda c, k, c_in, c_out, g: 0,
+               "find the group": lambda c, k, c_in, c_out, g: k + 3 * (c % 2) + 1}
     for reason, wrong in classic.items():
         verdict = check_grouped_index(wrong, reveal=False)
         assert not verdict and reason in verdict.message and "c_out // groups" not in verdict.message
