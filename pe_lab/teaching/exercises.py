@@ -272,13 +272,13 @@ def check_readers(your_readers: Callable[[int, int, int, int], range], *, reveal
 
 # --- notebook 02: masks ---------------------------------------------------------------------------------------
 
-# (C_j, C_{j+1}, alpha, M, gamma, m): non-square, alpha != M, alpha^2 != M, gamma > 1 in most, odd block sizes,
+# (C_{j-1}, C_j, alpha, M, gamma, m): non-square, alpha != M, alpha^2 != M, gamma > 1 in most, odd block sizes,
 # a middle member; on each, every classic mistake of _mask_mistakes gives another mask than the right one.
 MASK_SETTINGS = ((4, 6, 3, 2, 3, 1), (6, 4, 2, 4, 1, 2), (3, 5, 4, 2, 2, 0), (5, 3, 6, 3, 2, 1), (9, 3, 2, 3, 2, 2))
 
 
 def _mask_setting(in_channels, out_channels, alpha, num_estimators, gamma, member) -> str:
-    text = f"C_j={in_channels}, C_{{j+1}}={out_channels}, alpha={alpha:g}, M={num_estimators}, gamma={gamma}"
+    text = f"C_{{j-1}}={in_channels}, C_j={out_channels}, alpha={alpha:g}, M={num_estimators}, gamma={gamma}"
     return text if member is None else f"{text}, m={member}"
 
 
@@ -347,7 +347,7 @@ def _grade_mask(your_mask, setting: tuple, name: str) -> Check:
             hint = " Did you forget to widen by alpha?"
         return Check(False, f"for {where} your mask has shape {tuple(mask.shape)}; {name} has one row per output "
                             f"channel and one column per input channel of the packed layer "
-                            f"(alpha*C_{{j+1}}, alpha*C_j).{hint}")
+                            f"(alpha*C_j, alpha*C_{{j-1}}).{hint}")
     if not torch.all((mask == 0) | (mask == 1)):
         return Check(False, f"for {where}: {name} holds only 0s and 1s (a connection is there or not).")
     if torch.equal(mask, expected):
@@ -373,17 +373,17 @@ def _grade_mask(your_mask, setting: tuple, name: str) -> Check:
 def check_mask(your_mask, *, in_channels: int | None = None, out_channels: int | None = None,
                num_estimators: int | None = None, gamma: int = 1, alpha: float = 1, member: int | None = None,
                reveal: bool | None = None) -> Check:
-    """Check ``mask^j`` ``(alpha*C_{j+1}, alpha*C_j)`` of a hidden layer, or with ``member=m`` the member's own
+    """Check ``mask^j`` ``(alpha*C_j, alpha*C_{j-1})`` of a hidden layer, or with ``member=m`` the member's own
     ``mask_m^j`` (only member m's output rows are kept).
 
     ``your_mask`` is either the mask of the layer given by the keywords (a tensor or nested lists), or a function
-    ``your_mask(C_j, C_{j+1}, alpha, M, gamma)`` (``..., gamma, m)`` with ``member``) that builds it, tried on the
+    ``your_mask(C_{j-1}, C_j, alpha, M, gamma)`` (``..., gamma, m)`` with ``member``) that builds it, tried on the
     given layer and on the layers of ``MASK_SETTINGS``. A fixed mask is graded only where no classic mistake
     (a transposed mask, gamma or alpha forgotten, another member...) gives the same matrix: for a square layer
     ``mask^j`` is symmetric, so such a layer asks for the function.
 
     >>> check_mask(torch.tensor([[1, 0], [1, 0], [0, 1], [0, 1]]), in_channels=2, out_channels=4, num_estimators=2)
-    Right! mask^j for C_j=2, C_{j+1}=4, alpha=1, M=2, gamma=1: 2 groups of 2x1.
+    Right! mask^j for C_{j-1}=2, C_j=4, alpha=1, M=2, gamma=1: 2 groups of 2x1.
     """
     given = None
     if in_channels is not None or out_channels is not None or num_estimators is not None:
@@ -402,7 +402,7 @@ def check_mask(your_mask, *, in_channels: int | None = None, out_channels: int |
         if coinciding:
             return Check(False, f"on this layer ({_mask_setting(*given)}) a classic mistake gives the same matrix "
                                 f"as the right {name}, so one matrix cannot be graded here. Write it as a function "
-                                f"of (C_j, C_{{j+1}}, alpha, M, gamma{', m' if member is not None else ''}) and pass "
+                                f"of (C_{{j-1}}, C_j, alpha, M, gamma{', m' if member is not None else ''}) and pass "
                                 "the function: it is tried on layers where the mistakes show.")
         groups = num_estimators * gamma
         full = _expected_mask(in_channels, out_channels, alpha, num_estimators, gamma, None)
@@ -436,14 +436,14 @@ def _check_mask_function(your_mask: Callable, given: tuple | None, with_member: 
 
 # --- notebook 03: parameters of a packed layer ----------------------------------------------------------------
 
-# (C_j, C_{j+1}, s, alpha, M, gamma): alpha^2 != M, alpha != M*gamma, non-square, odd channel counts, gamma > 1,
+# (C_{j-1}, C_j, k, alpha, M, gamma): alpha^2 != M, alpha != M*gamma, non-square, odd channel counts, gamma > 1,
 # s, alpha, M and gamma different from each other, kernel sizes 2 to 7, a fractional alpha; the logarithms of the six
 # numbers span all six directions, so no product of wrong powers can be right on every layer, and on each layer
 # every formula of _PARAM_MISTAKES gives its own count, different from the right one.
 PARAM_SETTINGS = ((3, 6, 5, 4, 2, 3), (6, 3, 2, 8, 3, 4), (5, 7, 5, 12, 3, 2), (10, 20, 3, 1.5, 5, 3),
                   (3, 9, 2, 4, 3, 2), (9, 6, 7, 4, 3, 2))
 
-# formula(C_j, C_{j+1}, s, alpha, M, gamma), what is wrong, the hyperparameters it gets wrong (a mistake about
+# formula(C_{j-1}, C_j, k, alpha, M, gamma), what is wrong, the hyperparameters it gets wrong (a mistake about
 # gamma is none on a layer with gamma = 1)
 _PARAM_MISTAKES: tuple[tuple[Callable, str, tuple[str, ...]], ...] = (
     (lambda i, o, s, a, m, g: i * o * s ** 2,
@@ -463,13 +463,13 @@ _PARAM_MISTAKES: tuple[tuple[Callable, str, tuple[str, ...]], ...] = (
     (lambda i, o, s, a, m, g: i * o * s ** 2 / g,
      "you left out both alpha^2 and M; they cancel only on layers where alpha^2 = M", ("alpha", "M")),
     (lambda i, o, s, a, m, g: a ** 2 * i * o * s / (m * g),
-     "a kernel of size s has s*s weights per channel pair: s^2", ("s",)),
+     "a kernel of size k has k*k weights per channel pair: k^2", ("s",)),
     (lambda i, o, s, a, m, g: a ** 2 * i * o * s ** 2 / (m * g) ** 2,
      "that is the weights of one group; the layer has M*gamma groups", ("M", "gamma")),
     (lambda i, o, s, a, m, g: a ** 2 * i * o * s ** 2 / (m ** 2 * g),
      "that is the weights of one member; the layer holds all M members", ("M",)),
     (lambda i, o, s, a, m, g: i * a * o * s ** 2,
-     "that is a first layer (dense over its C_j inputs); a hidden layer is widened on both sides and grouped",
+     "that is a first layer (dense over its C_{j-1} inputs); a hidden layer is widened on both sides and grouped",
      ("alpha", "M", "gamma")),
     (lambda i, o, s, a, m, g: a ** 2 * i * o * s ** 2 / (m * g) + a * o,
      "count the weights only, without the bias", ()),
@@ -478,7 +478,7 @@ _NEUTRAL = {"alpha": 1, "M": 1, "gamma": 1, "s": 1}
 
 
 def _param_setting(i, o, s, a, m, g) -> str:
-    return f"C_j={i}, C_{{j+1}}={o}, s={s}, alpha={a:g}, M={m}, gamma={g}"
+    return f"C_{{j-1}}={i}, C_j={o}, k={s}, alpha={a:g}, M={m}, gamma={g}"
 
 
 def _param_count(i, o, s, a, m, g) -> int:
@@ -494,11 +494,11 @@ def _param_mistakes(setting: tuple, *, only_relevant: bool = False) -> list[tupl
 def check_pe_params(your_count, *, in_channels: int | None = None, out_channels: int | None = None,
                     kernel_size: int | None = None, alpha: float | None = None, num_estimators: int | None = None,
                     gamma: int = 1, reveal: bool | None = None) -> Check:
-    """Check the number of weights (no bias) of a hidden packed conv layer ``PackedConv2d(C_j, C_{j+1}, s,
+    """Check the number of weights (no bias) of a hidden packed conv layer ``PackedConv2d(C_{j-1}, C_j, k,
     alpha, M, gamma)``.
 
     ``your_count`` is the count of the layer given by the keywords (an int), or a function
-    ``your_count(C_j, C_{j+1}, s, alpha, M, gamma)`` tried on that layer and on those of ``PARAM_SETTINGS``. A
+    ``your_count(C_{j-1}, C_j, k, alpha, M, gamma)`` tried on that layer and on those of ``PARAM_SETTINGS``. A
     number is graded only where no classic wrong formula gives the same count (where ``alpha^2 = M``, forgetting
     both alpha^2 and M gives the right number): there the checker asks for the function. The message names the
     mistake without giving the number."""
@@ -521,14 +521,14 @@ def check_pe_params(your_count, *, in_channels: int | None = None, out_channels:
         if any(math.isclose(value, expected) for value, _ in _param_mistakes(given, only_relevant=True)):
             return Check(False, f"on this layer ({_param_setting(*given)}) a classic wrong formula gives the same "
                                 "count as the right one, so one number cannot be graded here. Write the count as a "
-                                "function of (C_j, C_{j+1}, s, alpha, M, gamma) and pass the function: it is tried "
+                                "function of (C_{j-1}, C_j, k, alpha, M, gamma) and pass the function: it is tried "
                                 "on layers where the mistakes show.")
-        return Check(True, f"{expected} = (alpha*C_j)*(alpha*C_{{j+1}})*s^2/(M*gamma).")
+        return Check(True, f"{expected} = (alpha*C_{{j-1}})*(alpha*C_j)*k^2/(M*gamma).")
     for value, reason in _param_mistakes(given):
         if math.isclose(your_count, value):
             return _with_answer(Check(False, f"not yet: {reason}."), str(expected), reveal)
-    check = Check(False, f"that is not the number of weights. Start from the dense layer's C_j*C_{{j+1}}*s^2 "
-                         f"(s={kernel_size}), then apply alpha={alpha:g} and the M*gamma={num_estimators * gamma} "
+    check = Check(False, f"that is not the number of weights. Start from the dense layer's C_{{j-1}}*C_j*k^2 "
+                         f"(k={kernel_size}), then apply alpha={alpha:g} and the M*gamma={num_estimators * gamma} "
                          "groups.")
     return _with_answer(check, str(expected), reveal)
 
@@ -537,7 +537,7 @@ def _check_pe_params_function(your_count: Callable, given: tuple | None, reveal:
     refused = _refuse_library(your_count, "the count", frozenset({"count_params"}))
     if refused is not None:
         return refused
-    answer = "alpha * C_j * alpha * C_{j+1} * s**2 / (M * gamma)"
+    answer = "alpha * C_{j-1} * alpha * C_j * k**2 / (M * gamma)"
     # the drawn layers first: on each, every classic formula gives its own count, so the message names the right
     # mistake; the caller's layer last (where alpha^2 = M, two mistakes can give the same count)
     settings = list(PARAM_SETTINGS) + ([given] if given is not None else [])
@@ -553,7 +553,7 @@ def _check_pe_params_function(your_count: Callable, given: tuple | None, reveal:
         if math.isclose(got, expected):
             continue
         reason = next((r for v, r in _param_mistakes(setting) if math.isclose(got, v)),
-                      "that is not the number of weights: start from the dense layer's C_j*C_{j+1}*s^2, then apply "
+                      "that is not the number of weights: start from the dense layer's C_{j-1}*C_j*k^2, then apply "
                       "alpha and the M*gamma groups")
         return _with_answer(Check(False, f"for {where} your count {got:g} is wrong: {reason}."), answer, reveal)
     return Check(True, f"your formula gives the weights of all {len(settings)} layers tried (alpha^2 != M, "

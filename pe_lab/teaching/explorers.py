@@ -466,10 +466,10 @@ def width_explorer(report: dict, *, width: float = 1, compare: str = "base"):
     return _assemble(controls, redraw, summary, figure_out, "pe-width-explorer")
 
 
-def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, k: int = 1,
+def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, n: int = 1,
                            num_bins: int = 15):
-    """A k slider: the ensemble of the first k members of each stored model (member probabilities from a
-    committed run), with accuracy, NLL, ECE and mean mutual information against k, the chosen k marked.
+    """An n slider: the ensemble of the first n members of each stored model (member probabilities from a
+    committed run), with accuracy, NLL, ECE and mean mutual information against n, the chosen n marked.
 
     ``predictions``: model label -> (member_probs ``(N, M, K)``, labels ``(N,)``)."""
     from ..evaluation.metrics import first_members
@@ -477,24 +477,24 @@ def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tens
     most = max(p.shape[1] for p, _ in predictions.values())
     curves = {name: [first_members(p.float(), y, j, num_bins) for j in range(1, p.shape[1] + 1)]
               for name, (p, y) in predictions.items()}
-    controls = {"k": _slider("members k", k, 1, most)}
+    controls = {"n": _slider("members n", n, 1, most)}
     figure_out, summary = widgets.Output(), widgets.HTML()
     summary.add_class("pe-ensemble-size-numbers")
     keys = (("accuracy", "accuracy (%) ↑", 100), ("nll", "NLL ↓", 1), ("ece", "ECE ↓", 1),
             ("mutual_information", "mean MI (test)", 1))
 
-    def redraw(k: int) -> dict:
-        numbers = {name: curve[min(k, len(curve)) - 1] for name, curve in curves.items()}
+    def redraw(n: int) -> dict:
+        numbers = {name: curve[min(n, len(curve)) - 1] for name, curve in curves.items()}
         summary.value = _table(["model", "members used", "acc (%)", "NLL", "ECE", "mean MI"], [
-            [name, str(min(k, len(curves[name]))), f"{100 * n['accuracy']:.1f}", f"{n['nll']:.3f}",
-             f"{n['ece']:.3f}", f"{n['mutual_information']:.3f}"] for name, n in numbers.items()])
+            [name, str(min(n, len(curves[name]))), f"{100 * row['accuracy']:.1f}", f"{row['nll']:.3f}",
+             f"{row['ece']:.3f}", f"{row['mutual_information']:.3f}"] for name, row in numbers.items()])
         figure, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 2.9))
         for ax, (key, title, scale) in zip(axes, keys, strict=True):
             for i, (name, curve) in enumerate(curves.items()):
                 ax.plot(range(1, len(curve) + 1), [c[key] * scale for c in curve], marker="o",
                         color=MEMBER_COLOURS[i % len(MEMBER_COLOURS)], label=name)
-            ax.axvline(k, color="#888888", linestyle="--", linewidth=1)
-            ax.set_xlabel("first k members")
+            ax.axvline(n, color="#888888", linestyle="--", linewidth=1)
+            ax.set_xlabel("first n members")
             ax.set_title(title, fontsize=10)
         axes[0].legend(fontsize=7)
         figure.tight_layout()

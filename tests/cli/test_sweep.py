@@ -123,7 +123,7 @@ def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
 
     stored = load_predictions(folder / "lenet-w2-deep-seed0-predictions-deep-seed0.pt")
     widget, update = ensemble_size_explorer({"DE": (stored["test"], stored["test_labels"])})
-    one, four = update(k=1)["numbers"]["DE"], update(k=4)["numbers"]["DE"]
+    one, four = update(n=1)["numbers"]["DE"], update(n=4)["numbers"]["DE"]
     assert one["mutual_information"] == 0 and four["mutual_information"] > 0
     assert four["accuracy"] == pytest.approx(accuracy(stored["test"].mean(1), stored["test_labels"]))
     report = read_report(folder / "lenet-w2-deep-seed0.json")
