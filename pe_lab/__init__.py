@@ -26,6 +26,7 @@ _HOMES = {
                            "ece_by_hand", "entropy", "evaluate_predictions", "first_members", "mutual_information",
                            "nll", "ood_metrics", "ood_score", "reliability_data", "variation_ratio",
                            "with_temperature"),
+    "evaluation.independence": ("IndependenceReport", "LAYOUTS", "Layout", "audit_members"),
     "evaluation.prediction": ("evaluate", "predict_member_probs", "predict_proba"),
     "evaluation.verdict": ("Comparison", "compare"),
     "data.images": ("ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset", "synthetic_dataset"),
