@@ -163,6 +163,29 @@ def _note(args, textures) -> str:
 
 
 @command("shift")
+def _trained_model(p, args, report: dict, run: dict, method: str, seed: int):
+    """The run's model with its final checkpoint's weights, or exit 1 naming what does not fit."""
+    from ..methods.registry import build_from_spec
+    from ..training.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        model = build_from_spec(run["spec"])
+    except (ValueError, TypeError, KeyError) as error:
+        p.exit(1, f"{p.prog}: error: {args.report}: the spec of the {method} seed {seed} run cannot be built "
+                  f"({error})\n")
+    path = _checkpoint_of(run, args, report, method, seed)
+    try:
+        state = load_checkpoint(path)
+        _check_checkpoint(run, report, path, state, args.report)
+        model.load_state_dict(state["model"])
+    except (CheckpointError, FileNotFoundError) as error:
+        p.exit(1, f"{p.prog}: error: {error}\n")
+    except RuntimeError as error:  # weights of another shape than the report's spec
+        p.exit(1, f"{p.prog}: error: checkpoint {path} does not fit the {method} spec of {args.report} "
+                  f"({str(error).splitlines()[0]})\n")
+    return model
+
+
 def main(argv: list[str] | None = None) -> dict:
     """``python -m pe_lab.shift --report R.json``: evaluate the trained runs of a report (their final checkpoints)
     under the generated corruptions and on the synthetic textures, and write ``R-shift.json``."""
@@ -172,9 +195,7 @@ def main(argv: list[str] | None = None) -> dict:
     from ..config import atomic_save, get_device
     from ..data.benchmarks import cifar10c_corruptions, load_texture_folder
     from ..data.images import DataError, load_cifar10, load_svhn, subset
-    from ..methods.registry import build_from_spec
     from ..results.runs import make_provenance
-    from ..training.checkpoint import CheckpointError, load_checkpoint
 
     p = _parser()
     args = p.parse_args(argv)
@@ -203,21 +224,7 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     for method in methods:
         run = next(r for r in report["runs"] if r["method"] == method and r["seed"] == seed)
-        try:
-            model = build_from_spec(run["spec"])
-        except (ValueError, TypeError, KeyError) as error:
-            p.exit(1, f"{p.prog}: error: {args.report}: the spec of the {method} seed {seed} run cannot be built "
-                      f"({error})\n")
-        path = _checkpoint_of(run, args, report, method, seed)
-        try:
-            state = load_checkpoint(path)
-            _check_checkpoint(run, report, path, state, args.report)
-            model.load_state_dict(state["model"])
-        except (CheckpointError, FileNotFoundError) as error:
-            p.exit(1, f"{p.prog}: error: {error}\n")
-        except RuntimeError as error:  # weights of another shape than the report's spec
-            p.exit(1, f"{p.prog}: error: checkpoint {path} does not fit the {method} spec of {args.report} "
-                      f"({str(error).splitlines()[0]})\n")
+        model = _trained_model(p, args, report, run, method, seed)
         results[method] = {"spec": run["spec"], **_evaluate(
             model, test, {"svhn": svhn, "textures": textures}, corruptions=corruptions, severities=severities,
             official=official, args=args, device=device)}
