@@ -27,11 +27,13 @@ lab: $(STAMP)  ## open JupyterLab on the first notebook
 explorer: $(STAMP)  ## one page, every explorer in tabs (masks, costs, calibration, OOD, shift, toy, sweeps, frontier)
 	$(VENV)/bin/voila $(VOILA_ARGS) explorer/pe_lab_explorer.ipynb
 
-# The notebooks as a static site in runs/book/: the copies `make test` executed (quick mode), so CI executes them
-# once; MathJax (npm's mathjax@3, fetched once) and plotly.js are served by the site itself: it works offline.
-book: $(STAMP)  ## a static HTML book of every executed notebook in runs/book/ (open runs/book/index.html)
+# The notebooks as a static site in runs/book/, each executed as a class runs it on a CPU (not quick mode: the
+# committed results where a notebook offers them), kept in runs/executed-class/ and reused until a notebook, pe_lab or
+# a committed result changes; MathJax (npm's mathjax@3, fetched once) and plotly.js are served by the site itself, so
+# it works offline. BOOK_ARGS e.g. --only 04,08 (a partial book) or --jobs 2.
+book: $(STAMP)  ## a static HTML book of every notebook as a class sees it, in runs/book/ (open runs/book/index.html)
 	$(PY) -m pip install -q -e '.[book]'
-	$(PY) scripts/build_book.py --out runs/book
+	$(PY) scripts/build_book.py --out runs/book $(BOOK_ARGS)
 
 # Filled copies of the notebooks with a Solutions section each (every exercise answered; the tests execute them).
 instructor: $(STAMP)  ## the instructor pack: runs/instructor/NN_*.ipynb, every exercise solved
@@ -42,7 +44,7 @@ test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in qu
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
 	PE_LAB_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest -ra
 
-test-browser: $(STAMP)  ## JupyterLab in headless Chromium: sliders move, figures change
+test-browser: $(STAMP)  ## headless Chromium: JupyterLab's sliders move, figures change; every book page reads right
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m pip install -q -e '.[browser]'
 	PE_LAB_QUICK=1 $(PY) -m pytest -ra -m browser tests/test_browser.py

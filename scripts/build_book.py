@@ -1,26 +1,38 @@
-"""`make book`: a static HTML site of every notebook, executed, that needs no network at view time.
+"""`make book`: a static HTML site of every notebook as a class runs it on a CPU, that needs no network at view time.
 
-The notebooks are the copies the test suite executed in quick mode (`runs/executed/`, written by
-`tests/test_notebooks.py`), so CI executes them once; a notebook without an executed copy is executed here the
-same way. Sphinx + myst-nb + sphinx-book-theme build the pages; MathJax is served from the site itself (the npm
-package `mathjax@3`, fetched once into `runs/`), and plotly figures carry their own plotly.js.
+Each student notebook is executed here the way `scripts/classroom.py --measure` runs it for the README's lesson
+plans: not quick mode (``PE_LAB_QUICK=0``), no GPU (``CUDA_VISIBLE_DEVICES=""``), offline, checkers not revealing,
+so a notebook that offers committed results (04-07, 08's sweeps) shows those and never a quick-mode smoke run. The
+executed copies are kept in ``runs/executed-class/`` with a fingerprint of what they depend on (the notebook, the
+``pe_lab`` sources, the committed results) and reused while it holds. Sphinx + myst-nb + sphinx-book-theme build
+the pages: tables a notebook prints as ``display(Markdown(...))`` are parsed as MyST (tables included), and
+``book/pe-lab.css`` wraps long code and output lines. MathJax is served from the site itself (the npm package
+``mathjax@3``, fetched once into ``runs/``), and plotly figures load the site's own plotly.js.
 
-    python scripts/build_book.py [--out runs/book]
+    python scripts/build_book.py [--out runs/book] [--only 04,08] [--jobs 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MATHJAX = "mathjax@3.2.2"
+EXECUTED = ROOT / "runs" / "executed-class"
+# A class on a CPU: what `scripts/classroom.py --measure` sets, plus no GPU and no revealed answers.
+CLASS_ENV = {"PE_LAB_QUICK": "0", "PE_LAB_OFFLINE": "1", "PE_LAB_INSTRUCTOR": "0", "CUDA_VISIBLE_DEVICES": "",
+             "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 CONF = '''project = "pe-lab"
 author = "pe-lab"
@@ -33,8 +45,10 @@ mathjax_path = "mathjax/tex-mml-chtml.js"   # served by this site: no CDN
 html_static_path = ["_static"]
 html_theme_options = {"repository_url": "https://github.com/pe-lab/pe-lab", "use_repository_button": False,
                       "use_download_button": False}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "assets/**.md"]   # assets/ is there for the figures the prose links to
 suppress_warnings = ["mystnb.unknown_mime_type", "misc.highlighting_failure"]
+nb_render_markdown_format = "myst"   # display(Markdown(...)) output: tables and $math$, not CommonMark's plain text
+html_css_files = ["pe-lab.css"]      # long code and output lines wrap instead of being cut
 nb_ipywidgets_js = {}   # no widget JavaScript from a CDN: explorers are shown as their static default state
 '''
 
@@ -112,55 +126,95 @@ def _without_widgets(nb) -> None:
             cell.source = re.sub(r"\[!\[([^\]]*)\]\([^)]*\)\]\(([^)]*)\)", r"[\1](\2)", cell.source)
 
 
-def _executed(notebook: Path, executed: Path) -> Path:
-    copy = executed / notebook.name
-    if copy.exists() and copy.stat().st_mtime >= notebook.stat().st_mtime:
-        return copy
-    sys.path.insert(0, str(ROOT / "tests"))
+def _fingerprint(notebook: Path) -> str:
+    """What an executed copy depends on: the notebook, the ``pe_lab`` sources, the committed results, the mode."""
+    digest = hashlib.sha256(json.dumps(CLASS_ENV, sort_keys=True).encode())
+    files = [notebook, *sorted((ROOT / "pe_lab").rglob("*.py")), *sorted((ROOT / "assets" / "results").rglob("*"))]
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _executed(notebook: Path) -> tuple[Path, float]:
+    """The notebook executed as a class runs it on a CPU (see the module docstring), in ``runs/executed-class/``;
+    a copy whose fingerprint still holds is reused. Returns the copy and the seconds its execution took now (0 when
+    reused). A cell that raises fails the build: the book never shows a traceback."""
     import nbformat
+
+    copy, fingerprint = EXECUTED / notebook.name, _fingerprint(notebook)
+    if copy.exists():
+        earlier = nbformat.read(copy, as_version=4).metadata.get("pe_lab_book", {})
+        if earlier.get("fingerprint") == fingerprint:
+            return copy, 0.0
+    sys.path.insert(0, str(ROOT / "tests"))
     from notebook_client import PollingNotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
+    started = time.monotonic()
     PollingNotebookClient(nb, timeout=1800, kernel_name="python3",
                           resources={"metadata": {"path": str(notebook.parent)}}).execute()
-    executed.mkdir(parents=True, exist_ok=True)
+    seconds = time.monotonic() - started
+    nb.metadata["pe_lab_book"] = {"fingerprint": fingerprint, "environment": CLASS_ENV, "seconds": round(seconds, 1)}
+    EXECUTED.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, copy)
-    return copy
+    return copy, seconds
 
 
-def build(out: Path) -> Path:
+def build(out: Path, only: list[str] | None = None, jobs: int = 1) -> Path:
     source = ROOT / "runs" / "book-src"
     shutil.rmtree(source, ignore_errors=True)
     (source / "_static").mkdir(parents=True)
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        notebooks = [n for n in notebooks if n.stem[:2] in only]
+        if not notebooks:
+            raise SystemExit(f"--only {','.join(only)} names no notebook in notebooks/")
     import nbformat
 
-    for notebook in notebooks:
-        nb = nbformat.read(_executed(notebook, ROOT / "runs" / "executed"), as_version=4)
+    os.environ.update(CLASS_ENV)  # the kernels inherit it
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each kernel is its own process
+        executed = list(pool.map(_executed, notebooks))
+    executing = time.monotonic() - started
+    for notebook, (copy, seconds) in zip(notebooks, executed, strict=True):
+        print(f"{notebook.stem}:", f"executed in {seconds:.0f} s" if seconds else "executed copy reused", flush=True)
+        nb = nbformat.read(copy, as_version=4)
         _without_widgets(nb)
         nbformat.write(nb, source / notebook.name)
     for folder in ("assets",):  # figures the notebooks' prose links to
         shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("*.pt"))
     _mathjax(source / "_static")
+    shutil.copy(ROOT / "book" / "pe-lab.css", source / "_static" / "pe-lab.css")
     (source / "conf.py").write_text(CONF)
     toc = "\n".join(n.stem for n in notebooks)
     (source / "index.md").write_text(
         "# pe-lab\n\nAn interactive teaching lab for Packed-Ensembles (Laurent et al., ICLR 2023). Every page below is "
-        "a notebook **executed in quick mode** by the test suite (small data, few epochs where it trains; the "
-        "committed real results where it loads them). The sliders need a kernel: each explorer shows its default "
+        "a notebook **executed as a class runs it on a CPU**: the committed results of the real runs where the "
+        "notebook offers them (its tables and figures say which run, on which machine), and the small live "
+        "computations it does itself. The sliders need a kernel: each explorer shows its default "
         "state here; play with it on [Binder](https://mybinder.org/v2/gh/pe-lab/pe-lab/main?urlpath=lab) or "
         "Colab, or run `make explorer` for every explorer in one page.\n\n"
         f"```{{toctree}}\n:maxdepth: 1\n\n{toc}\n```\n")
     shutil.rmtree(out, ignore_errors=True)
+    started_sphinx = time.monotonic()
     subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(source), str(out)], check=True)
     import plotly
 
     shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "plotly.min.js")
-    (out / "book.json").write_text(json.dumps({"pages": [n.stem + ".html" for n in notebooks]}, indent=1))
+    (out / "book.json").write_text(json.dumps({
+        "pages": [n.stem + ".html" for n in notebooks], "mode": "class", "environment": CLASS_ENV,
+        "seconds": {"executing": round(executing, 1), "sphinx": round(time.monotonic() - started_sphinx, 1)}},
+        indent=1))
     return out
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "book")
-    print(f"built {build(parser.parse_args().out)}")
+    parser.add_argument("--only", default=None, help="these notebooks only, by number (e.g. 04,08): a partial book")
+    parser.add_argument("--jobs", type=int, default=1, help="notebooks executed at once (each in its own kernel)")
+    args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    print(f"built {build(args.out, args.only.split(',') if args.only else None, args.jobs)}")

@@ -2,13 +2,14 @@
 
 Drives Debian's Chromium (never a browser that a tool downloads) with Playwright, headless, against a
 JupyterLab server started here on 127.0.0.1 with a random port and token, on a copy of the notebooks (so
-JupyterLab's autosave cannot write outputs into the repository). Screenshots go to assets/screenshots/.
-Run with `pytest -m browser` (`make test-browser`).
+JupyterLab's autosave cannot write outputs into the repository). Screenshots go to runs/screenshots/ (the committed
+ones in assets/screenshots/ are chosen by hand). Run with `pytest -m browser` (`make test-browser`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -23,7 +24,7 @@ import pytest
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "assets" / "screenshots"
+SCREENSHOTS = ROOT / "runs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 SHARED_DATA = ROOT.parent / "shared" / "data"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -351,3 +352,129 @@ def test_a_book_page_renders_offline(browser, book, page, expect):
     view.screenshot(path=str(SCREENSHOTS / f"book_{page.split('_')[0]}.png"))
     view.close()
     assert not outside, outside  # the page works with the network off: nothing leaves localhost
+
+
+# What a reader of the book must never see, found in the rendered page (after MathJax and plotly have drawn):
+#  - a markdown table left as text: a separator row such as |---|---| outside a code cell's source;
+#  - a line cut at the right: a box whose content is wider than the box and hidden (overflow hidden/clip), or
+#    a box that reaches past the article's right edge with no scrolling box around it (wrapping or a visible
+#    scroll bar are both fine);
+#  - a smoke run: the book shows what a class sees, never a quick-mode run's output.
+_PAGE_PROBLEMS = r"""() => {
+  const article = document.querySelector("article.bd-article") || document.querySelector("main") || document.body;
+  const snippet = (text, at) => text.slice(Math.max(0, at - 60), at + 60).replace(/\s+/g, " ");
+  const describe = (el) => el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
+      ? "." + el.className.trim().split(/\s+/).join(".") : "") + ": " + (el.textContent || el.src || "")
+      .trim().replace(/\s+/g, " ").slice(0, 100);
+
+  const prose = article.cloneNode(true);  // code cells' sources legitimately build tables from "|---|" strings
+  prose.querySelectorAll(".cell_input, table, script, style, :not(pre) > code").forEach(e => e.remove());
+  const text = prose.textContent, raw = [], separator = /\|\s*:?(-{3,}|[—–][-—–]*):?\s*\|/g;  // |---| or, typeset, |—|
+  for (const found of text.matchAll(separator)) raw.push(snippet(text, found.index));
+
+  const edge = article.getBoundingClientRect().right, cut = [];
+  const inBox = (el) => {  // inside a box that does not show its overflow: that box is checked and reported
+    for (let up = el.parentElement; up && up !== article; up = up.parentElement)
+      if (getComputedStyle(up).overflowX !== "visible") return true;
+    return false; };
+  for (const el of article.querySelectorAll("*")) {
+    const style = getComputedStyle(el), box = el.getBoundingClientRect();
+    if (style.display === "none" || style.visibility === "hidden" || box.width <= 1 || box.height <= 1) continue;
+    if (el.closest("mjx-assistive-mml, .visually-hidden, .sr-only")) continue;  // for screen readers, not shown
+    if (style.overflowX !== "visible" && el.scrollWidth > el.clientWidth + 1) {
+      // scrollWidth counts what is never drawn (MathJax's MathML for screen readers): compare what is drawn
+      const inner = box.left + el.clientLeft + el.clientWidth;
+      const hidden = [...el.querySelectorAll("*")].find(d => !d.closest("mjx-assistive-mml")
+          && d.getBoundingClientRect().width > 1 && d.getBoundingClientRect().right > inner + 2);
+      if (hidden) cut.push("hidden overflow (" + Math.round(hidden.getBoundingClientRect().right - inner)
+          + " px past the box) " + describe(el));
+    } else if (box.right > edge + 1 && !inBox(el))
+      cut.push("past the right edge (" + Math.round(box.right) + " > " + Math.round(edge) + " px) " + describe(el));
+  }
+
+  const outputs = [...article.querySelectorAll(".cell_output")].map(e => e.textContent).join("\n");
+  const quick = [...outputs.matchAll(/QUICK(=True|: | run just now)/g)].map(m => snippet(outputs, m.index));
+
+  const figures = [...article.querySelectorAll("img")].map(img => img.currentSrc || img.src);
+  const plots = [...article.querySelectorAll(".plotly-graph-div")].map(div => {
+    const script = div.parentElement.querySelector("script:not([src])");
+    return script ? script.textContent.split(div.id).join("ID") : "";
+  });
+  return {raw, cut, quick, figures, plots, tables: article.querySelectorAll("table").length};
+}"""
+
+
+def _pixels(url: str, base: str, site: Path) -> tuple:
+    """An image as its size and decoded pixels (two encodings of the same figure compare equal)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    if url.startswith("data:"):
+        data = base64.b64decode(url.split(",", 1)[1])
+    else:
+        path = site / urllib.request.url2pathname(url.removeprefix(base).split("#")[0].split("?")[0].lstrip("/"))
+        data = path.read_bytes()
+    if data.lstrip().startswith((b"<svg", b"<?xml")):
+        return ("svg", data)
+    with Image.open(io.BytesIO(data)) as image:
+        rgba = image.convert("RGBA")
+        return rgba.size, rgba.tobytes()
+
+
+def _markdown_tables(page: str) -> int:
+    """How many markdown tables the published notebook's outputs hold (each must become an HTML table)."""
+    import nbformat
+
+    notebook = nbformat.read(ROOT / "runs" / "book-src" / page.replace(".html", ".ipynb"), as_version=4)
+    outputs = [o for c in notebook.cells for o in c.get("outputs", [])]
+    return sum(len(re.findall(r"^\s*\|(\s*:?-{3,}:?\s*\|)+\s*$", o.get("data", {}).get("text/markdown", ""), re.M))
+               for o in outputs)
+
+
+BOOK_PAGES = ["index.html"] + [p.stem + ".html" for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+
+
+@pytest.mark.parametrize("page", BOOK_PAGES)
+def test_every_book_page_reads_as_a_class_sees_it(browser, book, page):
+    """Every page, at a laptop's width and a tablet's: tables are HTML tables, no line is cut at the right, no
+    figure is shown twice, and no output comes from a quick-mode smoke run."""
+    base, site = book
+    assert (site / page).exists(), f"{page} is not in the book"
+    view = browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        view.goto(f"{base}/{page}", wait_until="load", timeout=120_000)
+        view.wait_for_function("() => !window.MathJax || (MathJax.startup && MathJax.startup.promise)", timeout=60_000)
+        view.evaluate("() => window.MathJax ? MathJax.startup.promise : null")  # equations typeset: final widths
+        view.wait_for_function("() => document.querySelectorAll('.plotly-graph-div').length"
+                               " === document.querySelectorAll('.js-plotly-plot').length", timeout=60_000)
+        found = view.evaluate(_PAGE_PROBLEMS)
+        view.set_viewport_size({"width": 820, "height": 1000})  # a tablet: the sidebars fold away
+        view.wait_for_timeout(300)
+        narrow = view.evaluate(_PAGE_PROBLEMS)["cut"]
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        view.screenshot(path=str(SCREENSHOTS / f"book-{page.replace('.html', '')}-820.png"))
+    finally:
+        view.close()
+    problems = []  # every kind of problem on the page, reported together
+    if found["raw"]:
+        problems.append("markdown tables shown as text:\n  " + "\n  ".join(found["raw"][:3]))
+    printed = _markdown_tables(page) if page != "index.html" else 0
+    if found["tables"] < printed:
+        problems.append(f"{found['tables']} HTML tables for the {printed} markdown tables its outputs print")
+    for width, cut in ((1280, found["cut"]), (820, narrow)):
+        if cut:
+            problems.append(f"at {width} px, {len(cut)} boxes cut at the right, e.g.\n  " + "\n  ".join(cut[:3]))
+    if found["quick"]:
+        problems.append("output of a quick-mode run:\n  " + "\n  ".join(found["quick"][:3]))
+    seen: dict = {}
+    for number, url in enumerate(found["figures"], 1):
+        seen.setdefault(_pixels(url, base, site), []).append(number)
+    twice = [numbers for numbers in seen.values() if len(numbers) > 1]
+    if twice:
+        problems.append(f"the same figure shown more than once: images number {twice} of the page")
+    plots = [p for p in found["plots"] if p]
+    if len(set(plots)) != len(plots):
+        problems.append("the same plotly figure shown more than once")
+    assert not problems, f"{page}:\n" + "\n".join(problems)
