@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import random
 from contextlib import contextmanager
@@ -46,6 +47,30 @@ def env_value(name: str, default: str | None = None) -> str | None:
     """A ``PE_LAB_*`` setting's text (a path, a number), or ``default`` when unset or empty."""
     value = os.environ.get(name, "").strip()
     return value or default
+
+
+def env_number(name: str, default: float, *, unit: str = "") -> float:
+    """The one reader of numeric ``PE_LAB_*`` settings: a finite number > 0, or ``default`` when unset or empty;
+    anything else is a ``ValueError`` naming the variable and the rule (``abc``, ``-1``, ``0``, ``inf``).
+
+    >>> os.environ["PE_LAB_X"] = "1.5"; env_number("PE_LAB_X", 2.0)
+    1.5
+    >>> os.environ["PE_LAB_X"] = "-1"; env_number("PE_LAB_X", 2.0, unit="GiB")
+    Traceback (most recent call last):
+    ...
+    ValueError: $PE_LAB_X='-1' must be a number > 0 (GiB)
+    >>> del os.environ["PE_LAB_X"]
+    """
+    text = env_value(name)
+    if text is None:
+        return float(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"${name}={text!r} must be a number > 0" + (f" ({unit})" if unit else ""))
+    return value
 
 
 def is_quick(default: bool = False) -> bool:
@@ -132,12 +157,21 @@ class WriteError(OSError):
         text = str(error)
         why = ("the disk is full" if code == errno.ENOSPC or "No space left" in text else
                "the file system is read-only" if code == errno.EROFS or "Read-only" in text else
-               "permission denied" if code == errno.EACCES else
-               "it is a folder" if code == errno.EISDIR or path.is_dir() else text)
+               "permission denied" if code in (errno.EACCES, errno.EPERM) else
+               "a part of the path is a file, not a folder" if code in (errno.ENOTDIR, errno.EEXIST) else
+               "the name is too long for the file system" if code == errno.ENAMETOOLONG else
+               "it is a folder" if code == errno.EISDIR or _is_dir(path) else text)
         super().__init__(code or errno.EIO, f"cannot write {path}: {why}; nothing was left half-written")
 
     def __str__(self) -> str:
         return self.strerror
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long to even ask about
+        return False
 
 
 def assets_dir() -> Path:
@@ -151,7 +185,10 @@ def cache_dir() -> Path:
     if path.exists() and not path.is_dir():
         raise NotADirectoryError(f"the data cache {path} (from $PE_LAB_CACHE or the default) is a file, not a folder; "
                                  "point PE_LAB_CACHE at a folder")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a read-only HOME: a WriteError the data cache turns into a warning
+        raise WriteError(path, error) from error
     return path
 
 

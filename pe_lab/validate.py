@@ -2,32 +2,51 @@
 
 Each check raises ``ValueError`` (``TypeError`` for a value of the wrong kind) whose message names the
 argument, the rule it broke and the value it got, so a bad input never reaches deep inside torch.
-Integers from NumPy are accepted as integers; ``True``/``False`` are not numbers here.
+Integers from NumPy and 0-dimensional integer tensors (``np.int64(10)``, ``torch.tensor(10)``, ``x.argmax()``)
+are accepted as integers, real ones as numbers; ``True``/``False`` are not numbers here.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import operator
 
+import numpy as np
 import torch
 
 __all__ = ["check_choice", "check_int", "check_number", "check_probabilities", "check_scores"]
 
 
+def _is_bool(value) -> bool:
+    return isinstance(value, (bool, np.bool_)) or (isinstance(value, (torch.Tensor, np.ndarray))
+                                                   and value.dtype in (torch.bool, np.bool_))
+
+
+def _scalar(value):
+    """A 0-dimensional tensor or array as the Python number it holds; anything else unchanged."""
+    if isinstance(value, (torch.Tensor, np.ndarray)) and value.ndim == 0 and not _is_bool(value):
+        return value.item()
+    return value
+
+
 def check_int(name: str, value, *, minimum: int | None = None) -> int:
-    """``value`` as a Python ``int`` if it is an integer (NumPy ints too) ``>= minimum``.
+    """``value`` as a Python ``int`` if it is an integer ``>= minimum``: a Python or NumPy integer, or a
+    0-dimensional integer tensor or array (anything with ``__index__`` but a bool).
 
     >>> check_int("num_estimators", 4, minimum=1)
     4
+    >>> check_int("num_classes", torch.tensor(10), minimum=2)
+    10
     >>> check_int("num_estimators", True, minimum=1)
     Traceback (most recent call last):
     ...
     TypeError: num_estimators must be an integer, got True (bool)
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    number = _scalar(value)
+    if _is_bool(value) or not isinstance(number, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r} ({type(value).__name__})")
-    value = int(value)
+    value = operator.index(number)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {name}={value}")
     return value
@@ -35,7 +54,8 @@ def check_int(name: str, value, *, minimum: int | None = None) -> int:
 
 def check_number(name: str, value, *, positive: bool = False, minimum: float | None = None,
                  maximum: float | None = None) -> float:
-    """``value`` as a finite ``float`` (ints too), optionally ``> 0`` or within ``[minimum, maximum]``.
+    """``value`` as a finite ``float`` (ints, NumPy numbers and 0-dimensional tensors too), optionally ``> 0`` or
+    within ``[minimum, maximum]``.
 
     >>> check_number("alpha", 2, positive=True)
     2.0
@@ -44,9 +64,13 @@ def check_number(name: str, value, *, positive: bool = False, minimum: float | N
     ...
     ValueError: alpha must be a finite number, got alpha=inf
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    number = _scalar(value)
+    if _is_bool(value) or not isinstance(number, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
-    value = float(value)
+    try:
+        value = float(number)
+    except OverflowError:  # an integer beyond float's range, e.g. 10**400
+        raise ValueError(f"{name} must be a finite number, got {name}={number}") from None
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {name}={value}")
     if positive and value <= 0:

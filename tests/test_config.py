@@ -29,3 +29,26 @@ def test_autocast_query_works_without_the_device_argument(monkeypatch):
     monkeypatch.setattr(torch, "is_autocast_enabled", old_is_autocast_enabled)
     assert layers._autocast_on("cuda") is False
     assert layers._autocast_on("cpu") is torch.is_autocast_cpu_enabled()
+
+
+def test_a_write_through_a_file_or_under_a_name_too_long_says_why(tmp_path):
+    import pytest
+
+    from pe_lab.config import WriteError, atomic_save
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(WriteError, match=r"cannot write .*file/r.json: a part of the path is a file, not a folder"):
+        atomic_save("{}", tmp_path / "file" / "r.json")
+    with pytest.raises(WriteError, match="the name is too long for the file system; nothing was left half-written"):
+        atomic_save("{}", tmp_path / ("r" * 300 + ".json"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_write_error_naming_it(monkeypatch):
+    import pytest
+
+    from pe_lab.config import WriteError, cache_dir
+
+    monkeypatch.setenv("PE_LAB_CACHE", "/proc/pe-lab-cache-cannot-exist/x")
+    with pytest.raises(WriteError, match="cannot write /proc/pe-lab-cache-cannot-exist/x"):
+        cache_dir()

@@ -398,6 +398,10 @@ def validate_args(args) -> None:
                          "Lightning engine does: add --engine lightning")
     if bool(args.train_folder) != bool(args.test_folder):
         raise ValueError("--train-folder and --test-folder go together (an image folder for each split)")
+    if args.train_folder and args.data_mode == "auto":
+        from ..data.streaming import memory_limit_bytes
+
+        memory_limit_bytes()  # a bad $PE_LAB_MEMORY_LIMIT_GB is refused now, naming the variable, not mid-load
     if args.train_folder and (args.synthetic or args.shift):
         raise ValueError("--train-folder cannot be combined with --synthetic or --shift (CIFAR-10 only)")
     _check_benchmarks(args)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..validate import check_choice, check_int
-from .images import DataError, ImageSet
+from .images import DataError, ImageSet, image_files, list_files, reading, regular_file
 
 __all__ = ["CIFAR10C_PER_SEVERITY", "cifar10c_corruptions", "load_cifar10c", "load_texture_folder"]
 
@@ -32,6 +32,7 @@ _CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hor
 
 
 def _npy(path: Path) -> np.ndarray:
+    regular_file(path, "CIFAR-10-C file")  # a named pipe would block np.load forever
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:  # truncated, not an .npy, or an object array (pickle): refused
@@ -41,10 +42,15 @@ def _npy(path: Path) -> np.ndarray:
 def cifar10c_corruptions(root: str | os.PathLike) -> list[str]:
     """The corruption names in a CIFAR-10-C folder (every ``*.npy`` but ``labels.npy``), sorted."""
     root = Path(root)
-    if not (root / "labels.npy").is_file():
+    with reading("read the CIFAR-10-C folder", root):
+        has_labels = (root / "labels.npy").exists()
+    if not has_labels:
         raise DataError(f"{root} is not a CIFAR-10-C folder: it has no labels.npy (the layout is "
                         "<corruption>.npy files of 50,000 images and one labels.npy)")
-    names = sorted(p.stem for p in root.glob("*.npy") if p.stem != "labels")
+    if not root.is_dir():
+        raise DataError(f"CIFAR-10-C folder {root} is not a folder")
+    files, _ = list_files(root, recursive=False)
+    names = sorted(p.stem for p in files if p.suffix == ".npy" and p.stem != "labels")
     if not names:
         raise DataError(f"{root} has labels.npy but no <corruption>.npy file")
     return names
@@ -65,9 +71,19 @@ def load_cifar10c(root: str | os.PathLike, corruption: str, severity: int) -> Im
                         f"uint8 {expected} (5 severities x 10,000 test images)")
     if labels.shape != (5 * CIFAR10C_PER_SEVERITY,):
         raise DataError(f"{root / 'labels.npy'} has shape {labels.shape}, not ({5 * CIFAR10C_PER_SEVERITY},)")
+    if not np.issubdtype(labels.dtype, np.integer):  # a float 1.5 would be cast to class 1 without a word
+        raise DataError(f"{root / 'labels.npy'} holds {labels.dtype} values; CIFAR-10-C labels are integer classes "
+                        f"0-{len(_CLASSES) - 1}")
     rows = slice((severity - 1) * CIFAR10C_PER_SEVERITY, severity * CIFAR10C_PER_SEVERITY)
+    chosen_labels = np.array(labels[rows], dtype=np.int64)
+    bad = np.flatnonzero((chosen_labels < 0) | (chosen_labels >= len(_CLASSES)))
+    if bad.size:
+        row = rows.start + int(bad[0])
+        raise DataError(f"{root / 'labels.npy'}: {bad.size} label(s) of severity {severity} lie outside the "
+                        f"{len(_CLASSES)} CIFAR-10 classes 0-{len(_CLASSES) - 1}, first at row {row}: "
+                        f"{int(labels[row])}")
     chosen = torch.from_numpy(np.array(images[rows])).permute(0, 3, 1, 2).contiguous()  # a copy: mmap is read-only
-    return ImageSet(chosen, torch.from_numpy(np.array(labels[rows], dtype=np.int64)), _CLASSES,
+    return ImageSet(chosen, torch.from_numpy(chosen_labels), _CLASSES,
                     f"CIFAR-10-C (official files) {corruption}, severity {severity}, {root}")
 
 
@@ -80,13 +96,12 @@ def load_texture_folder(root: str | os.PathLike, *, size: int = 32, limit: int |
 
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"texture folder {root} does not exist")
-    suffixes = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in suffixes and not p.name.startswith("."))
+        raise DataError(f"texture folder {root} does not exist or is not a folder")
+    files = image_files(root)  # regular files only, in ImageFolder's order; a named pipe is never opened
     if limit is not None:
         files = files[:check_int("limit", limit, minimum=1)]
     if not files:
-        raise DataError(f"texture folder {root} holds no images ({', '.join(sorted(suffixes))})")
+        raise DataError(f"texture folder {root} holds no images")
     images = []
     for path in files:
         rgb = decode_image(path)                                            # (3, H, W), every Pillow mode handled

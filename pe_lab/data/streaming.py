@@ -21,18 +21,35 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ..config import env_value
-from ..validate import check_choice, check_int
-from .images import CIFAR10_MEAN, CIFAR10_STD, DataError, ImageSet, class_folders, decode_image, image_files, normalize
+from ..config import env_number
+from ..validate import check_choice, check_int, check_number
+from .images import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    DataError,
+    ImageSet,
+    decode_image,
+    image_files,
+    match_classes,
+    normalize,
+    reading,
+)
 
 __all__ = [
-    "FolderSet", "IMAGENET_MEAN", "IMAGENET_STD", "MEMORY_LIMIT_BYTES", "SeededItems", "ShardedEpochSampler",
-    "choose_mode", "decoded_bytes", "normalization", "normalize", "sample_seed"]
+    "DEFAULT_MEMORY_LIMIT_GB", "FolderSet", "IMAGENET_MEAN", "IMAGENET_STD", "SeededItems", "ShardedEpochSampler",
+    "choose_mode", "decoded_bytes", "memory_limit_bytes", "normalization", "normalize", "sample_seed"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# Above this many decoded bytes, ``choose_mode("auto")`` streams: a T4 has 15 GiB, Binder 2 GiB of RAM.
-MEMORY_LIMIT_BYTES = int(float(env_value("PE_LAB_MEMORY_LIMIT_GB", "2")) * 2**30)
+# Above this many GiB decoded, ``choose_mode("auto")`` streams: a T4 has 15 GiB, Binder 2 GiB of RAM.
+DEFAULT_MEMORY_LIMIT_GB = 2.0
+MEMORY_LIMIT_ENV = "PE_LAB_MEMORY_LIMIT_GB"
+
+
+def memory_limit_bytes() -> int:
+    """The decoded size above which ``choose_mode("auto")`` streams: ``$PE_LAB_MEMORY_LIMIT_GB`` GiB (read when
+    asked, so a bad value is an error naming the variable where it is used, not at import), default 2."""
+    return int(env_number(MEMORY_LIMIT_ENV, DEFAULT_MEMORY_LIMIT_GB, unit="GiB of decoded images") * 2**30)
 
 
 def sample_seed(seed: int, unit: int, epoch: int, index: int) -> int:
@@ -55,17 +72,12 @@ class FolderSet:
             raise DataError(f"image folder {self.root} does not exist or is not a folder")
         self.image_size = check_int("image_size", image_size, minimum=8)
         self.num_workers = check_int("num_workers", num_workers, minimum=0)
-        found = tuple(p.name for p in class_folders(self.root))
-        if not found:
-            raise DataError(f"{self.root} has no class folders (expected <class>/<image> files)")
-        if classes is not None and set(classes) != set(found):
-            raise DataError(f"class folders in {self.root} are {found}, expected {tuple(classes)}")
-        self.classes = tuple(classes) if classes is not None else found
+        class_dirs, self.classes = match_classes(self.root, None if classes is None else tuple(classes))
         files, labels = [], []
-        for label, name in enumerate(self.classes):
-            images = image_files(self.root / name)
+        for label, class_dir in enumerate(class_dirs):
+            images = image_files(class_dir)
             if not images:
-                raise DataError(f"class folder {self.root / name} has no images; a class with no images would "
+                raise DataError(f"class folder {class_dir} has no images; a class with no images would "
                                 "silently shrink the data set")
             files += images
             labels += [label] * len(images)
@@ -82,8 +94,10 @@ class FolderSet:
         """Source, size and a digest of every file's name, size and modification time (nothing is decoded)."""
         digest = hashlib.blake2b(digest_size=12)
         for file, label in zip(self.files, self.labels.tolist(), strict=True):
-            stat = file.stat()
-            digest.update(f"{label}:{file.relative_to(self.root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+            with reading("read", file):
+                stat = file.stat()
+            relative = os.fsencode(file.relative_to(self.root))  # a name that is not UTF-8 is still its bytes
+            digest.update(f"{label}:".encode() + relative + f":{stat.st_size}:{stat.st_mtime_ns}\n".encode())
         return {"source": self.source, "count": len(self), "digest": digest.hexdigest()}
 
     def transform(self, train: bool, augment: bool):
@@ -124,8 +138,9 @@ def choose_mode(folder: str | os.PathLike | FolderSet, mode: str = "auto", limit
     check_choice("data mode", mode, ("auto", "memory", "stream"))
     if mode != "auto":
         return mode
+    limit = memory_limit_bytes() if limit is None else check_number("limit", limit, positive=True)
     size, uniform = decoded_bytes(folder)
-    return "memory" if uniform and size <= (MEMORY_LIMIT_BYTES if limit is None else limit) else "stream"
+    return "memory" if uniform and size <= limit else "stream"
 
 
 def normalization(data: ImageSet | FolderSet) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -10,6 +10,10 @@ Conventions:
 
 Hand-written formulas (ECE, Brier, FPR95) are checked against torchmetrics in the tests; where torchmetrics
 has the metric (ECE, AUROC, AUPR, ROC), it computes it here.
+
+Every entry reads its probabilities through ``_probabilities``, which checks them and hands back float64: pe-lab
+stores member predictions as float16, whose sums stop growing at 2048 (a reliability diagram of 50,000 images
+would count 49,984 of them, and an ECE of 0.1 would read 0.0). Scores returned per sample are float32 at least.
 """
 
 from __future__ import annotations
@@ -34,8 +38,14 @@ __all__ = [
 _EPS = 1e-12
 
 
-def _check(probs: torch.Tensor, labels: torch.Tensor | None = None, name: str = "probs") -> None:
-    check_probabilities(name, probs)
+def _probabilities(probs: torch.Tensor, labels: torch.Tensor | None = None, name: str = "probs", *,
+                   dims: int = 2) -> torch.Tensor:
+    """The one gate of every metric: ``probs`` checked (probability vectors over K >= 2 classes, ``labels`` class
+    indices that fit them) and returned as float64, so that no sum is taken in float16 or bfloat16."""
+    check_probabilities(name, probs, dims=dims)
+    if probs.shape[-1] < 2:
+        raise ValueError(f"{name} has K={probs.shape[-1]} class; calibration, likelihood and uncertainty need at "
+                         "least 2 classes (a one-class probability is always 1)")
     if labels is not None:
         if not isinstance(labels, torch.Tensor):
             raise TypeError(f"labels must be a torch.Tensor (N,) of class indices, got {type(labels).__name__}")
@@ -43,10 +53,21 @@ def _check(probs: torch.Tensor, labels: torch.Tensor | None = None, name: str = 
             raise TypeError(f"labels must be integer class indices (e.g. torch.long), got {labels.dtype}; "
                             "round or argmax them first")
         if labels.shape != (probs.shape[0],):
-            raise ValueError(f"labels must be ({probs.shape[0]},) to match probs, got {tuple(labels.shape)}")
-        if labels.min() < 0 or labels.max() >= probs.shape[1]:
-            raise ValueError(f"labels must lie in [0, {probs.shape[1]}), got range "
+            raise ValueError(f"labels must be ({probs.shape[0]},) to match {name}, got {tuple(labels.shape)}")
+        if labels.min() < 0 or labels.max() >= probs.shape[-1]:
+            raise ValueError(f"labels must lie in [0, {probs.shape[-1]}), got range "
                              f"[{int(labels.min())}, {int(labels.max())}]")
+    return probs.double()
+
+
+def _bin_dtype(probs) -> torch.dtype:
+    """The precision confidence bins are drawn in: the probabilities' own, float32 at least."""
+    return torch.promote_types(probs.dtype, torch.float32) if isinstance(probs, torch.Tensor) else torch.float32
+
+
+def _scores(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-sample results in the caller's precision, float32 at least (float64 in, float64 out)."""
+    return values.to(torch.promote_types(like.dtype, torch.float32))
 
 
 def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
@@ -55,8 +76,8 @@ def accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
     >>> accuracy(torch.tensor([[.9, .1], [.2, .8]]), torch.tensor([0, 0]))
     0.5
     """
-    _check(probs, labels)
-    return (probs.argmax(1) == labels).float().mean().item()
+    probs = _probabilities(probs, labels)
+    return (probs.argmax(1) == labels).double().mean().item()
 
 
 def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:
@@ -65,7 +86,7 @@ def nll(probs: torch.Tensor, labels: torch.Tensor) -> float:
     >>> round(nll(torch.tensor([[.5, .5]]), torch.tensor([1])), 4)
     0.6931
     """
-    _check(probs, labels)
+    probs = _probabilities(probs, labels)
     return -probs.gather(1, labels.long()[:, None]).clamp_min(_EPS).log().mean().item()  # int32 labels too
 
 
@@ -75,7 +96,7 @@ def brier_score(probs: torch.Tensor, labels: torch.Tensor) -> float:
     >>> round(brier_score(torch.tensor([[.75, .25]]), torch.tensor([0])), 4)
     0.125
     """
-    _check(probs, labels)
+    probs = _probabilities(probs, labels)
     one_hot = torch.nn.functional.one_hot(labels.long(), probs.shape[1]).to(probs)
     return (probs - one_hot).pow(2).sum(1).mean().item()
 
@@ -83,18 +104,21 @@ def brier_score(probs: torch.Tensor, labels: torch.Tensor) -> float:
 def reliability_data(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> dict[str, torch.Tensor]:
     """Per-bin data of a reliability diagram, equal-width confidence bins on ``[0, 1]``.
 
-    Returns ``edges (num_bins+1,)``, and per bin ``confidence``, ``accuracy`` (NaN where empty), ``count``.
-    A confidence ``c`` falls in bin ``b`` iff ``edges[b] < c <= edges[b+1]`` (torchmetrics' convention).
+    Returns ``edges (num_bins+1,)``, and per bin ``confidence``, ``accuracy`` (NaN where empty), ``count``, all
+    float64. A confidence ``c`` falls in bin ``b`` iff ``edges[b] < c <= edges[b+1]``, the edges taken in the
+    precision of ``probs`` (float32 at least, as torchmetrics takes them), so that a confidence written as 0.6
+    falls in the bin that ends at 0.6; the sums are float64.
     """
-    _check(probs, labels)
+    edge_dtype = _bin_dtype(probs)
+    probs = _probabilities(probs, labels)
     num_bins = check_int("num_bins", num_bins, minimum=1)
     confidence, predicted = probs.max(1)
-    correct = (predicted == labels).float()
-    edges = torch.linspace(0, 1, num_bins + 1, dtype=probs.dtype)
+    correct = (predicted == labels).double()
+    edges = torch.linspace(0, 1, num_bins + 1, dtype=edge_dtype).double()  # exact: float32 -> float64
     index = (torch.bucketize(confidence, edges, right=False) - 1).clamp(0, num_bins - 1)
-    count = torch.bincount(index, minlength=num_bins).to(probs.dtype)
-    conf_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, index, confidence)
-    acc_sum = torch.zeros(num_bins, dtype=probs.dtype).index_add_(0, index, correct.to(probs.dtype))
+    count = torch.bincount(index, minlength=num_bins).double()
+    conf_sum = torch.zeros(num_bins, dtype=torch.float64).index_add_(0, index, confidence)
+    acc_sum = torch.zeros(num_bins, dtype=torch.float64).index_add_(0, index, correct)
     safe = count.clamp_min(1)
     empty = count == 0
     return {
@@ -134,14 +158,17 @@ def ece_by_hand(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -
 
 
 def ece(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
-    """Expected calibration error (L1, equal-width bins) by torchmetrics.
+    """Expected calibration error (L1, equal-width bins) by torchmetrics, on the probabilities in float32 at
+    least (torchmetrics itself sums its bins in float32: at 50,000 images its result can differ from
+    ``ece_by_hand``, summed in float64, in the fourth decimal).
 
     >>> round(ece(torch.tensor([[.9, .1], [.9, .1]]), torch.tensor([0, 1]), num_bins=10), 4)
     0.4
     """
-    _check(probs, labels)
+    edge_dtype = _bin_dtype(probs)
+    probs = _probabilities(probs, labels)
     num_bins = check_int("num_bins", num_bins, minimum=1)
-    return multiclass_calibration_error(probs.float(), labels, num_classes=probs.shape[1], n_bins=num_bins,
+    return multiclass_calibration_error(probs.to(edge_dtype), labels, num_classes=probs.shape[1], n_bins=num_bins,
                                         norm="l1").item()
 
 
@@ -149,15 +176,20 @@ def with_temperature(member_probs: torch.Tensor, temperature: float) -> torch.Te
     """Temperature scaling from stored probabilities: ``softmax(log p_m / T)`` for each member, ``(N, M, K)``.
 
     Exactly ``softmax(z_m / T)`` for the logits ``z_m`` behind ``p_m``, because ``log p_m`` differs from ``z_m``
-    by a constant per sample, which the softmax ignores. ``T > 1`` softens, ``T < 1`` sharpens.
+    by a constant per sample, which the softmax ignores. ``T > 1`` softens, ``T < 1`` sharpens. Computed in float64
+    from ``log p_m - max_k log p_m`` (the same constant-per-sample freedom), so the largest class enters as 0 and a
+    tiny ``T`` gives the one-hot limit (ties share it) instead of ``-inf / -inf`` = NaN; returned in the input's
+    precision, float32 at least.
 
     >>> p = torch.tensor([[[0.7, 0.2, 0.1]]])
     >>> torch.allclose(with_temperature(p, 1.0), p)
     True
     """
-    check_probabilities("member_probs", member_probs, dims=3)
+    probs = _probabilities(member_probs, name="member_probs", dims=3)
     temperature = check_number("temperature", temperature, positive=True)
-    return (member_probs.clamp_min(_EPS).log() / temperature).softmax(-1)
+    log_probs = probs.clamp_min(_EPS).log()
+    shifted = log_probs - log_probs.amax(-1, keepdim=True)            # <= 0, exactly 0 at the largest class
+    return _scores((shifted / temperature).softmax(-1), member_probs)
 
 
 def diversity(member_probs: torch.Tensor, labels: torch.Tensor) -> dict:
@@ -170,13 +202,13 @@ def diversity(member_probs: torch.Tensor, labels: torch.Tensor) -> dict:
     >>> d["member_accuracy"], d["ensemble_accuracy"], d["disagreement"]
     ([1.0, 0.5], 1.0, 0.5)
     """
-    check_probabilities("member_probs", member_probs, dims=3)
-    _check(member_probs[:, 0], labels, "member_probs[:, 0]")
+    member_probs = _probabilities(member_probs, name="member_probs", dims=3)
+    _probabilities(member_probs[:, 0], labels, "member_probs[:, 0]")
     votes = member_probs.argmax(-1)                                              # (N, M)
-    member_accuracy = (votes == labels[:, None]).float().mean(0).tolist()
+    member_accuracy = (votes == labels[:, None]).double().mean(0).tolist()
     ensemble = accuracy(member_probs.mean(1), labels)
     members = member_probs.shape[1]
-    pairs = [(votes[:, a] != votes[:, b]).float().mean().item() for a in range(members) for b in range(a + 1, members)]
+    pairs = [(votes[:, a] != votes[:, b]).double().mean().item() for a in range(members) for b in range(a + 1, members)]
     return {"member_accuracy": member_accuracy, "ensemble_accuracy": ensemble,
             "mean_member_accuracy": sum(member_accuracy) / members,
             "ensemble_gain": ensemble - sum(member_accuracy) / members,
@@ -191,7 +223,7 @@ def first_members(member_probs: torch.Tensor, labels: torch.Tensor, k: int, num_
     >>> first_members(p, torch.tensor([0, 0]), 1)["accuracy"], first_members(p, torch.tensor([0, 0]), 2)["accuracy"]
     (1.0, 1.0)
     """
-    check_probabilities("member_probs", member_probs, dims=3)
+    member_probs = _probabilities(member_probs, name="member_probs", dims=3)
     k = check_int("k", k, minimum=1)
     if k > member_probs.shape[1]:
         raise ValueError(f"k={k} is more than the {member_probs.shape[1]} members stored")
@@ -210,8 +242,9 @@ def entropy(probs: torch.Tensor) -> torch.Tensor:
     if not isinstance(probs, torch.Tensor) or probs.dim() == 0:
         raise TypeError(f"probs must be a torch.Tensor (..., K) of probabilities, got {type(probs).__name__}"
                         + (" of 0 dimensions" if isinstance(probs, torch.Tensor) else ""))
-    check_probabilities("probs", probs.reshape(-1, probs.shape[-1]))  # logits would give negative "entropies"
-    return -(probs * probs.clamp_min(_EPS).log()).sum(-1)
+    # logits would give negative "entropies"
+    wide = _probabilities(probs.reshape(-1, probs.shape[-1])).reshape(probs.shape)
+    return _scores(-(wide * wide.clamp_min(_EPS).log()).sum(-1), probs)
 
 
 def mutual_information(member_probs: torch.Tensor) -> torch.Tensor:
@@ -221,8 +254,8 @@ def mutual_information(member_probs: torch.Tensor) -> torch.Tensor:
     >>> round(mutual_information(p).item(), 4)
     0.6931
     """
-    check_probabilities("member_probs", member_probs, dims=3)
-    return (entropy(member_probs.mean(1)) - entropy(member_probs).mean(1)).clamp_min(0)
+    wide = _probabilities(member_probs, name="member_probs", dims=3)
+    return _scores((entropy(wide.mean(1)) - entropy(wide).mean(1)).clamp_min(0), member_probs)
 
 
 def variation_ratio(member_probs: torch.Tensor) -> torch.Tensor:
@@ -232,10 +265,10 @@ def variation_ratio(member_probs: torch.Tensor) -> torch.Tensor:
     >>> variation_ratio(p)
     tensor([0.2500])
     """
-    check_probabilities("member_probs", member_probs, dims=3)
-    votes = member_probs.argmax(-1)                                   # (N, M)
-    counts = torch.nn.functional.one_hot(votes, member_probs.shape[-1]).sum(1)  # (N, K)
-    return 1 - counts.max(1).values.to(member_probs.dtype) / member_probs.shape[1]
+    wide = _probabilities(member_probs, name="member_probs", dims=3)
+    votes = wide.argmax(-1)                                           # (N, M)
+    counts = torch.nn.functional.one_hot(votes, wide.shape[-1]).sum(1)  # (N, K)
+    return _scores(1 - counts.max(1).values.double() / wide.shape[1], member_probs)
 
 
 OOD_CRITERIA = {
@@ -249,16 +282,16 @@ OOD_CRITERIA = {
 def ood_score(member_probs: torch.Tensor, criterion: str = "msp") -> torch.Tensor:
     """Uncertainty score per sample (higher = more OOD) from member probabilities ``(N, M, K)``."""
     check_choice("OOD criterion", criterion, OOD_CRITERIA)
-    check_probabilities("member_probs", member_probs, dims=3)
-    probs = member_probs.mean(1)
+    wide = _probabilities(member_probs, name="member_probs", dims=3)
+    probs = wide.mean(1)
     if criterion == "msp":
-        return 1 - probs.max(1).values
+        return _scores(1 - probs.max(1).values, member_probs)
     if criterion == "entropy":
-        return entropy(probs)
+        return _scores(entropy(probs), member_probs)
     if criterion == "mutual_information":
-        return mutual_information(member_probs)
+        return _scores(mutual_information(wide), member_probs)
     if criterion == "variation_ratio":
-        return variation_ratio(member_probs)
+        return _scores(variation_ratio(wide), member_probs)
     raise ValueError(f"unknown OOD criterion {criterion!r}; valid choices: {', '.join(OOD_CRITERIA)}")
 
 
@@ -303,9 +336,9 @@ def evaluate_predictions(member_probs: torch.Tensor, labels: torch.Tensor, ood_m
 
     Both must be probabilities from the same model: same members ``M`` and classes ``K``.
     """
-    check_probabilities("member_probs", member_probs, dims=3)
+    member_probs = _probabilities(member_probs, name="member_probs", dims=3)
     if ood_member_probs is not None:
-        check_probabilities("ood_member_probs", ood_member_probs, dims=3)
+        ood_member_probs = _probabilities(ood_member_probs, name="ood_member_probs", dims=3)
         if ood_member_probs.shape[1:] != member_probs.shape[1:]:
             raise ValueError(f"ood_member_probs (N, M, K) = {tuple(ood_member_probs.shape)} must have the same "
                              f"members and classes as member_probs {tuple(member_probs.shape)}")

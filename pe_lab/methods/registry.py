@@ -23,7 +23,7 @@ from ..nn.models import (
     EnsembleNet,
     plain_network,
 )
-from ..validate import check_choice, check_number
+from ..validate import check_choice, check_int, check_number
 
 __all__ = ["Contender", "HYPERPARAMETERS", "METHODS", "Method", "batch_functions", "build", "build_from_spec",
            "build_member", "get_method", "label_for", "method_of", "register", "training_units"]
@@ -132,8 +132,7 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
 
     check_choice("model name", architecture, ARCHITECTURES)
     chosen = get_method(method)
-    if not (isinstance(num_classes, int) and not isinstance(num_classes, bool) and num_classes >= 2):
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes}")
+    num_classes = check_int("num_classes", num_classes, minimum=2)  # NumPy and 0-d torch integers too
     alpha, num_estimators, gamma = check_pe_hyperparameters(alpha, num_estimators, gamma)
     width = check_number("width", width, positive=True)
     others = [h for h in HYPERPARAMETERS if h not in ("alpha", "num_estimators", "gamma")]
