@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"provenance": provenance("python -m pe_lab.cli.tutorial " + shlex.join(argv or sys.argv[1:]),
                                        torch.device("cpu"), data=data, seeds=seeds, **versions),
               "recipe": {"version": recipe.version, "source": recipe.source, "epochs": recipe.epochs,
-                         "batch_size": recipe.batch_size, "lr": recipe.lr, "momentum": recipe.momentum},
+                         "batch_size": recipe.batch_size, "lr": recipe.lr, "momentum": recipe.momentum,
+                         "log_every": recipe.log_every},
               "runs": []}
     if args.out.exists():
         previous = json.loads(args.out.read_text())

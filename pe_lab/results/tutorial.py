@@ -37,15 +37,19 @@ class TutorialRecipe:
     batch_size: int
     lr: float
     momentum: float = 0.9
+    log_every: int = 2000  # mini-batches between the running losses the tutorial prints
 
 
 TUTORIALS = {
     "2024-02": TutorialRecipe("2024-02", "auto_tutorials_source/tutorial_pe_cifar10.py at torch-uncertainty "
-                              "a8c71d87 (2024-02-19): batch_size = 4, SGD(lr=0.001, momentum=0.9), range(2)",
+                              "a8c71d87 (2024-02-19): batch_size = 4, SGD(lr=0.001, momentum=0.9), range(2), a "
+                              "running loss every 2000 mini-batches",
                               epochs=2, batch_size=4, lr=0.001),
-    "2025-03": TutorialRecipe("2025-03", "auto_tutorial_source/Classification/tutorial_pe_cifar10.py since "
-                              "torch-uncertainty 1ae8b67a (2025-03-22): BATCH_SIZE = 256, SGD(lr=0.2, "
-                              "momentum=0.9), MAX_EPOCHS = 3", epochs=3, batch_size=256, lr=0.2),
+    "2025-03": TutorialRecipe("2025-03", "auto_tutorials_source/Classification/tutorial_pe_cifar10.py from "
+                              "torch-uncertainty 1ae8b67a (2025-03-22; auto_tutorial_source/Classification/ at "
+                              "0d0df2b2, 2026-01-28, same recipe): BATCH_SIZE = 256, SGD(lr=0.2, momentum=0.9), "
+                              "MAX_EPOCHS = 3, a running loss every 20 mini-batches",
+                              epochs=3, batch_size=256, lr=0.2, log_every=20),
 }
 
 
@@ -55,9 +59,11 @@ def impossible_mass(member_probs: torch.Tensor, num_classes: int) -> float:
 
 
 def train_tutorial(model: torch.nn.Module, train: ImageSet, recipe: TutorialRecipe, seed: int,
-                   log_every: int = 2000) -> dict:
+                   log_every: int | None = None) -> dict:
     """Train ``model`` (logits ``(B, M, K)``) with the tutorial's loop. Returns the running losses the tutorial
-    prints (mean over ``log_every`` mini-batches) and the training time. ``seed`` fixes the shuffle."""
+    prints (mean over ``log_every`` mini-batches, the recipe's by default) and the training time. ``seed`` fixes
+    the shuffle."""
+    log_every = recipe.log_every if log_every is None else log_every
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
     losses, running, start = [], 0.0, time.perf_counter()
@@ -108,7 +114,8 @@ def evaluate_tutorial(model: torch.nn.Module, test: ImageSet, ood: ImageSet | No
 
 
 def run_tutorial(network: str, recipe: TutorialRecipe, seed: int, train: ImageSet, test: ImageSet,
-                 ood: ImageSet | None, layers: str = "pe-lab") -> tuple[dict, torch.Tensor]:
+                 ood: ImageSet | None, layers: str = "pe-lab",
+                 log_every: int | None = None) -> tuple[dict, torch.Tensor]:
     """One network of the comparison (``packed-seed-head``, ``packed-class-head``, ``single``, ``deep``) trained
     with ``recipe`` from ``seed``; the initial draws come from the same seed (the shared layers of the two packed
     heads start equal)."""
@@ -120,7 +127,7 @@ def run_tutorial(network: str, recipe: TutorialRecipe, seed: int, train: ImageSe
     torch.manual_seed(seed)
     model = tutorial_network(kind, head=head, layers=layers if kind == "packed" else "pe-lab",
                              num_classes=len(train.classes))
-    trained = train_tutorial(model, train, recipe, seed)
+    trained = train_tutorial(model, train, recipe, seed, log_every)
     metrics, probs = evaluate_tutorial(model, test, ood)
     return {"network": network, "layers": layers if kind == "packed" else "pe-lab", "seed": seed,
             "recipe": asdict(recipe), **trained, "metrics": metrics}, probs
