@@ -81,33 +81,34 @@ S = Solution
 
 SOLUTIONS: dict[str, tuple[Solution, ...]] = {
     "01_convolution_math": (
-        S(1, "Input channel $l$ lies in input block $g = \\lfloor l / (C_j/\\gamma) \\rfloor$, and a block of "
-             "inputs is read by exactly the same-numbered block of outputs: the $C_{j+1}/\\gamma$ output channels "
-             "$g \\cdot C_{j+1}/\\gamma, \\dots, (g+1) C_{j+1}/\\gamma - 1$. (Dense, $\\gamma = 1$: every output reads "
-             "every input.)",
+        S(1, "Input channel $l$ lies in group $g = \\lfloor l / (C_{j-1}/G) \\rfloor$, and a group's inputs are "
+             "read by exactly the same group's outputs: the $C_j/G$ output channels "
+             "$g \\cdot C_j/G, \\dots, (g+1) C_j/G - 1$. (Dense, $G = 1$: every output reads every input.)",
           """def readers(channel, c_in, c_out, groups):
     group = channel // (c_in // groups)                      # the input block of this channel
     return range(group * (c_out // groups), (group + 1) * (c_out // groups))
 verdict = check_readers(readers)
 assert verdict, verdict"""),
         S(2, "Pad the input first, then step the window by `stride`: the output side is "
-             "$\\lfloor (H + 2p - s)/\\text{stride} \\rfloor + 1$. The loops match `F.conv2d` to float precision.",
+             "$\\lfloor (H + 2\\,\\text{padding} - k)/\\text{stride} \\rfloor + 1$ for a $k \\times k$ kernel. The "
+             "loops match `F.conv2d` (the cell asserts a difference below $10^{-5}$).",
           """def conv2d_by_loops_strided(h, weight, bias, stride=1, padding=0):
     h = F.pad(h, (padding, padding, padding, padding))
-    c_out, _, s, _ = weight.shape
-    height, width = (h.shape[1] - s) // stride + 1, (h.shape[2] - s) // stride + 1
+    c_out, _, k, _ = weight.shape
+    height, width = (h.shape[1] - k) // stride + 1, (h.shape[2] - k) // stride + 1
     z = torch.zeros(c_out, height, width)
     for c in range(c_out):
         for u in range(height):
             for v in range(width):
-                window = h[:, u * stride:u * stride + s, v * stride:v * stride + s]
+                window = h[:, u * stride:u * stride + k, v * stride:v * stride + k]
                 z[c, u, v] = (weight[c] * window).sum() + bias[c]
     return z
 z_strided = conv2d_by_loops_strided(h, weight, bias, stride=2, padding=1)
 print("output", tuple(z_strided.shape))
 assert torch.allclose(z_strided, F.conv2d(h[None], weight, bias, stride=2, padding=1)[0], atol=1e-5)"""),
-        S(3, "With `groups = 64` each output channel reads one input channel: $64 \\cdot 1 \\cdot 3^2 = 576$ weights "
-             "(plus 64 biases), $1/64$ of the dense layer's 36,864.",
+        S(3, "With $G = 64$ groups each output channel reads one input channel: $C_j \\cdot (C_{j-1}/G) \\cdot k^2 = "
+             "64 \\cdot 1 \\cdot 3^2 = 576$ weights (plus 64 biases), $1/G = 1/64$ of the dense layer's "
+             "$64 \\cdot 64 \\cdot 3^2 = 36{,}864$; the cell counts both.",
           """depthwise = torch.nn.Conv2d(64, 64, 3, groups=64, bias=False)
 print("depthwise weights:", depthwise.weight.numel(), "| dense:", torch.nn.Conv2d(64, 64, 3, bias=False).weight.numel())
 assert depthwise.weight.numel() == 64 * 1 * 3 * 3"""),
@@ -128,12 +129,13 @@ print(f"loops {1e3 * t_loops:.1f} ms, F.conv2d {1e3 * t_lib:.3f} ms: {t_loops / 
 assert torch.allclose(loops, lib, atol=1e-4)"""),
     ),
     "02_masks": (
-        S(1, "With $G = M\\gamma = 4$ groups of 2 channels, member 1 owns groups 2 and 3: the blocks rows 4-5 x "
-             "columns 4-5 and rows 6-7 x columns 6-7.",
-          """your_mask = torch.zeros(8, 8)
+        S(1, "With $G = M\\gamma = 6$ groups, each maps $12/6 = 2$ output channels from $6/6 = 1$ input channel; "
+             "member $m = 1$ owns groups $m\\gamma = 2$ and 3: the blocks rows (output channels $c$) 4-5 x column "
+             "(input channel $l$) 2 and rows 6-7 x column 3.",
+          """your_mask = torch.zeros(12, 6)
 for group in (2, 3):                                  # member m owns groups m*gamma ... m*gamma + gamma - 1
-    your_mask[2 * group:2 * group + 2, 2 * group:2 * group + 2] = 1
-verdict = check_mask(your_mask, in_channels=4, out_channels=4, num_estimators=2, gamma=2, alpha=2, member=1)
+    your_mask[2 * group:2 * group + 2, group] = 1
+verdict = check_mask(your_mask, in_channels=3, out_channels=6, num_estimators=3, gamma=2, alpha=2, member=1)
 assert verdict, verdict"""),
         S(2, "At $\\alpha = 2$ the layer has 12 channels, and $M\\gamma$ must divide them: $M\\gamma \\in "
              "\\{1, 2, 3, 4, 6, 12\\}$. Every other pair breaks that one rule, and its error says so.",
@@ -148,7 +150,7 @@ for num_estimators in range(1, 7):
 print("valid (M, gamma):", valid)
 print("e.g. (5, 1):", refused[(5, 1)])
 assert all(12 % (m * g) == 0 for m, g in valid) and all(12 % (m * g) for m, g in refused)"""),
-        S(3, "A first layer's member masks are full-width row blocks: member $m$ owns its $\\alpha C_2 / M$ output "
+        S(3, "A first layer's member masks are full-width row blocks: member $m$ owns its $\\alpha C_1 / M$ output "
              "channels and reads *every* input channel (the image). It stays independent because nothing it "
              "computes feeds another member: the image is read, never written.",
           """first = PackedConv2d(3, 4, 3, alpha=2, num_estimators=2, first=True)
@@ -183,11 +185,16 @@ assert torch.equal(reach, torch.block_diag(torch.ones(4, 4), torch.ones(4, 4)))
 assert mixed[1].weight.numel() == 2 * mixed[0].weight.numel()"""),
     ),
     "03_packed_ensembles": (
-        S(1, "A hidden layer has $\\alpha C_{j+1} \\cdot \\alpha C_j / (M\\gamma) \\cdot s^2$ weights: "
+        S(1, "A hidden layer has $\\alpha C_j \\cdot \\alpha C_{j-1} / (M\\gamma) \\cdot k^2$ weights (each of the "
+             "$\\alpha C_j$ output channels reads the $\\alpha C_{j-1}/(M\\gamma)$ inputs of its group): "
              "$256 \\cdot 128 / 8 \\cdot 9 = 36{,}864$.",
-          """your_count = 256 * 128 // (4 * 2) * 3 * 3
-assert check_pe_params(your_count, in_channels=64, out_channels=128, kernel_size=3, alpha=2, num_estimators=4, gamma=2)
-assert your_count == PackedConv2d(64, 128, 3, alpha=2, num_estimators=4, gamma=2, bias=False).weight.numel()"""),
+          """def pe_weights(c_in, c_out, k, alpha, num_estimators, gamma):
+    return alpha * c_out * alpha * c_in / (num_estimators * gamma) * k * k
+verdict = check_pe_params(pe_weights, in_channels=64, out_channels=128, kernel_size=3, alpha=2, num_estimators=4,
+                          gamma=2)
+assert verdict, verdict
+layer = PackedConv2d(64, 128, 3, alpha=2, num_estimators=4, gamma=2, bias=False)
+assert pe_weights(64, 128, 3, 2, 4, 2) == layer.weight.numel() == 36_864"""),
         S(2, "A hidden layer has $\\alpha^2/M$ of the base layer's weights, a DE $M$ times them: $\\alpha^2/M = M$ "
              "gives $\\alpha = M = 4$. `pack` of four plain networks builds exactly PE(4, 4, 1): a Deep Ensemble *is* "
              "a PE with $\\alpha = M$, so it has the DE's parameters, and computes the same logits.",
@@ -217,17 +224,28 @@ for g in range(1, 9):
             print("gamma=3:", error)
 print("gamma that build every layer:", builds)
 assert builds == [1, 2, 4, 8]"""),
-        S(4, "Yes: measured on these 2-core machines (`../shared/notes/perf-facts.md`), the PE/Single training-step "
-             "ratio is 1.31-1.36 for ResNet-18 at batch 64 against 2.16 for ResNet-20. Grouped convolutions with many "
-             "channels per group do more arithmetic per byte moved and per kernel launched; with 8 channels per "
-             "group (ResNet-20's first stage at $\\alpha/M = 1/2$) overheads dominate. The cell measures it now "
-             "(ResNet-18 outside QUICK mode; in QUICK, ResNet-20 at batch 16 only, a smoke test).",
-          """if QUICK:
-    wide = measure("resnet20", batch_size=16, repeats=2, warmup=1, device="cpu", contenders=("single", "packed"))
-else:
-    wide = measure("resnet18", batch_size=64, repeats=5, warmup=2, device="cpu", contenders=("single", "packed"))
-ratio = wide[1].train_step_ms / wide[0].train_step_ms
-print(f"{'resnet20 (QUICK)' if QUICK else 'resnet18'}: PE/Single train step {ratio:.2f} (a benchmark, not a test)")"""),
+        S(4, "Yes. The cell reads the two committed CPU benchmarks (`assets/results/bench-resnet18-cpu.json`, "
+             "`bench-resnet20-cpu.json`; their batch sizes and machine are printed with them) and prints each "
+             "PE/Single train-step ratio: ResNet-18's is the smaller one (asserted), although its FLOPs ratio is, "
+             "like ResNet-20's, about 1. Grouped convolutions with many channels per group do more arithmetic per "
+             "byte moved and per kernel launched; with 8 channels per group (ResNet-20's first stage: "
+             "$\\alpha C_j/(M\\gamma) = 32/4$) fixed overheads weigh more. The cell also measures the exercise's "
+             "setting now (ResNet-18 at batch 16, single and packed only, so that it fits Binder's 2 GB; in QUICK "
+             "mode ResNet-20 at batch 16, a smoke test): a benchmark, not a test, since a busy machine moves it.",
+          """ratios = {}
+for name in ("resnet18", "resnet20"):
+    bench = json.loads((assets_dir() / "results" / f"bench-{name}-cpu.json").read_text())
+    step = {c["name"]: c["train_step_ms"] for c in bench["costs"]}
+    flops = {c["name"]: c["flops"] for c in bench["costs"]}
+    ratios[name] = step["packed"] / step["single"]
+    print(f"committed {name} (batch {bench['config']['batch']}, {bench['provenance']['hardware']}): PE/Single train "
+          f"step {ratios[name]:.2f}x, FLOPs {flops['packed'] / flops['single']:.3f}x")
+assert ratios["resnet18"] < ratios["resnet20"]
+now_model = "resnet20" if QUICK else "resnet18"
+wide = measure(now_model, batch_size=16, repeats=2 if QUICK else 5, warmup=1 if QUICK else 2, device="cpu",
+               contenders=("single", "packed"))
+ratio_now = wide[1].train_step_ms / wide[0].train_step_ms
+print(f"measured now, {now_model} at batch 16: PE/Single train step {ratio_now:.2f}x (a benchmark, not a test)")"""),
     ),
     "04_de_vs_pe_cifar10": (
         S(1, "(a) Softmax each member's logits, then average over the member dimension: "
@@ -242,41 +260,52 @@ your_logits = [[[10.0, 0.0, 0.0], [0.0, 12.0, 11.0]]]
 verdict = check_ensemble_average(my_predict_proba) and check_rules_differ(your_logits)
 assert verdict, verdict"""),
         S(2, "One CPU epoch of the three methods costs about a third of the committed 3-epoch run's training time "
-             "(printed below, measured on a 2-core machine); the numbers land well below the table's. One seed "
-             "cannot rank two methods whose gap is of the order of the seed-to-seed spread: the cell compares each "
-             "gap with the spread of the committed 3 seeds.",
-          """committed04, _ = load_committed("cifar10_resnet20")   # the 3-seed real run
+             "(printed below: seconds per epoch, seed 0, on the 2-core machine that made it), and one epoch leaves "
+             "the numbers below the table's. One seed cannot rank two methods: a confidence interval for a "
+             "difference needs at least two seeds on each side, and `compare` gives none with one (section 5). The "
+             "cell shows it on the committed runs: the verdict from seed 0 alone, then from all three seeds, paired.",
+          """from pe_lab.evaluation.verdict import compare
+committed04, _ = load_committed("cifar10_resnet20")   # the 3-seed real run
 epochs04 = len(committed04["runs"][0]["history"]["epoch_seconds"])   # the epochs it trained
 per_epoch = {r["method"]: r["train_seconds"] / epochs04 for r in committed04["runs"] if r["seed"] == 0}
 print("CPU seconds per epoch (committed run, seed 0):", {m: round(s) for m, s in per_epoch.items()})
-acc = {m: [r["metrics"]["accuracy"] for r in committed04["runs"] if r["method"] == m] for m in per_epoch}
-spread = {m: max(v) - min(v) for m, v in acc.items()}
-print("accuracy range over 3 seeds (points):", {m: round(100 * s, 1) for m, s in spread.items()})
-assert all(len(v) == 3 for v in acc.values())"""),
-        S(3, "On a CPU this run is long: a PE(4,4,1) ResNet-20 training step took about 1.4 times a DE(4) step "
-             "on these 2-core machines (grouped convolutions of 16 channels per group are slow there), and the "
-             "committed DE(4) took 1,079 s for its 3 epochs, so expect about half an hour on an idle machine (the "
-             "ETA line prints it first; on a GPU, minutes). The question itself is answered by the committed alpha "
-             "sweep of notebook 08 (LeNet x2, 10 epochs, same recipe for both): the cell prints PE(4,4,1) beside "
-             "DE(4) there, with seeds; at $\\alpha = M$ the PE has the DE's parameters and FLOPs and matches its "
-             "accuracy to within about a point. The ResNet-20 command:\n\n" + _runs_note("resnet20_pe_alpha4"),
-          """from pe_lab import exercise_run, load_sweep
+by_seed = {m: [r["metrics"]["accuracy"] for r in sorted(committed04["runs"], key=lambda r: r["seed"])
+               if r["method"] == m] for m in per_epoch}
+for a, b in (("packed", "single"), ("deep", "single")):
+    alone = compare(by_seed[a][:1], by_seed[b][:1])
+    print("seed 0 alone:", alone.sentence(a, b, scale=100, digits=1, unit=" points"))
+    print("3 seeds, paired:", compare(by_seed[a], by_seed[b], paired=True).sentence(a, b, scale=100, digits=1,
+                                                                                     unit=" points"))
+    assert not alone.separated and all(len(v) == 3 for v in by_seed.values())"""),
+        S(3, "Paired: every row of the sweep ran the same seeds with the same data order. PE(4,4,1) and DE(4) have "
+             "the same parameters, and their accuracies are not distinguishable with 3 seeds (printed). That does "
+             "not say they are equal: it says these 3 seeds cannot tell them apart, and the interval's ends bound "
+             "the difference that could hide in it. PE(3,4,1) is worse than DE(4): there the interval excludes "
+             "zero. Both verdicts hold for LeNet x2 at 10 epochs on JPEG CIFAR-10, not for this notebook's ResNet-20 "
+             "nor for the paper's runs. The ResNet-20 retraining, a GPU exercise (its ETA line prints the time "
+             "first):\n\n" + _runs_note("resnet20_pe_alpha4"),
+          """from pe_lab import load_sweep
+from pe_lab.evaluation.verdict import compare
 swept = {r["label"]: r for r in load_sweep("alpha")["rows"]}
-for label in ("DE(4) x2", "PE(4,4,1) x2"):
-    acc = swept[label]["summary"]["accuracy"]
-    print(f"{label}: {swept[label]['params']:,} params, accuracy {100 * acc['mean']:.1f} +- {100 * acc['std']:.1f} "
-          f"({acc['n']} seed(s))")
+def sweep_runs(label):
+    return sorted(swept[label]["runs"], key=lambda r: r["seed"])
+alpha_verdicts = {}
+for label in ("PE(4,4,1) x2", "PE(3,4,1) x2"):
+    assert [r["seed"] for r in sweep_runs(label)] == [r["seed"] for r in sweep_runs("DE(4) x2")]   # paired by seed
+    alpha_verdicts[label] = compare([r["metrics"]["accuracy"] for r in sweep_runs(label)],
+                                    [r["metrics"]["accuracy"] for r in sweep_runs("DE(4) x2")], paired=True)
+    print(f"{label} ({swept[label]['params']:,} params) vs DE(4) x2 ({swept['DE(4) x2']['params']:,}): "
+          + alpha_verdicts[label].sentence(label, "DE(4) x2", scale=100, digits=1, unit=" points"))
 assert swept["PE(4,4,1) x2"]["params"] == swept["DE(4) x2"]["params"]
-means = {label: swept[label]["summary"]["accuracy"]["mean"] for label in ("DE(4) x2", "PE(4,4,1) x2")}
-assert abs(means["PE(4,4,1) x2"] - means["DE(4) x2"]) < 0.015
-exercise = exercise_run("resnet20_pe_alpha4")   # the ResNet-20 run, where it was made
-if exercise is not None:
-    print(f"ResNet-20 PE(4,4,1) seed 0: {100 * exercise['runs'][0]['metrics']['accuracy']:.1f} %")"""),
-        S(4, "The confusion matrix's largest off-diagonal entry names the pair (printed below). The members are less "
-             "sure there: their disagreement on those images is well above their disagreement overall.",
+assert not alpha_verdicts["PE(4,4,1) x2"].separated
+assert alpha_verdicts["PE(3,4,1) x2"].separated and alpha_verdicts["PE(3,4,1) x2"].difference < 0"""),
+        S(4, "The confusion matrix's largest off-diagonal entry names the pair (printed below, for the committed "
+             "run's seed 0). The members are less sure there: on those images at least one member votes against "
+             "the others more often than on the test set overall (both shares printed).",
           """import torch
 from torchmetrics.functional.classification import multiclass_confusion_matrix
-pe_probs, pe_labels = predictions["packed"]["test"], predictions["packed"]["test_labels"]
+_, committed_seed0 = load_committed("cifar10_resnet20")   # the committed run, also in QUICK mode
+pe_probs, pe_labels = committed_seed0["packed"]["test"], committed_seed0["packed"]["test_labels"]
 matrix = multiclass_confusion_matrix(pe_probs.mean(1).argmax(1), pe_labels, num_classes=len(classes))
 off = matrix - torch.diag(torch.diag(matrix))
 true, guess = divmod(int(off.argmax()), len(classes))
@@ -284,7 +313,8 @@ votes = pe_probs.argmax(-1)
 disagree = (votes != votes.mode(1).values[:, None]).any(1).float()
 confused = (pe_labels == true) & (pe_probs.mean(1).argmax(1) == guess)
 print(f"most confused: {classes[true]} taken for {classes[guess]} ({int(off.max())} images); members disagree on "
-      f"{100 * disagree[confused].mean():.0f} % of them vs {100 * disagree.mean():.0f} % overall")"""),
+      f"{100 * disagree[confused].mean():.0f} % of them vs {100 * disagree.mean():.0f} % overall")
+assert disagree[confused].mean() > disagree.mean()"""),
     ),
     "05_calibration_and_ood": (
         S(1, "Bin the confidences into `num_bins` equal intervals $(b/n, (b+1)/n]$, and sum over bins the share of "
@@ -304,15 +334,18 @@ verdict = check_ece(my_ece)
 assert verdict, verdict"""),
         S(2, "ECE is an estimate from binned data. With few bins, over- and under-confident images in one bin cancel; "
              "with many, each bin holds few images and its |accuracy - confidence| is noisy, which never cancels, "
-             "so ECE grows. The model whose confidences spread over the widest range moves most (printed below).",
+             "so ECE grows. The cell prints every model's ECE at 5 and 30 bins and names the one that moves most.",
           """by_bins = {NAMES[m]: [ece(p["test"].mean(1), p["test_labels"], n) for n in (5, 30)]
            for m, p in predictions.items()}
 for name, (five, thirty) in by_bins.items():
     print(f"{name:10s} ECE 5 bins {five:.4f} -> 30 bins {thirty:.4f}")
+print("moves most:", max(by_bins, key=lambda name: abs(by_bins[name][1] - by_bins[name][0])))
 assert all(thirty >= five - 1e-3 for five, thirty in by_bins.values())"""),
-        S(3, "The cell ranks the criteria by AUROC for each ensemble from the loaded predictions. Mutual information "
-             "and disagreement exist only for ensembles; which criterion wins for the PE need not be the one that "
-             "wins for the DE, and on CPU-length training the differences are small.",
+        S(3, "The cell ranks the criteria by AUROC for each ensemble from the loaded predictions; for the committed "
+             "ResNet-20s mutual information comes first for both the PE and the DE. Mutual information and "
+             "disagreement exist only for ensembles, and which criterion wins depends on the model too: on the "
+             "committed LeNets mutual information points the wrong way (section 4, *Below 50 %*), and a single "
+             "AUROC difference between criteria, from one seed, is not a tested ranking.",
           """import torch
 for method, p in predictions.items():
     if p["test"].shape[1] == 1:
@@ -320,11 +353,13 @@ for method, p in predictions.items():
     scores = {c: ood_metrics(ood_score(p["test"], c), ood_score(p["ood"], c))["auroc"] for c in OOD_CRITERIA}
     best = max(scores, key=scores.get)
     print(f"{NAMES[method]:10s} best criterion: {best} ({100 * scores[best]:.1f}); "
-          + ", ".join(f"{c} {100 * s:.1f}" for c, s in scores.items()))"""),
+          + ", ".join(f"{c} {100 * s:.1f}" for c, s in scores.items()))
+    if source == "committed real run":
+        assert best == "mutual_information", best"""),
         S(4, "Choose $T$ by NLL on the validation half only, then report the test half. On the committed run the PE "
-             "is under-confident on average or over-confident depending on the bin (section 2), and the fitted $T$ "
-             "lowers its NLL on the held-out half (printed below). Choosing $T$ on the half you report fits the "
-             "reported number itself: an optimistic, not a measured, result.",
+             "is under-confident in every filled bin (the cell counts them, as section 3 does), so the chosen $T$ is "
+             "below 1 (it sharpens), and it lowers the NLL on the held-out half (printed below). Choosing $T$ on the "
+             "half you report fits the reported number itself: an optimistic, not a measured, result.",
           """from pe_lab import nll, with_temperature
 member_probs, labels_ = predictions["packed"]["test"], predictions["packed"]["test_labels"]
 val, held = (member_probs[0::2], labels_[0::2]), (member_probs[1::2], labels_[1::2])
@@ -335,31 +370,46 @@ scaled = with_temperature(held[0], best_t).mean(1)
 after = nll(scaled, held[1]), ece(scaled, held[1], 15)
 print(f"T = {best_t:.1f} (chosen on the validation half); test half NLL {before[0]:.3f} -> {after[0]:.3f}, "
       f"ECE {before[1]:.4f} -> {after[1]:.4f}")
-assert after[0] <= before[0] + 0.01"""),
+direction = calibration_direction(member_probs.mean(1), labels_, 15)
+print(f"PE over-confident in {direction['over_bins']} of {direction['filled_bins']} bins, under-confident in "
+      f"{direction['under_bins']}")
+assert after[0] <= before[0] + 0.01
+if source == "committed real run":
+    assert direction["over_bins"] == 0 and best_t < 1"""),
     ),
     "06_the_rivals": (
-        S(1, "$W_m = W \\circ (s_m r_m^\\top)$: row $k$ is scaled by $s_m[k]$ (outputs, length $C_{out}$) and "
-             "column $l$ by $r_m[l]$ (inputs, length $C_{in}$), so the outer product is `torch.outer(s_m, r_m)`.",
+        S(1, "$W_m = W \\circ (s_m r_m^\\top)$: $y_c = s_m[c] \\sum_l W[c, l]\\, r_m[l]\\, x_l$, so row $c$ is scaled "
+             "by $s_m[c]$ (outputs, length $C_j$) and column $l$ by $r_m[l]$ (inputs, length $C_{j-1}$): the outer "
+             "product `torch.outer(s_m, r_m)`.",
           """def my_member_weight(W, r_m, s_m):
     return W * torch.outer(s_m, r_m)
 verdict = check_member_weight(my_member_weight)
 assert verdict, verdict"""),
-        S(2, "The masks stop overlapping at the smallest scale the cell finds below: each member then owns its own "
-             "channels and Masksembles becomes an ensemble of thin, independent networks (a PE-like model at member "
-             "width $1/s$ of the layer). At `scale=1` all masks keep every channel: one network, $M$ identical "
-             "members.",
+        S(2, "The cell prints, for each scale, the channels a mask keeps and the most channels two masks share. At "
+             "`scale=1` every mask keeps all 8 channels: one network run $M$ times, $M$ identical members. Larger "
+             "scales keep fewer channels and overlap less, but not steadily: the overlap is not monotone in the "
+             "scale (a larger scale can share more channels than a smaller one; the cell finds such a pair), so "
+             "there is no threshold beyond which the masks stay apart. In this grid no two masks share a channel "
+             "only at `scale=8`, where each mask keeps 2 of the 8 channels: four disjoint quarter-width members, an "
+             "ensemble of thin independent networks like a PE's (a member's width is what the mask keeps, not $1/s$).",
           """from pe_lab import generate_masks
-for scale in (1, 2, 3, 4, 6, 8):
+overlaps, kept = {}, {}
+for scale in (1, 1.5, 2, 3, 4, 6, 8):
     masks = generate_masks(8, 4, scale)
-    overlap = int(((masks @ masks.T) - torch.diag(masks.sum(1))).max())
-    print(f"scale {scale}: {int(masks[0].sum())} channels per mask, largest overlap of two masks {overlap}")
-assert int(((generate_masks(8, 4, 1) @ generate_masks(8, 4, 1).T)).min()) == 8       # scale 1: identical masks"""),
+    kept[scale] = int(masks[0].sum())
+    overlaps[scale] = int(((masks @ masks.T) - torch.diag(masks.sum(1))).max())
+    print(f"scale {scale}: {kept[scale]} of 8 channels per mask, at most {overlaps[scale]} shared by two masks")
+disjoint = [scale for scale, overlap in overlaps.items() if overlap == 0]
+rises = [(a, b) for a, b in zip(overlaps, list(overlaps)[1:]) if overlaps[b] > overlaps[a]]
+print("no shared channel at scale(s):", disjoint, "| overlap grows from scale a to scale b for (a, b) in", rises)
+assert kept[1] == 8 and disjoint == [8] and kept[8] == 2 and rises"""),
         S(3, "With $\\rho = 0$ every slot gets its own image, so each member learns from its own data and the "
              "members disagree most; with $\\rho = 1$ every slot sees the *same* image, the members learn the same "
              "function and hardly disagree: MIMO's diversity comes from the independent inputs. But diversity is not "
              "accuracy: at this budget (10,000 images, 5 epochs, a LeNet) the independent members are also much "
              "weaker, and the ensemble with $\\rho = 1$ is the more accurate one (the cell prints both; the default "
-             "$\\rho = 0.6$ sits between). The committed exercise runs, with their CPU time:\n\n"
+             "$\\rho = 0.6$ was not run at this budget). One seed each: a measured pair of runs, not a tested "
+             "ranking. The committed exercise runs, with their CPU time:\n\n"
              + _runs_note("mimo_rho_0", "mimo_rho_1"),
           """from pe_lab import assets_dir, exercise_run, load_predictions
 measured = {}
@@ -372,13 +422,15 @@ for name in ("mimo_rho_0", "mimo_rho_1"):
         print(f"{name}: accuracy {100 * run['metrics']['accuracy']:.1f} %, disagreement "
               f"{100 * measured[name]['disagreement']:.1f} %, {run['train_seconds']:.0f} s CPU")
 if len(measured) == 2:
-    assert measured["mimo_rho_0"]["disagreement"] > measured["mimo_rho_1"]["disagreement"]"""),
+    assert measured["mimo_rho_0"]["disagreement"] > measured["mimo_rho_1"]["disagreement"]
+    assert measured["mimo_rho_0"]["ensemble_accuracy"] < measured["mimo_rho_1"]["ensemble_accuracy"]
+    assert measured["mimo_rho_0"]["mean_member_accuracy"] < measured["mimo_rho_1"]["mean_member_accuracy"]"""),
         S(4, "Read both from this notebook's cost table (the cell picks them from the measured `costs`). Memory "
-             "as the limit: the ensemble with the smallest training activations; a DE trained one member at a time "
-             "holds one member's activations (the lowest peak, paid for with $M$ passes), while BatchEnsemble and "
-             "Masksembles hold $M$ copies of the batch. Time as the limit: the fastest training step among the "
-             "ensembles. In QUICK mode the table is LeNet, where timings are noisy: rerun it outside QUICK "
-             "(ResNet-20) before choosing.",
+             "as the limit: the ensemble with the smallest training activations; time as the limit: the fastest "
+             "training step among the ensembles. Why they can differ: a DE run one member after another holds one "
+             "member's activations at a time but pays $M$ passes, while BatchEnsemble and Masksembles hold $M$ "
+             "copies of the batch. In QUICK mode the table is LeNet with few repeats, where timings are noisy: "
+             "rerun it outside QUICK (ResNet-20) before choosing.",
           """ensembles = [c for c in costs if c.name != "single"]
 lightest = min(ensembles, key=lambda c: c.activation_bytes)
 fastest = min(ensembles, key=lambda c: c.train_step_ms)
@@ -474,23 +526,28 @@ for kind in ("spirals", "moons"):
             break
 print("narrowest hidden width with PE within 2 points of DE:", narrowest)
 assert narrowest.get("moons", 99) <= narrowest.get("spirals", 99)"""),
-        S(3, "At a small budget one network wins: a LeNet at 1x or 2x is far from saturated (the Single gains 5-7 "
-             "points per doubling of width there), so four networks of half the width each lose more to their "
-             "narrowness than averaging wins back. As the Single's gain per doubling flattens (under two points "
-             "from x4 to x8), a network twice as wide buys less than four independent ones do, and the ensemble "
-             "passes it: that is the regime the paper works in. The cell prints each budget's rows with their seeds "
-             "and checks the small-budget fact, which has three seeds a side. At the largest budget the margin is "
-             "small and the widest rows have fewer seeds: the flip is a finding only once its gap keeps its sign "
-             "over more seeds and sits outside the seeds' spread (the verdict `describe_sweeps` prints). PE(2,4,1) "
-             "at 2w is DE(4) at w packed into one network, so the two track each other at every budget.",
+        S(3, "At a small budget one network wins; at the largest the sweep cannot yet tell. The cell prints, each "
+             "through `compare`, the Single's gain from each doubling of its width and DE(4) at $w$ against the "
+             "Single at $2w$ (the same parameters) at each budget. A LeNet at 1x or 2x is far from saturated: a "
+             "doubling buys the Single a lot, so four networks of half the width lose more to their narrowness than "
+             "averaging wins back (asserted: at the smallest budget the DE is worse than the Single, its 95 % "
+             "interval below zero). As the Single's gain per doubling flattens, a network twice as wide buys less "
+             "than four independent ones, and the ensemble can pass it: the regime the paper works in. At the "
+             "largest budget the verdict is *not distinguishable*: a flip becomes a finding only when `compare`'s "
+             "interval for DE minus Single excludes zero, which needs more seeds than the widest rows have (the "
+             "table's last column). PE(2,4,1) at $2w$ is DE(4) at $w$ packed into one network, so the two track "
+             "each other at every budget.",
           """rows_by = {(r["method"], r["width"]): r for r in width["rows"]}
-for w in (1.0, 2.0, 4.0):
-    trio = [rows_by.get(("deep", w)), rows_by.get(("packed", 2 * w)), rows_by.get(("single", 2 * w))]
-    if all(trio):
-        print(" | ".join(f"{r['label']} {r['params']:,} params {100 * r['summary']['accuracy']['mean']:.1f} % "
-                         f"({r['summary']['accuracy']['n']} seed(s))" for r in trio))
-smallest = [rows_by[("deep", 1.0)], rows_by[("single", 2.0)]]
-assert smallest[1]["summary"]["accuracy"]["mean"] > smallest[0]["summary"]["accuracy"]["mean"]  # one network wins"""),
+singles = sorted((r for r in width["rows"] if r["method"] == "single"), key=lambda r: r["width"])
+for narrow_single, wide_single in zip(singles, singles[1:]):
+    print("one doubling:", versus(wide_single, narrow_single))
+for w in sorted({r["width"] for r in width["rows"]}):
+    de, one = rows_by.get(("deep", w)), rows_by.get(("single", 2 * w))
+    if de and one:
+        print(f"equal parameters ({one['params']:,} vs {de['params']:,}):", versus(de, one))
+de1, single2 = by_seed(rows_by[("deep", 1.0)]), by_seed(rows_by[("single", 2.0)])
+smallest = compare([de1[s] for s in sorted(de1)], [single2[s] for s in sorted(de1)], paired=True)
+assert smallest.separated and smallest.difference < 0  # one network wins the smallest budget"""),
         S(4, "Same architecture, same parameters; what differs is how they train: (1) a DE's members each draw their "
              "own shuffle and augmentation (their own generator), a PE's members share every batch and crop; "
              "(2) a DE's members are separate optimiser states stepped one after another, a PE's one optimiser over "
@@ -538,6 +595,11 @@ def fill(notebook: dict, name: str) -> dict:
     if [s.exercise for s in solutions] != listed:
         raise ValueError(f"{name}: the notebook lists exercises {listed} but the solutions answer "
                          f"{[s.exercise for s in solutions]}; update pe_lab/solutions.py")
+    added = [cell.get("id") for cell in notebook["cells"]
+             if SOLUTION_TAG in cell.get("metadata", {}).get("tags", []) or cell.get("id") == "solutions"]
+    if added:
+        raise ValueError(f"{name} already has a Solutions section (cells {', '.join(map(str, added[:3]))}): it is a "
+                         "filled copy; fill the student notebook instead")
     filled = copy.deepcopy(notebook)
     cells = [_cell("markdown", "## Solutions (instructor copy)\n\nGenerated by `python -m pe_lab.solutions fill`; "
                                "each code cell runs after the notebook and checks its answer.", "solutions")]
@@ -551,12 +613,34 @@ def fill(notebook: dict, name: str) -> dict:
 
 
 def fill_folder(source: Path, out: Path) -> list[Path]:
-    """Write the filled copy of every notebook in ``source`` that has solutions into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in sorted(source.glob("[0-9][0-9]_*.ipynb")):
-        target = out / path.name
-        target.write_text(json.dumps(fill(json.loads(path.read_text()), path.stem), indent=1, ensure_ascii=False)
-                          + "\n")
-        written.append(target)
-    return written
+    """Write the filled copy of every notebook in ``source`` that has solutions into ``out``.
+
+    Refused before anything is written (``ValueError``): a ``source`` that is not a folder or holds no numbered
+    notebook, an ``out`` that is ``source`` or inside it (the student notebooks would be overwritten with their
+    solutions, or filled again on the next run), and a notebook that already has a Solutions section. Every copy is
+    filled in memory first, then each is written atomically."""
+    from ..config import atomic_save
+
+    source, out = Path(source), Path(out)
+    if not source.is_dir():
+        raise ValueError(f"--notebooks {source} is not a folder of notebooks")
+    notebooks = sorted(source.glob("[0-9][0-9]_*.ipynb"))
+    if not notebooks:
+        raise ValueError(f"--notebooks {source} holds no numbered notebook (NN_name.ipynb)")
+    inside = out.resolve() == source.resolve() or source.resolve() in out.resolve().parents
+    if inside:
+        raise ValueError(f"--out {out} is {'the' if out.resolve() == source.resolve() else 'inside the'} --notebooks "
+                         f"folder {source}: the filled copies would replace or sit among the student notebooks; "
+                         "write them elsewhere, e.g. --out runs/instructor")
+    filled = {}
+    for path in notebooks:
+        try:
+            notebook = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(f"{path} cannot be read as a notebook ({error})") from error
+        if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+            raise ValueError(f"{path} is not a notebook (no cells)")
+        filled[out / path.name] = fill(notebook, path.stem)
+    for target, notebook in filled.items():
+        atomic_save(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", target)
+    return list(filled)
