@@ -246,6 +246,22 @@ wide = measure(now_model, batch_size=16, repeats=2 if QUICK else 5, warmup=1 if 
                contenders=("single", "packed"))
 ratio_now = wide[1].train_step_ms / wide[0].train_step_ms
 print(f"measured now, {now_model} at batch 16: PE/Single train step {ratio_now:.2f}x (a benchmark, not a test)")"""),
+        S(5, "A `GroupNorm` normalises each sample over the channels of one group, in either mode (it keeps no "
+             "running statistics). With one group over all $\\alpha C = 16$ channels it mixes the two members in "
+             "both modes, as torch-uncertainty's non-first `PackedLayerNorm` does; with `num_groups` a multiple of "
+             "$M$ (here 2) every group lies inside one member's channel block, so the members stay apart. A "
+             "`BatchNorm2d(16)` over the packed channels normalises each channel on its own (each channel belongs "
+             "to one member), so it is independent in both modes too; what mixed members in `QuietPE` was a "
+             "BatchNorm over the member-major *batch*. The cell audits the three (asserted).",
+          """verdicts = {}
+for name, norm in (("GroupNorm(1, 16)", nn.GroupNorm(1, 16)), ("GroupNorm(2, 16)", nn.GroupNorm(2, 16)),
+                   ("BatchNorm2d(16)", nn.BatchNorm2d(16))):
+    set_seed(0)
+    model = QuietPE()
+    model.features[3] = norm
+    verdicts[name] = audit_members(model, num_estimators=2, input_shape=(4, 3, 16, 16)).independent
+    print(f"{name}: {'independent' if verdicts[name] else 'mixes members'} (eval and train audited)")
+assert verdicts == {"GroupNorm(1, 16)": False, "GroupNorm(2, 16)": True, "BatchNorm2d(16)": True}"""),
     ),
     "04_de_vs_pe_cifar10": (
         S(1, "(a) Softmax each member's logits, then average over the member dimension: "
