@@ -98,9 +98,30 @@ def _plotly_as_html(output):
     data = output.get("data", {})
     if _PLOTLY in data and "text/html" not in data:
         figure = pio.from_json(json.dumps(data[_PLOTLY]))
-        data["text/html"] = pio.to_html(figure, include_plotlyjs="directory", full_html=False)
+        # As wide as the page's column, whatever width the figure asked for in the notebook: a fixed width would
+        # be cut at the column's edge on a narrow screen.
+        figure.update_layout(width=None, autosize=True)
+        data["text/html"] = pio.to_html(figure, include_plotlyjs="directory", full_html=False, default_width="100%",
+                                        config={"responsive": True})
         del data[_PLOTLY]
     return output
+
+
+def _once(outputs: list) -> list:
+    """A cell's outputs with a repeated figure left out: an explorer's saved widget state can hold the figure of
+    its default state more than once (each redraw appends to its output area), while the page should show it once."""
+    kept, seen = [], set()
+    for output in outputs:
+        data = output.get("data", {})
+        figure = next((data[key] for key in (_PLOTLY, "image/png", "text/html") if key in data), None)
+        key = json.dumps(figure, sort_keys=True) if figure is not None and ("image/png" in data or "PlotlyConfig"
+                                                                              in str(figure)[:4000]) else None
+        if key is not None and key in seen:
+            continue
+        if key is not None:
+            seen.add(key)
+        kept.append(output)
+    return kept
 
 
 def _without_widgets(nb) -> None:
@@ -119,7 +140,7 @@ def _without_widgets(nb) -> None:
             else:
                 outputs.append(output)
         if "outputs" in cell:
-            cell.outputs = [_plotly_as_html(o) for o in outputs]
+            cell.outputs = _once([_plotly_as_html(o) for o in outputs])
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:  # badges are images on other hosts: keep their links, as text, so nothing loads
         if cell.cell_type == "markdown":

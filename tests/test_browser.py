@@ -397,7 +397,9 @@ _PAGE_PROBLEMS = r"""() => {
 
   const figures = [...article.querySelectorAll("img")].map(img => img.currentSrc || img.src);
   const plots = [...article.querySelectorAll(".plotly-graph-div")].map(div => {
-    const script = div.parentElement.querySelector("script:not([src])");
+    // the script that draws this div (its wrapper also holds plotly's shared config script, the same on every plot)
+    const script = [...div.parentElement.querySelectorAll("script:not([src])")]
+      .find(s => s.textContent.includes(div.id));
     return script ? script.textContent.split(div.id).join("ID") : "";
   });
   return {raw, cut, quick, figures, plots, tables: article.querySelectorAll("table").length};

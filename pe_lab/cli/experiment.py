@@ -346,11 +346,13 @@ def _check_out(out: str, runs_dir: str) -> None:
         if out_path.is_dir():
             raise ValueError(f"--out {out} is a folder: give a file name inside it, e.g. "
                              f"--out {out_path / 'report.json'}")
+    if len(out_path.name.encode()) + len(".lock") > 255:  # the lock and temporary files add to the name
+        raise ValueError(f"--out {out}: the file name is too long for the file system (at most 250 bytes)")
+    if global_rank() != 0:
+        return  # only rank 0 writes the report and the checkpoints, so only it probes (a probe is a file too)
     problem = probe_writable("--out's folder", out_path.parent)
     if problem:
         raise ValueError(f"--out {out} cannot be written: {problem}")
-    if len(out_path.name.encode()) + len(".lock") > 255:  # the lock and temporary files add to the name
-        raise ValueError(f"--out {out}: the file name is too long for the file system (at most 250 bytes)")
     problem = probe_writable("--runs-dir", runs_dir)
     if problem:
         raise ValueError(f"{problem}; give a folder for the checkpoints")

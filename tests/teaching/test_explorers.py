@@ -128,7 +128,7 @@ def test_the_standalone_explorer_opens_on_committed_results_and_every_tab_redraw
     assert updates["Masks"](num_estimators=3)["groups"] == 3
     shown = updates["Alpha sweep"](alpha=4.0)
     assert any(label.startswith("PE(4,4,1)") for label in shown["numbers"])
-    assert updates["Ensemble size"](k=2)["numbers"]
+    assert updates["Ensemble size"](n=2)["numbers"]
     assert set(updates["Width sweep"](width=4.0, compare="params")["numbers"]) == {"Single x8", "DE(4) x4",
                                                                                   "PE(2,4,1) x8"}
     assert updates["Toy (trains live)"](hidden=16, alpha=2.0)["figure"] is not None
