@@ -1,10 +1,11 @@
 """pe-lab: an interactive teaching lab for Packed-Ensembles (Laurent et al., ICLR 2023).
 
-This module is the face the notebooks use: ``from pe_lab import build, fit, load_committed, toy_explorer``.
+This module is the namespace the notebooks use: ``from pe_lab import build, fit, load_committed, toy_explorer``.
 Each name is imported from its home module on first use (PEP 562), so ``import pe_lab.nn.layers`` stays fast.
-The house, floor by floor (a module imports only from its own floor or below; ``tests/test_layout.py`` checks):
-``config``/``validate`` (0) < ``nn`` (1) < ``data`` (2) < ``methods`` (3) < ``evaluation`` (4) < ``training`` (5)
-< ``results`` (6) < ``teaching`` (7) < ``cli`` (8). Only ``teaching`` imports a plotting or widget library.
+The package in layers (a module imports only from its own layer or below; ``tests/test_layout.py`` checks):
+``config``/``validate``/``files`` (0) < ``nn`` (1) < ``data`` (2) < ``methods`` (3) < ``evaluation`` (4)
+< ``training`` (5) < ``results`` (6) < ``experiments`` (7) < ``teaching`` (8) < ``cli`` (9). Only ``teaching``
+imports a plotting or widget library; only ``cli`` parses command lines.
 """
 
 from __future__ import annotations
@@ -26,17 +27,27 @@ _HOMES = {
                            "ece_by_hand", "entropy", "evaluate_predictions", "first_members", "mutual_information",
                            "nll", "ood_metrics", "ood_score", "reliability_data", "variation_ratio",
                            "with_temperature"),
-    "evaluation.independence": ("IndependenceReport", "LAYOUTS", "Layout", "audit_members"),
+    "evaluation.independence.audit": ("audit_members",),
+    "evaluation.independence.findings": ("IndependenceReport",),
+    "evaluation.independence.layouts": ("LAYOUTS", "Layout"),
     "evaluation.prediction": ("evaluate", "predict_member_probs", "predict_proba"),
     "evaluation.verdict": ("Comparison", "compare"),
-    "data.images": ("ImageSet", "lab_data", "load_cifar10", "load_svhn", "subset", "synthetic_dataset"),
+    "data.images.imageset": ("ImageSet", "subset"),
+    "data.images.datasets": ("lab_data", "load_cifar10", "load_svhn"),
+    "data.images.synthetic": ("synthetic_dataset",),
     "training.loop": ("fit",),
-    "training.presets": ("PRESETS", "experiment_argv"),
+    "experiments.spec": ("DataSpec", "EngineSpec", "Evaluation", "Experiment", "ModelSettings", "Outputs"),
+    "experiments.presets": ("PRESETS", "preset"),
+    "experiments.run": ("check_experiment", "run_experiment"),
+    "experiments.shift": ("ShiftRequest", "evaluate_report_shift"),
+    "experiments.sweep": ("collect_sweep", "run_sweep"),
     "results.cost": ("contender_label", "count_flops", "count_params", "measure"),
-    "results.report": ("describe", "describe_gap_vs_doubling", "describe_sweeps", "format_table", "higher_is_better",
-                       "load_committed", "load_committed_samples", "load_predictions", "load_results", "load_sweep",
-                       "load_sweep_predictions", "pick_sample_images", "read_report", "summarise", "sweep_table",
-                       "verdict"),
+    "results.comparisons": ("higher_is_better", "verdict"),
+    "results.predictions": ("load_committed_samples", "load_predictions", "pick_sample_images"),
+    "results.prose": ("describe", "describe_gap_vs_doubling", "describe_sweeps"),
+    "results.report_files": ("load_committed", "load_results", "read_report"),
+    "results.sweeps": ("load_sweep", "load_sweep_predictions"),
+    "results.tables": ("format_table", "summarise", "sweep_table"),
     "results.runs": ("compare_methods",),
     "teaching.toy": ("make_toy", "toy_compare"),
     "teaching.viz": ("confusion_matrix_figure", "cost_figure", "diversity_figure", "frontier_figure", "learning_curves",
@@ -46,20 +57,18 @@ _HOMES = {
     "teaching.explorers": ("alpha_explorer", "calibration_explorer", "cost_explorer", "ensemble_size_explorer",
                            "frontier_explorer", "lab_explorer", "mask_explorer", "ood_explorer", "seed_explorer",
                            "shift_explorer", "toy_explorer", "width_explorer"),
-    "teaching.exercises": ("check_ece", "check_ensemble_average", "check_grouped_index", "check_mask",
-                           "check_member_channels", "check_member_weight", "check_pe_params", "check_readers",
-                           "check_rules_differ", "check_tutorial_loss"),
+    "teaching.exercises.grouped": ("check_grouped_index", "check_readers"),
+    "teaching.exercises.masks": ("check_mask",),
+    "teaching.exercises.parameters": ("check_pe_params",),
+    "teaching.exercises.averaging": ("check_ensemble_average", "check_rules_differ"),
+    "teaching.exercises.calibration": ("check_ece",),
+    "teaching.exercises.batch_ensemble": ("check_member_weight",),
+    "teaching.exercises.tutorial_loss": ("check_tutorial_loss",),
+    "teaching.exercises.width": ("check_member_channels",),
     "teaching.solutions": ("SOLUTIONS", "exercise_command", "exercise_run"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
-__all__ = ["__version__", "run_experiment_command", *sorted(_HOME_OF)]
-
-
-def run_experiment_command(argv: list[str]) -> dict:
-    """What ``python -m pe_lab.experiment ARGS`` does, from a notebook: train, measure, write the report."""
-    from .cli.experiment import main
-
-    return main(argv)
+__all__ = ["__version__", *sorted(_HOME_OF)]
 
 
 def __getattr__(name: str):

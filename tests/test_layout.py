@@ -1,7 +1,7 @@
-"""The house, drawn from the imports: every module imports only from its own floor or below, no import circle (lazy
-imports inside functions count), no private name crosses a module, no function over 60 lines, and the face
-(``pe_lab.__init__``) names each public name's one home. Each rule's checker is tested on the classic wrong
-layouts too, so a checker that can never fail would be caught."""
+"""The package's layering, drawn from the imports: every module imports only from its own floor or below, no
+import circle (lazy imports inside functions count), no private name crosses a module, no function over 60 lines,
+and the top level (``pe_lab.__init__``) names each public name's one home. Each rule's checker is tested on the
+classic wrong layouts too, so a checker that can never fail would be caught."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import pytest
 import pe_lab
 
 PACKAGE = Path(pe_lab.__file__).parent
-# floor of each top-level part of pe_lab; the CLI shims at the top level are on the CLI's floor, the face above all
-FLOORS = {"version": 0, "config": 0, "validate": 0, "nn": 1, "data": 2, "methods": 3, "evaluation": 4, "training": 5,
-          "results": 6, "teaching": 7, "cli": 8, "experiment": 8, "bench": 8, "shift": 8, "sweep": 8, "solutions": 8,
-          "datapack": 8, "__init__": 9}
+# floor of each top-level part of pe_lab; the top level (``__init__``) above all
+FLOORS = {"version": 0, "config": 0, "validate": 0, "files": 0, "nn": 1, "data": 2, "methods": 3, "evaluation": 4,
+          "training": 5, "results": 6, "experiments": 7, "teaching": 8, "cli": 9, "__main__": 9, "__init__": 10}
 MAX_FUNCTION_LINES = 60
 
 
@@ -48,8 +47,14 @@ def imports_of(name: str, source: str, is_package: bool) -> list[tuple[str, list
     return found
 
 
+# the solution files: notebook code, read as text by ``fill``; they import as a notebook does, from ``pe_lab``
+NOTEBOOK_CODE = "pe_lab.teaching.solutions.notebook_"
+
+
 def floor(module: str) -> int:
     parts = module.split(".")
+    if module.startswith(NOTEBOOK_CODE):
+        return FLOORS["__init__"] + 1
     return FLOORS["__init__"] if len(parts) == 1 else FLOORS[parts[1]]
 
 
@@ -108,7 +113,7 @@ def long_functions(modules: dict[str, str], limit: int = MAX_FUNCTION_LINES) -> 
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno + 1 > limit]
 
 
-# ------------------------------------------------------------------------------------------------- the house
+# ---------------------------------------------------------------------------------------------- the layering
 
 
 def test_every_module_imports_only_from_its_floor_or_below():
@@ -129,10 +134,10 @@ def test_no_function_is_over_sixty_lines():
     assert long_functions(sources()) == []
 
 
-def test_the_face_names_each_public_name_once_and_at_its_home():
+def test_the_top_level_names_each_public_name_once_and_at_its_home():
     homes = {}
     for name in pe_lab.__all__:
-        if name in ("__version__", "run_experiment_command"):  # the face's own two names
+        if name == "__version__":  # the top level's own name
             continue
         value = getattr(pe_lab, name)
         module = getattr(value, "__module__", None)
@@ -141,42 +146,44 @@ def test_the_face_names_each_public_name_once_and_at_its_home():
             homes[name] = module
     assert homes["fit"] == "pe_lab.training.loop" and homes["pack"] == "pe_lab.methods.packed"
     with pytest.raises(AttributeError, match="no attribute 'train'"):
-        pe_lab.train  # noqa: B018  (an old module name is not a face name)
+        pe_lab.train  # noqa: B018  (an old module name is not a top-level name)
 
 
-@pytest.mark.parametrize("command", ["experiment", "bench", "shift", "sweep", "solutions", "datapack"])
-def test_the_readme_commands_still_live_at_their_old_names(command):
-    shim = importlib.import_module(f"pe_lab.{command}")
-    home = "pe_lab.data.datapack" if command == "datapack" else f"pe_lab.cli.{command}"
-    assert shim.main is importlib.import_module(home).main
+def test_every_command_is_one_module_of_cli_reached_by_the_one_entry_point():
+    from pe_lab.cli.main import COMMANDS
+
+    for name, (module, _) in COMMANDS.items():
+        assert callable(importlib.import_module(f"pe_lab.cli.{module}").main), name
+    shims = [p.stem for p in PACKAGE.glob("*.py") if p.stem in COMMANDS]
+    assert not shims, f"forwarding modules at the top level: {shims}"
 
 
 # ------------------------------------------------------------------------------- the checkers' wrong answers
 
 
-def _house(**files: str) -> dict[str, str]:
+def _package(**files: str) -> dict[str, str]:
     return {f"pe_lab.{name}": text for name, text in files.items()}
 
 
 def test_the_floor_checker_catches_an_upward_import_even_a_lazy_one():
-    lazy = _house(**{"nn.models": "def f():\n    from ..methods.registry import build\n",
+    lazy = _package(**{"nn.models": "def f():\n    from ..methods.registry import build\n",
                      "methods.registry": "from ..nn.models import f\n"})
     assert upward_imports(lazy) == ["pe_lab.nn.models (floor 1) imports pe_lab.methods.registry (floor 3)"]
-    assert upward_imports(_house(**{"nn.models": "x = 1\n", "methods.registry": "from ..nn.models import x\n"})) == []
+    assert upward_imports(_package(**{"nn.models": "x = 1\n", "methods.registry": "from ..nn.models import x\n"})) == []
 
 
 def test_the_circle_checker_finds_a_circle_within_a_floor_and_none_in_a_chain():
-    circle = _house(**{"cli.experiment": "from .shift import main\n", "cli.shift": "from .experiment import x\n"})
+    circle = _package(**{"cli.experiment": "from .shift import main\n", "cli.shift": "from .experiment import x\n"})
     assert import_circles(circle) == [["pe_lab.cli.experiment", "pe_lab.cli.shift", "pe_lab.cli.experiment"]]
-    chain = _house(**{"cli.experiment": "from .shift import main\n", "cli.shift": "from ..config import x\n",
+    chain = _package(**{"cli.experiment": "from .shift import main\n", "cli.shift": "from ..config import x\n",
                       "config": "import os\n"})
     assert import_circles(chain) == []
 
 
 def test_the_private_name_checker_and_the_length_checker_catch_their_cases():
-    assert private_imports(_house(**{"cli.bench": "from ..cli.experiment import _atomic_json\n"})) == [
+    assert private_imports(_package(**{"cli.bench": "from ..cli.experiment import _atomic_json\n"})) == [
         "pe_lab.cli.bench imports _atomic_json from pe_lab.cli.experiment"]
-    assert private_imports(_house(**{"cli.bench": "from .. import __version__\n"})) == []
+    assert private_imports(_package(**{"cli.bench": "from .. import __version__\n"})) == []
     body = "def f():\n" + "    x = 1\n" * 60
-    assert long_functions(_house(config=body)) == ["pe_lab.config.f: 61 lines"]
-    assert long_functions(_house(config="def f():\n" + "    x = 1\n" * 59)) == []
+    assert long_functions(_package(config=body)) == ["pe_lab.config.f: 61 lines"]
+    assert long_functions(_package(config="def f():\n" + "    x = 1\n" * 59)) == []

@@ -70,7 +70,7 @@ def format_table(costs: list[Cost], config: dict) -> str:
 
 @command("bench")
 def main(argv: list[str] | None = None) -> dict:
-    p = argparse.ArgumentParser(prog="python -m pe_lab.bench", description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(prog="pe-lab bench", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet18")
     p.add_argument("--alpha", type=float, default=2)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> dict:
                     compile_backend=args.compile)
     config = {k: v for k, v in vars(args).items() if k != "out"}
     table = format_table(costs, config)
-    command = "python -m pe_lab.bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "pe-lab bench " + " ".join(argv if argv is not None else sys.argv[1:])
     result = {"config": config, "costs": [dataclasses.asdict(c) for c in costs], "table": table,
               "provenance": provenance(command, device)}
     write_json(result, out)  # atomic; an OSError is the boundary's one line

@@ -1,6 +1,7 @@
-"""``python -m pe_lab.solutions``: write the instructor copies (``fill``) and train the exercises' runs (``run``).
+"""``pe-lab solutions``: write the instructor copies (``fill``) and train the exercises' runs (``run``).
 
-The solutions themselves live in ``pe_lab.teaching.solutions``; this is only the command line."""
+The solutions themselves live in ``pe_lab.teaching.solutions``, one file per notebook; this is only the command
+line."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def parse_only(text: str | None) -> list[str] | None:
 
 @command("solutions")
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m pe_lab.solutions", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="pe-lab solutions", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     f = sub.add_parser("fill", help="filled copies of the notebooks, with a Solutions section each")
     f.add_argument("--notebooks", type=Path, default=Path("notebooks"))

@@ -29,7 +29,7 @@ NETWORKS = ("packed-seed-head", "packed-class-head", "single", "deep")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pe_lab.cli.tutorial", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="pe-lab tutorial", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", choices=sorted(TUTORIALS), required=True)
     parser.add_argument("--networks", default=",".join(NETWORKS), help=f"comma-separated, of {', '.join(NETWORKS)}")
     parser.add_argument("--layers", choices=("pe-lab", "torch-uncertainty"), default="pe-lab",
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
         from importlib.metadata import version
 
         versions["torch_uncertainty"] = version("torch-uncertainty")
-    report = {"provenance": provenance("python -m pe_lab.cli.tutorial " + shlex.join(argv or sys.argv[1:]),
+    report = {"provenance": provenance("pe-lab tutorial " + shlex.join(argv or sys.argv[1:]),
                                        torch.device("cpu"), data=data, seeds=seeds, **versions),
               "recipe": {"version": recipe.version, "source": recipe.source, "epochs": recipe.epochs,
                          "batch_size": recipe.batch_size, "lr": recipe.lr, "momentum": recipe.momentum,

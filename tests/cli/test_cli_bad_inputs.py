@@ -1,7 +1,4 @@
-"""Bad command lines: every argument checked before any data is read, with the rule named.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""Bad command lines: every argument checked before any data is read, with the rule named."""
 
 from __future__ import annotations
 
@@ -9,7 +6,7 @@ import json
 
 import pytest
 import torch
-from helpers import cli_argv, cli_error, private_cache  # noqa: F401  (private_cache: autouse)
+from helpers import cli_argv, cli_error
 
 from pe_lab.data.images import DataError
 
@@ -93,8 +90,8 @@ def test_a_recipe_that_does_not_fit_the_data_is_a_named_error_not_a_traceback(tm
 
 
 def test_test_images_of_another_size_are_refused_and_a_test_set_equal_to_train_is_said(tmp_path):
-    from pe_lab.cli.experiment import check_splits
     from pe_lab.data.images import ImageSet
+    from pe_lab.experiments.data import check_splits
 
     train = ImageSet(torch.zeros(4, 3, 32, 32, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), ("a", "b"), "train")
     smaller = ImageSet(torch.zeros(4, 3, 28, 28, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), ("a", "b"), "test")

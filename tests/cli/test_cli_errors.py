@@ -3,8 +3,7 @@ on stderr, never a traceback. Each command is run in-process, so an exception th
 
 import pytest
 
-from pe_lab.cli import bench, experiment, shift, sweep
-from pe_lab.data import datapack
+from pe_lab.cli import bench, datapack, experiment, shift, sweep
 
 TINY = ["--synthetic", "--train-per-class", "4", "--epochs", "1", "--methods", "single", "--model", "lenet",
         "--no-eta", "--no-progress", "--seeds", "0", "--schedule", "cosine", "--batch-size", "8"]

@@ -8,7 +8,7 @@ import json
 import shutil
 
 import pytest
-from helpers import image_folder, private_cache  # noqa: F401  (private_cache: autouse)
+from helpers import image_folder
 
 from pe_lab.cli import bench, experiment, shift, solutions, sweep
 from pe_lab.config import assets_dir
@@ -67,9 +67,11 @@ def test_shift_refuses_a_checkpoint_a_later_run_wrote_at_the_same_path(tmp_path,
 
 
 def test_the_test_set_warning_is_said_only_for_another_test_set():
-    assert shift._source_kind("image folder /x/cifar10-jpeg/test (subset: 100 per class)") == "cifar10-jpeg/test"
-    assert shift._source_kind("image folder ../d/cifar10-jpeg/test") == "cifar10-jpeg/test"
-    assert shift._source_kind("image folder /x/cifar10-c/test") != "cifar10-jpeg/test"
+    from pe_lab.experiments.shift import source_kind
+
+    assert source_kind("image folder /x/cifar10-jpeg/test (subset: 100 per class)") == "cifar10-jpeg/test"
+    assert source_kind("image folder ../d/cifar10-jpeg/test") == "cifar10-jpeg/test"
+    assert source_kind("image folder /x/cifar10-c/test") != "cifar10-jpeg/test"
 
 
 # ---------------------------------------------------------------------------------------- sweep collect
@@ -267,14 +269,15 @@ def test_experiment_values_out_of_range_are_refused_before_any_data(tmp_path, ca
     assert not (tmp_path / "r.json").exists() and not (tmp_path / "runs").exists()
 
 
-def test_a_namespace_built_in_code_meets_the_same_rules(tmp_path):
-    args = experiment.parse_args(["--out", str(tmp_path / "r.json")])
-    args.lr = float("inf")
-    with pytest.raises(ValueError, match="--lr must be a finite number"):
-        experiment.validate_args(args)
-    args.lr, args.num_estimators = 0.1, 2.0
-    with pytest.raises(TypeError, match="--num-estimators must be an integer"):
-        experiment.validate_args(args)
+def test_an_experiment_built_in_code_meets_the_same_rules():
+    from pe_lab.experiments.presets import preset
+
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        preset("quick", lr=float("inf"))
+    with pytest.raises(TypeError, match="num_estimators must be an integer"):
+        preset("quick", num_estimators=2.5)
+    with pytest.raises(TypeError, match="an Experiment has no setting 'learning_rate'"):
+        preset("quick", learning_rate=0.1)
 
 
 @pytest.mark.parametrize(("argv", "rule"), [

@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from pe_lab.cli.sweep import ALPHA_WIDTH, Point, collect, collected_points, grid, run
 from pe_lab.evaluation.metrics import accuracy, first_members
+from pe_lab.experiments.sweep import ALPHA_WIDTH, Point, collect_sweep, collected_points, grid, run_sweep
 from pe_lab.teaching.explorers import (
     alpha_explorer,
     ensemble_size_explorer,
@@ -22,8 +22,7 @@ from pe_lab.teaching.explorers import (
 )
 from pe_lab.teaching.viz import sweep_figure, width_figure
 
-TINY = ("--synthetic", "--epochs", "1", "--train-per-class", "6", "--test-per-class", "3", "--no-eta",
-        "--batch-size", "16")
+TINY = {"synthetic": True, "epochs": 1, "train_per_class": 6, "test_per_class": 3, "eta": False, "batch_size": 16}
 
 
 def test_grid_runs_every_point_once_seed_0_first_and_alpha_equal_m_included():
@@ -40,15 +39,15 @@ def swept(tmp_path_factory):
     points = [Point("single", ALPHA_WIDTH, 0), Point("deep", ALPHA_WIDTH, 0),
               *(Point("packed", ALPHA_WIDTH, s, a) for s in (0, 1) for a in (1, 4)),
               Point("single", 1.0, 0), Point("packed", 1.0, 0), Point("deep", 1.0, 0)]
-    run(folder, None, points, TINY)
+    run_sweep(folder, None, points, TINY)
     out = tmp_path_factory.mktemp("assets")
-    return folder, collect(folder, out), points
+    return folder, collect_sweep(folder, out), points
 
 
 def test_points_resume_and_finished_points_are_skipped(swept):
     folder, _, points = swept
     stamp = {p: (folder / f"{p.name}.json").stat().st_mtime_ns for p in points}
-    run(folder, None, points, TINY)  # all done: nothing is retrained or rewritten
+    run_sweep(folder, None, points, TINY)  # all done: nothing is retrained or rewritten
     assert stamp == {p: (folder / f"{p.name}.json").stat().st_mtime_ns for p in points}
     assert float((folder / f"{points[0].name}.cpu").read_text()) > 0
 
@@ -143,12 +142,12 @@ def test_a_new_worker_folder_skips_collected_points_and_collect_merges_seeds(swe
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     new = [Point("packed", ALPHA_WIDTH, 1, 1), Point("packed", ALPHA_WIDTH, 2, 1)]
-    run(fresh, None, new, TINY, done=done)
+    run_sweep(fresh, None, new, TINY, done=done)
     assert not (fresh / f"{new[0].name}.json").exists()  # already collected: not trained again
     assert (fresh / f"{new[1].name}.json").exists()
     before = {r["label"]: r for r in json.loads((out / "sweep_alpha_lenet.json").read_text())["rows"]}
     width_before = (out / "sweep_width_lenet.json").read_bytes()
-    collected_now = collect(fresh, out)
+    collected_now = collect_sweep(fresh, out)
     # the fresh folder holds no point of the width sweep: its JSON is not rewritten (nor its provenance)
     assert "width" not in collected_now and (out / "sweep_width_lenet.json").read_bytes() == width_before
     merged_path = collected_now["alpha"]

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pe_lab.data.datapack import PackError, main, pack, unpack
+from pe_lab.cli.datapack import main
+from pe_lab.data.datapack import PackError, pack, unpack
 
 
 def _tree(root, suffix, count=3):

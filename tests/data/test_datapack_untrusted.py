@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pe_lab.cli.datapack import main
 from pe_lab.data import datapack
-from pe_lab.data.datapack import INDEX_LIMIT, PackError, main, pack, unpack
+from pe_lab.data.datapack import INDEX_LIMIT, PackError, pack, unpack
 
 MAGIC = b"PE-LAB-DATAPACK 2\n"
 

@@ -1,6 +1,6 @@
 """Reports' generated prose and tables: every comparison through ``compare`` (paired where the seeds match,
 "better" only when the 95 % interval excludes zero, the seeds always said), collapsed runs flagged; and the
-committed results still load through the face."""
+committed results still load through ``pe_lab``'s top-level names."""
 
 import pytest
 
@@ -57,7 +57,7 @@ def test_describe_says_when_the_pe_is_below_the_single_and_when_nothing_separate
     assert "beyond one standard" not in text and "within noise" not in text
 
 
-def test_describe_does_not_call_the_reviewers_ood_example_a_win():
+def test_describe_does_not_call_notebook_04s_ood_gap_a_win():
     report, _ = load_committed("cifar10_resnet20")
     ood = next(line for line in describe(report).splitlines() if line.startswith("* **OOD AUROC (msp)**"))
     assert "PE(2,4,1) 77.4%, then Single 75.3%" in ood
@@ -96,16 +96,16 @@ def test_committed_results_load_through_the_face():
 
 
 def test_a_notebooks_visible_settings_are_what_the_gpu_preset_trains():
-    """Notebook 04 on a GPU ran the t4 preset's 20 epochs with label smoothing and alpha 2 whatever it showed."""
-    from pe_lab import experiment_argv
-    from pe_lab.cli.experiment import parse_args
+    """Notebook 04 on a GPU trains the t4 preset with every setting it shows, and the preset's own values else."""
+    from pe_lab import preset
 
     shown = dict(model="resnet20", alpha=4, num_estimators=4, gamma=1, epochs=3, label_smoothing=0.0, lr=0.1)
-    args = parse_args(experiment_argv("t4", **shown))
-    assert {k: getattr(args, k) for k in shown} == shown
-    assert parse_args(experiment_argv("t4")).label_smoothing == 0.1  # the preset's own value when not shown
+    experiment = preset("t4", **shown)
+    trained = {**experiment.models.identity(), **experiment.recipe.to_dict()}
+    assert {k: trained[k] for k in shown} == shown
+    assert preset("t4").recipe.label_smoothing == 0.1  # the preset's own value when not shown
     with pytest.raises(ValueError, match="unknown preset"):
-        experiment_argv("a100")
+        preset("a100")
 
 
 def _sweep_row(method, width, accuracy, n=1, label=None, params=None, member_width=None, spread=0.01):
@@ -161,7 +161,7 @@ def test_equal_parameter_sentences_group_by_budget_and_name_the_winner_only_when
     assert "best spent on an ensemble here (deep x4 is better than single x8, +1.0 points" in lines[1]
     assert "packed into one" not in lines[1]  # no PE at that budget
     assert sentences([row("deep", 1, 0.7, 248_000, 1), row("packed", 2, 0.69, 248_000, 1)]) == []  # no Single
-    # the reviewer's 3.9 M budget: 79.9 +- 0.15 over 3 seeds against 79.4 +- 0.43 over 2 is no win for either
+    # notebook 08's 3.9 M budget: 79.9 +- 0.15 over 3 seeds against 79.4 +- 0.43 over 2 is no win for either
     close = sentences([row("deep", 4, 0.799, 3_900_000, 4, spread=0.0015), row("single", 8, 0.794, 3_880_000, 8, n=2,
                                                                                  spread=0.006)])
     assert close[0].split("; ", 1)[1].startswith(
@@ -202,7 +202,7 @@ def test_the_gap_vs_doubling_sentence_reads_its_rows_and_compares_the_two_gaps()
 
 
 def test_the_committed_width_sweep_sets_the_de_lead_beside_the_single_doubling_gain():
-    """The reviewer's reading of the width sweep: 6.7 vs 6.6, 3.7 vs 5.4, 1.8 vs 1.7."""
+    """The width sweep read by hand: 6.7 vs 6.6, 3.7 vs 5.4, 1.8 vs 1.7."""
     import re
 
     from pe_lab.results.report import describe_gap_vs_doubling, load_sweep

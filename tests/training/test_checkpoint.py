@@ -1,18 +1,16 @@
-"""A run's identity, checkpoints and --resume: a checkpoint or report of other settings is refused naming the difference; garbage checkpoints are named.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""A run's identity, checkpoints and --resume: a checkpoint or report of other settings is refused naming the
+difference; garbage checkpoints are named."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from helpers import cli_argv, cli_error, private_cache  # noqa: F401  (private_cache: autouse)
+from helpers import cli_argv, cli_error
 
-from pe_lab.cli.experiment import main, parser
+from pe_lab.cli.experiment import main
 from pe_lab.data.images import synthetic_dataset
+from pe_lab.experiments.spec import checkpoint_path
 from pe_lab.methods.registry import build
-from pe_lab.results.report import checkpoint_path
 from pe_lab.training.checkpoint import CheckpointError, RunMismatch, first_difference
 from pe_lab.training.loop import fit
 
@@ -54,15 +52,15 @@ def test_restart_trains_afresh_and_same_settings_resume(tmp_path, capsys):
 
 
 def test_the_same_out_name_in_another_folder_has_its_own_checkpoint(tmp_path):
-    args_a = parser().parse_args(cli_argv(tmp_path, out="a/r.json"))
-    args_b = parser().parse_args(cli_argv(tmp_path, out="b/r.json"))
-    assert checkpoint_path(args_a, "packed", 0) != checkpoint_path(args_b, "packed", 0)
+    runs = tmp_path / "runs"
+    assert checkpoint_path(tmp_path / "a/r.json", runs, "packed", 0) != checkpoint_path(tmp_path / "b/r.json", runs,
+                                                                                      "packed", 0)
 
 
 def test_resume_refuses_runs_of_another_configuration(tmp_path, capsys):
     main(cli_argv(tmp_path))
     message = cli_error(capsys, cli_argv(tmp_path, "--resume", "--alpha", "4"), code=1)
-    assert "--resume: the runs in" in message and "alpha: 2.0 -> 4.0" in message
+    assert "resume: the runs in" in message and "alpha: 2.0 -> 4.0" in message
 
 
 def test_resume_keeps_runs_of_the_same_configuration(tmp_path):
