@@ -53,7 +53,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
 
 bench: $(STAMP)
-	$(PY) -m pe_lab.bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu
+	$(PY) -m pe_lab bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu --out runs/bench-resnet18-cpu.json
 
 experiment: $(STAMP)
 	$(PY) -m pe_lab.experiment --preset quick

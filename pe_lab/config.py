@@ -207,10 +207,6 @@ def cudnn_benchmark(enabled: bool = True):
         torch.backends.cudnn.benchmark = previous
 
 
-def grad_scaler(enabled: bool):
-    """A CUDA loss scaler for fp16 training: ``torch.amp.GradScaler("cuda")`` where torch has it (2.3+), else
-    the older ``torch.cuda.amp.GradScaler`` (Colab images can lag behind); disabled, it passes steps through."""
-    amp_scaler = getattr(getattr(torch, "amp", None), "GradScaler", None)
-    if amp_scaler is not None:
-        return amp_scaler("cuda", enabled=enabled)
-    return torch.cuda.amp.GradScaler(enabled=enabled)
+def grad_scaler(enabled: bool) -> torch.amp.GradScaler:
+    """A CUDA loss scaler for fp16 training; disabled, it passes steps through."""
+    return torch.amp.GradScaler("cuda", enabled=enabled)

@@ -1,12 +1,13 @@
-"""Classroom facts for the README: each notebook run as a student runs it, and the lesson plans built on them.
+"""Classroom facts for the book's Teaching page (``book/teaching.md``): each notebook run as a student runs it,
+and the lesson plans built on them.
 
 ``--measure`` executes every notebook top to bottom the way a class runs it on a CPU (Binder, a laptop): not
 quick mode, committed results where a notebook offers them, offline. It records each notebook's wall time and
 its kernel's peak memory (VmHWM, KiB -> MiB; Binder gives 2 GB) in ``assets/results/classroom_timings.json``
-with provenance. Without ``--measure`` it only regenerates the README's "Teaching with pe-lab" section from that
-JSON, the notebooks' own reading-time estimates, and the exercise runs in ``assets/results/exercises/``::
+with provenance. Without ``--measure`` it only regenerates that page's lesson plans (between their markers) from
+that JSON, the notebooks' own reading-time estimates, and the exercise runs in ``assets/results/exercises/``::
 
-    python scripts/classroom.py --measure     # ~10 min on 2 cores; then commit the JSON and README
+    python scripts/classroom.py --measure     # ~10 min on 2 cores; then commit the JSON and the page
 """
 
 from __future__ import annotations
@@ -143,7 +144,7 @@ def main() -> None:
     p.add_argument("--measure", action="store_true", help="run every notebook as a class does (minutes)")
     p.add_argument("--only", default=None, help="with --measure: these notebooks (comma-separated stems' prefixes, "
                    "e.g. 03), merged into the committed JSON")
-    p.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    p.add_argument("--page", type=Path, default=ROOT / "book" / "teaching.md")
     args = p.parse_args()
     notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
@@ -157,10 +158,10 @@ def main() -> None:
         write_json(timings, TIMINGS)
     else:
         timings = measure(notebooks) if args.measure else json.loads(TIMINGS.read_text())
-    text = args.readme.read_text()
+    text = args.page.read_text()
     start, end = text.index(BEGIN), text.index(END) + len(END)
-    args.readme.write_text(text[:start] + section(timings) + text[end:])
-    print(f"updated {args.readme}")
+    args.page.write_text(text[:start] + section(timings) + text[end:])
+    print(f"updated {args.page}")
 
 
 if __name__ == "__main__":

@@ -1,30 +1,32 @@
-"""Regenerate the README's readings of the committed CIFAR-10 results (between their markers) with
-``pe_lab.describe``: every comparison a t-test over seeds with its 95 % interval, so the README carries no verdict
-typed by hand.
+"""Regenerate the committed CIFAR-10 results in the README (the headline table) and in ``book/results.md`` (each
+report's table and its reading, between their markers): the tables are ``pe_lab.format_table``'s and the readings
+``pe_lab.describe``'s, every comparison a t-test over seeds with its 95 % interval, so no number or verdict is typed.
 
-    python scripts/readme_results.py
+    python scripts/readme_results.py            # rewrite the sections
+    python scripts/readme_results.py --check    # exit 1 naming each section that is out of date
 """
+
+from __future__ import annotations
 
 from pathlib import Path
 
-from pe_lab import describe, read_report
+from readme_markers import BOOK, ROOT, run
 
-REPORTS = ("cifar10_resnet20", "lenet_converged", "rivals_lenet")
+from pe_lab import describe, format_table, read_report
+
+SCRIPT = "readme_results.py"
+HEADLINE = "cifar10_resnet20"  # the README's one table: ResNet-20 Single / DE / PE over three seeds
+TABLES = ("cifar10_resnet20", "quick_preset", "lenet_converged", "rivals_lenet")
+READINGS = ("cifar10_resnet20", "lenet_converged", "rivals_lenet")
 
 
-def main() -> None:
-    root = Path(__file__).resolve().parent.parent
-    readme = root / "README.md"
-    text = readme.read_text()
-    for name in REPORTS:
-        begin = f"<!-- describe:{name}:begin (python scripts/readme_results.py) -->"
-        end = f"<!-- describe:{name}:end -->"
-        start, stop = text.index(begin), text.index(end) + len(end)
-        reading = describe(read_report(root / "assets" / "results" / f"{name}.json"))
-        text = text[:start] + begin + "\n" + reading + "\n" + end + text[stop:]
-    readme.write_text(text)
-    print(f"rewrote the generated readings of {', '.join(REPORTS)} in {readme}")
+def sections() -> dict[Path, dict[str, str]]:
+    reports = {name: read_report(ROOT / "assets" / "results" / f"{name}.json") for name in TABLES}
+    page = {f"table:{name}": format_table(reports[name]) for name in TABLES}
+    page |= {f"describe:{name}": describe(reports[name]) for name in READINGS}
+    return {ROOT / "README.md": {f"table:{HEADLINE}": format_table(reports[HEADLINE])},
+            BOOK / "results.md": page}
 
 
 if __name__ == "__main__":
-    main()
+    run(sections, SCRIPT, __doc__)

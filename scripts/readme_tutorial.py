@@ -1,15 +1,20 @@
-"""Regenerate README's tutorial section (between its two markers) from the committed tutorial reports: the
-tables and the comparisons are the functions notebook 07 calls, so the README carries no hand-typed number.
+"""Regenerate the tutorial section of ``book/results.md`` (between its two markers) from the committed tutorial
+reports: the tables and the comparisons are the functions notebook 07 calls, so the page carries no typed number.
 
-    python scripts/readme_tutorial.py
+    python scripts/readme_tutorial.py            # rewrite the section
+    python scripts/readme_tutorial.py --check    # exit 1 if it is out of date
 """
+
+from __future__ import annotations
 
 import math
 from pathlib import Path
 
+from readme_markers import BOOK, run
+
 from pe_lab.results.tutorial import compare_networks, load_tutorial, runs_by_network, tutorial_table
 
-BEGIN, END = "<!-- tutorial:begin (python scripts/readme_tutorial.py) -->", "<!-- tutorial:end -->"
+SCRIPT = "readme_tutorial.py"
 
 
 def _first_losses(report: dict) -> str:
@@ -25,7 +30,6 @@ def section() -> str:
     seed, _ = load_tutorial("2024-02")
     today, _ = load_tutorial("2025-03")
     return "\n".join([
-        BEGIN,
         f"**The seed's tutorial** ({seed['recipe']['source']}), its PE built from torch-uncertainty "
         f"{seed['provenance'].get('torch_uncertainty', '')} layers with the tutorial's head (each member outputs "
         "10 x M = 40 logits, 30 of them for classes that never occur) beside the same network with one logit per "
@@ -43,17 +47,12 @@ def section() -> str:
         compare_networks(today, "packed-seed-head", "deep"), "",
         f"JPEG CIFAR-10 ({seed['provenance']['data']['train']['count']:,} training and "
         f"{seed['provenance']['data']['test']['count']:,} test images), SVHN test as OOD; "
-        f"{seed['provenance']['hardware']}; torch {seed['provenance']['torch']}; {seed['provenance']['date'][:10]}.",
-        END])
+        f"{seed['provenance']['hardware']}; torch {seed['provenance']['torch']}; {seed['provenance']['date'][:10]}."])
 
 
-def main() -> None:
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    text = readme.read_text()
-    start, stop = text.index(BEGIN), text.index(END) + len(END)
-    readme.write_text(text[:start] + section() + text[stop:])
-    print(f"rewrote the tutorial section of {readme}")
+def sections() -> dict[Path, dict[str, str]]:
+    return {BOOK / "results.md": {"tutorial": section()}}
 
 
 if __name__ == "__main__":
-    main()
+    run(sections, SCRIPT, __doc__)

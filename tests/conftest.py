@@ -1,10 +1,13 @@
-"""Shared test plumbing: notebook timings are recorded and printed, never asserted."""
+"""Shared test plumbing: every unit test gets a private data cache and none of the machine's data; notebook
+timings are recorded and printed, never asserted."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # The quick-mode budget the notebooks are written for (2 CPU cores); reported beside each time, not enforced.
@@ -14,6 +17,16 @@ TIMINGS = ROOT / "runs" / "notebook-timings.json"
 _seconds: dict[str, float] = {}
 _memory: dict[str, int] = {}
 _solutions: dict[str, float] = {}
+
+
+@pytest.fixture(autouse=True)
+def private_cache(request, tmp_path_factory, monkeypatch):
+    """Each test decodes into its own cache and reads no ``$PE_LAB_DATA`` of the machine. The notebook and browser
+    tests run as a user's session does, with the machine's data and cache."""
+    if request.node.get_closest_marker("notebooks") or request.node.get_closest_marker("browser"):
+        return
+    monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path_factory.mktemp("pe-lab-cache")))
+    monkeypatch.delenv("PE_LAB_DATA", raising=False)
 
 
 def record_notebook_seconds(name: str, seconds: float, peak_rss_mib: int | None = None,

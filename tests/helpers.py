@@ -1,5 +1,5 @@
 """Plumbing shared by the bad-input tests (``from helpers import ...``; ``tests/`` is on the path through its
-conftest): a private decoded-data cache per test, a tiny image folder, a tiny real experiment command line."""
+conftest): a tiny image folder, a tiny real experiment command line."""
 
 from __future__ import annotations
 
@@ -10,13 +10,6 @@ from PIL import Image
 
 from pe_lab.cli.experiment import main
 from pe_lab.data.images import CIFAR10_CLASSES
-
-
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    """Each test decodes into its own cache and reads no ``$PE_LAB_DATA`` of the machine (autouse where imported)."""
-    monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("PE_LAB_DATA", raising=False)
 
 
 def image_folder(root, classes=CIFAR10_CLASSES, per_class=2, size=32):

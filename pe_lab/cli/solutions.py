@@ -9,22 +9,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..teaching.solutions import EXERCISE_RUNS, fill_folder
+from ..teaching.solutions import EXERCISE_RUNS, exercise_experiment, fill_folder
 from .boundary import command, probe_writable
 
 __all__ = ["main"]
 
 
 def run_exercises(data: str, out: Path, runs_dir: Path, names: list[str] | None = None) -> None:
-    """Train the exercises' runs not yet done (each a resumable ``pe_lab.experiment`` run)."""
-    from .experiment import main as experiment
+    """Train the exercises' runs not yet done (each a resumable ``run_experiment``)."""
+    from ..experiments.run import run_experiment
 
     for name in list(EXERCISE_RUNS) if names is None else names:
         target = out / f"{name}.json"
-        if target.exists():
-            continue
-        experiment([*EXERCISE_RUNS[name], "--data", data, "--offline", "--no-progress", "--resume",
-                    "--save-predictions", "--out", str(target), "--runs-dir", str(runs_dir / name)])
+        if not target.exists():
+            run_experiment(exercise_experiment(name, data=data, out=str(target), runs_dir=str(runs_dir / name)))
 
 
 def parse_only(text: str | None) -> list[str] | None:

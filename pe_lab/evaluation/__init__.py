@@ -1,3 +1,3 @@
-"""Floor 4, evaluation of predictions: metrics on probabilities (``metrics``), what a model predicts
-(``prediction``: member softmax ``(N, M, K)``) and robustness under shift (``shift``). Training (floor 5) calls
+"""Evaluation of predictions: metrics on probabilities (``metrics``), what a model predicts
+(``prediction``: member softmax ``(N, M, K)``) and robustness under shift (``shift``). Training calls
 it after every epoch, so it knows nothing of training."""

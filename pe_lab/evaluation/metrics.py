@@ -9,7 +9,10 @@ Conventions:
   in-distribution samples flagged when 95 % of the OOD samples are caught.
 
 Hand-written formulas (ECE, Brier, FPR95) are checked against torchmetrics in the tests; where torchmetrics
-has the metric (ECE, AUROC, AUPR, ROC), it computes it here.
+has the metric (ECE, AUROC, AUPR, ROC), it computes it here (the OOD ones in ``detection``).
+
+``METRICS``, ``OOD_METRICS`` and ``OOD_CRITERIA`` are the tables every report, summary, table and figure reads:
+adding a metric or an OOD criterion is one entry in one of them.
 
 Every entry reads its probabilities through ``_probabilities``, which checks them and hands back float64: pe-lab
 stores member predictions as float16, whose sums stop growing at 2048 (a reliability diagram of 50,000 images
@@ -19,20 +22,19 @@ would count 49,984 of them, and an ECE of 0.1 would read 0.0). Scores returned p
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
-from torchmetrics.functional.classification import (
-    binary_auroc,
-    binary_average_precision,
-    binary_roc,
-    multiclass_calibration_error,
-)
+from torchmetrics.functional.classification import multiclass_calibration_error
 
-from ..validate import check_choice, check_int, check_number, check_probabilities, check_scores
+from ..validate import check_choice, check_int, check_number, check_probabilities
+from .detection import aupr, auroc, fpr95, fpr_at_tpr, ranked_targets
 
 __all__ = [
-    "OOD_CRITERIA", "accuracy", "brier_score", "calibration_direction", "diversity", "ece", "ece_by_hand", "entropy",
-    "evaluate_predictions", "first_members", "fpr_at_tpr", "mutual_information", "nll", "ood_metrics", "ood_score",
+    "METRICS", "OOD_CRITERIA", "OOD_METRICS", "Metric", "OodCriterion", "accuracy", "brier_score",
+    "calibration_direction", "criteria_for", "diversity", "ece", "ece_by_hand", "entropy", "evaluate_predictions",
+    "first_members", "fpr_at_tpr", "metric", "mutual_information", "nll", "ood_metrics", "ood_score",
     "reliability_data", "variation_ratio", "with_temperature"]
 
 _EPS = 1e-12
@@ -271,68 +273,110 @@ def variation_ratio(member_probs: torch.Tensor) -> torch.Tensor:
     return _scores(1 - counts.max(1).values.double() / wide.shape[1], member_probs)
 
 
-OOD_CRITERIA = {
-    "msp": "1 - maximum softmax probability of the ensemble",
-    "entropy": "entropy of the ensemble's predictive distribution",
-    "mutual_information": "mutual information between prediction and member (0 for a Single)",
-    "variation_ratio": "member disagreement (0 for a Single)",
+def _msp_score(member_probs: torch.Tensor) -> torch.Tensor:
+    return 1 - member_probs.mean(1).max(1).values
+
+
+def _entropy_score(member_probs: torch.Tensor) -> torch.Tensor:
+    return entropy(member_probs.mean(1))
+
+
+@dataclass(frozen=True)
+class OodCriterion:
+    """One way to score how out-of-distribution an image looks: ``score(member_probs)`` maps checked float64
+    member probabilities ``(N, M, K)`` to ``(N,)``, higher = more OOD; ``needs_members``: the score is 0 for one
+    member (a Single), so it is not scored there."""
+
+    score: Callable[[torch.Tensor], torch.Tensor]
+    description: str
+    needs_members: bool = False
+
+
+# Every OOD criterion, by name: adding one is one entry here (reports, tables and explorers read this table).
+OOD_CRITERIA: dict[str, OodCriterion] = {
+    "msp": OodCriterion(_msp_score, "1 - maximum softmax probability of the ensemble"),
+    "entropy": OodCriterion(_entropy_score, "entropy of the ensemble's predictive distribution"),
+    "mutual_information": OodCriterion(mutual_information, "mutual information between prediction and member "
+                                       "(0 for a Single)", needs_members=True),
+    "variation_ratio": OodCriterion(variation_ratio, "member disagreement (0 for a Single)", needs_members=True),
 }
 
 
+def criteria_for(members: int) -> tuple[str, ...]:
+    """The OOD criteria worth scoring for a model of ``members`` members: all of them, less those that are 0 for
+    one member.
+
+    >>> criteria_for(1)
+    ('msp', 'entropy')
+    """
+    return tuple(name for name, c in OOD_CRITERIA.items() if members > 1 or not c.needs_members)
+
+
 def ood_score(member_probs: torch.Tensor, criterion: str = "msp") -> torch.Tensor:
-    """Uncertainty score per sample (higher = more OOD) from member probabilities ``(N, M, K)``."""
+    """Uncertainty score per sample (higher = more OOD) from member probabilities ``(N, M, K)``, by the
+    ``OOD_CRITERIA`` entry ``criterion``."""
     check_choice("OOD criterion", criterion, OOD_CRITERIA)
     wide = _probabilities(member_probs, name="member_probs", dims=3)
-    probs = wide.mean(1)
-    if criterion == "msp":
-        return _scores(1 - probs.max(1).values, member_probs)
-    if criterion == "entropy":
-        return _scores(entropy(probs), member_probs)
-    if criterion == "mutual_information":
-        return _scores(mutual_information(wide), member_probs)
-    if criterion == "variation_ratio":
-        return _scores(variation_ratio(wide), member_probs)
-    raise ValueError(f"unknown OOD criterion {criterion!r}; valid choices: {', '.join(OOD_CRITERIA)}")
+    return _scores(OOD_CRITERIA[criterion].score(wide), member_probs)
 
 
-def fpr_at_tpr(in_scores: torch.Tensor, out_scores: torch.Tensor, tpr: float = 0.95) -> float:
-    """False-positive rate on in-distribution samples at the first threshold whose TPR on OOD is >= tpr."""
-    tpr = check_number("tpr", tpr, minimum=0, maximum=1)
-    scores, targets = _ood_targets(in_scores, out_scores)
-    fpr, tpr_curve, _ = binary_roc(scores, targets)
-    return fpr[torch.searchsorted(tpr_curve, torch.tensor(tpr, dtype=tpr_curve.dtype))].item()
+def _without_bins(function: Callable[[torch.Tensor, torch.Tensor], float]) -> Callable[..., float]:
+    return lambda probs, labels, num_bins: function(probs, labels)
 
 
-def _ood_targets(in_scores: torch.Tensor, out_scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    check_scores("in_scores", in_scores)
-    check_scores("out_scores", out_scores)
-    scores = torch.cat([in_scores, out_scores]).double()
-    # torchmetrics passes scores outside [0, 1] through a sigmoid, which saturates (energies, logits, distances
-    # above ~37 would all tie at 1.0): rank them instead. Only the order matters to AUROC, AUPR and FPR95,
-    # and equal scores keep equal ranks, so ties count as ties.
-    distinct, rank = torch.unique(scores, return_inverse=True)
-    scores = rank.double() / max(len(distinct) - 1, 1)
-    targets = torch.cat([torch.zeros(in_scores.numel()), torch.ones(out_scores.numel())]).long()
-    return scores, targets
+@dataclass(frozen=True)
+class Metric:
+    """One reported number. ``function``: ``(probs (N, K), labels (N,), num_bins) -> float`` for a metric of the
+    predictive distribution (``METRICS``), ``(in_scores, out_scores) -> float`` for one of OOD detection
+    (``OOD_METRICS``); ``label`` heads its table column, ``name`` says it in prose and figure titles;
+    ``higher_is_better``; ``scale`` (100: a rate shown in percent, differences in points) and ``digits`` as
+    tables show it."""
+
+    function: Callable[..., float]
+    label: str
+    name: str
+    higher_is_better: bool
+    scale: float = 1
+    digits: int = 3
+
+
+# Every number a run reports, by name, in table order: adding a metric is one entry here (``evaluate_predictions``,
+# the report's tables, summaries, prose and figures read these tables).
+METRICS: dict[str, Metric] = {
+    "accuracy": Metric(_without_bins(accuracy), "Acc", "accuracy", True, 100, 1),
+    "nll": Metric(_without_bins(nll), "NLL", "NLL", False),
+    "ece": Metric(ece, "ECE", "ECE", False),
+    "brier": Metric(_without_bins(brier_score), "Brier", "Brier score", False),
+}
+OOD_METRICS: dict[str, Metric] = {
+    "auroc": Metric(auroc, "AUROC", "AUROC", True, 100, 1),
+    "aupr": Metric(aupr, "AUPR", "AUPR", True, 100, 1),
+    "fpr95": Metric(fpr95, "FPR95", "FPR95", False, 100, 1),
+}
+
+
+def metric(key: str) -> Metric:
+    """The ``METRICS`` or ``OOD_METRICS`` entry ``key``, or a ``ValueError`` naming the known ones."""
+    found = {**METRICS, **OOD_METRICS}
+    check_choice("metric", key, found)
+    return found[key]
 
 
 def ood_metrics(in_scores: torch.Tensor, out_scores: torch.Tensor) -> dict[str, float]:
-    """AUROC, AUPR (OOD positive) and FPR95 of separating ``out_scores`` from ``in_scores``.
+    """Every ``OOD_METRICS`` entry (AUROC, AUPR with OOD positive, FPR95) of separating ``out_scores`` from
+    ``in_scores``.
 
     >>> ood_metrics(torch.tensor([0., .1, .2]), torch.tensor([.8, .9]))
     {'auroc': 1.0, 'aupr': 1.0, 'fpr95': 0.0}
     """
-    scores, targets = _ood_targets(in_scores, out_scores)
-    return {
-        "auroc": binary_auroc(scores, targets).item(),
-        "aupr": binary_average_precision(scores, targets).item(),
-        "fpr95": fpr_at_tpr(in_scores, out_scores, 0.95),
-    }
+    ranked_targets(in_scores, out_scores)  # checks both before any entry runs
+    return {key: entry.function(in_scores, out_scores) for key, entry in OOD_METRICS.items()}
 
 
 def evaluate_predictions(member_probs: torch.Tensor, labels: torch.Tensor, ood_member_probs: torch.Tensor | None = None,
-                         *, num_bins: int = 15, criteria: tuple[str, ...] = tuple(OOD_CRITERIA)) -> dict:
-    """All the report's numbers from member probabilities ``(N, M, K)`` (and OOD ones, if given).
+                         *, num_bins: int = 15, criteria: tuple[str, ...] | None = None) -> dict:
+    """Every ``METRICS`` entry of the ensemble's prediction from member probabilities ``(N, M, K)`` and, given OOD
+    ones, ``ood_metrics`` by each of ``criteria`` (default: every ``OOD_CRITERIA`` entry).
 
     Both must be probabilities from the same model: same members ``M`` and classes ``K``.
     """
@@ -342,12 +386,14 @@ def evaluate_predictions(member_probs: torch.Tensor, labels: torch.Tensor, ood_m
         if ood_member_probs.shape[1:] != member_probs.shape[1:]:
             raise ValueError(f"ood_member_probs (N, M, K) = {tuple(ood_member_probs.shape)} must have the same "
                              f"members and classes as member_probs {tuple(member_probs.shape)}")
+    criteria = tuple(OOD_CRITERIA) if criteria is None else criteria
     for criterion in criteria:
         check_choice("OOD criterion", criterion, OOD_CRITERIA)
+    num_bins = check_int("num_bins", num_bins, minimum=1)
     probs = member_probs.mean(1)
-    report = {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels),
-              "ece": ece(probs, labels, num_bins), "brier": brier_score(probs, labels),
-              "num_bins": num_bins, "num_test": int(labels.numel())}
+    _probabilities(probs, labels)  # the labels checked once, before any entry runs
+    report = {key: entry.function(probs, labels, num_bins) for key, entry in METRICS.items()}
+    report.update(num_bins=num_bins, num_test=int(labels.numel()))
     if ood_member_probs is not None:
         report["ood"] = {}
         for criterion in criteria:

@@ -14,7 +14,7 @@ from ..methods.registry import batch_functions
 from ..validate import check_number
 from .metrics import accuracy, ece, nll
 
-__all__ = ["evaluate", "predict_member_probs", "predict_proba"]
+__all__ = ["evaluate", "predict_member_probs", "predict_proba", "prediction_scores"]
 
 
 @torch.no_grad()
@@ -38,11 +38,15 @@ def predict_member_probs(model: nn.Module, data, *, batch_size: int = 500,
     return torch.cat(out)
 
 
+def prediction_scores(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> dict[str, float]:
+    """Accuracy, NLL and ECE (``num_bins`` bins) of a predictive distribution ``(N, K)``: the three numbers every
+    shift, toy and quick evaluation reports of an ensemble's averaged prediction."""
+    return {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels), "ece": ece(probs, labels, num_bins)}
+
+
 def evaluate(model: nn.Module, data: ImageSet, **kwargs) -> dict[str, float]:
     """Accuracy, NLL and ECE of the ensemble's averaged prediction on ``data``."""
-    probs = predict_member_probs(model, data, **kwargs).mean(1)
-    labels = data.labels.cpu()
-    return {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels), "ece": ece(probs, labels)}
+    return prediction_scores(predict_member_probs(model, data, **kwargs).mean(1), data.labels.cpu())
 
 
 def predict_proba(model: nn.Module, x: torch.Tensor, *, temperature: float = 1.0) -> torch.Tensor:

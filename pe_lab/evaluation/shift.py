@@ -20,21 +20,16 @@ def shift_metrics(model: torch.nn.Module, test: ImageSet, *, corruptions=tuple(C
                   severities=SEVERITIES, device: str | torch.device = "cpu", seed: int = 0) -> dict:
     """Accuracy, NLL and ECE of ``model``'s ensemble prediction on ``test`` under every corruption and severity,
     ``{name: {severity: {...}}}``, with severity ``0`` the clean test set."""
-    from .metrics import accuracy, ece, nll
-    from .prediction import predict_member_probs
+    from .prediction import evaluate
 
     for name in corruptions:
         check_choice("corruption", name, CORRUPTIONS)
     for severity in severities:
         check_choice("severity", severity, SEVERITIES)
 
-    def scores(data: ImageSet) -> dict:
-        probs = predict_member_probs(model, data, device=device).mean(1)
-        labels = data.labels.cpu()
-        return {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels), "ece": ece(probs, labels)}
-
-    clean = scores(test)
-    return {name: {0: clean, **{s: scores(shifted(test, name, s, seed=seed)) for s in severities}}
+    clean = evaluate(model, test, device=device)
+    return {name: {0: clean, **{s: evaluate(model, shifted(test, name, s, seed=seed), device=device)
+                                for s in severities}}
             for name in corruptions}
 
 
@@ -42,8 +37,7 @@ def official_shift_metrics(model: torch.nn.Module, root: str | os.PathLike, *, c
                            severities=(1, 2, 3, 4, 5), per_class: int | None = None, device="cpu") -> dict:
     """Accuracy, NLL and ECE of ``model`` on the official CIFAR-10-C: ``{corruption: {severity: metrics}}``,
     on a balanced subset of ``per_class`` images per class if given (the same images for every severity)."""
-    from .metrics import accuracy, ece, nll
-    from .prediction import predict_member_probs
+    from .prediction import evaluate
 
     names = corruptions or cifar10c_corruptions(root)
     results: dict = {}
@@ -53,8 +47,5 @@ def official_shift_metrics(model: torch.nn.Module, root: str | os.PathLike, *, c
             data = load_cifar10c(root, name, severity)
             if per_class is not None:
                 data = subset(data, per_class)
-            probs = predict_member_probs(model, data, device=device).mean(1)
-            labels = data.labels.cpu()
-            results[name][severity] = {"accuracy": accuracy(probs, labels), "nll": nll(probs, labels),
-                                       "ece": ece(probs, labels)}
+            results[name][severity] = evaluate(model, data, device=device)
     return results

@@ -240,7 +240,8 @@ class Experiment:
 
     def replace(self, **changes) -> Experiment:
         """This experiment with ``changes``; a change may name a field of a part (``epochs=3``, ``alpha=4``,
-        ``out="runs/x.json"``), which is applied to the one part that has it."""
+        ``out="runs/x.json"``), which is applied to the one part that has it, or a method's own hyperparameter
+        (``rho=0``)."""
         parts = {name: getattr(self, name) for name in ("recipe", "models", "data", "evaluation", "engine",
                                                           "outputs")}
         own, by_part = {}, {}
@@ -249,9 +250,13 @@ class Experiment:
                 own[name] = value
                 continue
             owner = [p for p, record in parts.items() if name in {f.name for f in dataclasses.fields(record)}]
-            if not owner:
+            if owner:
+                by_part.setdefault(owner[0], {})[name] = value
+            elif name in method_option_defaults():  # a method's own hyperparameter (``rho=0``)
+                options = by_part.setdefault("models", {}).setdefault("options", dict(self.models.options))
+                options[name] = value
+            else:
                 raise TypeError(f"an Experiment has no setting {name!r}")
-            by_part.setdefault(owner[0], {})[name] = value
         for part, values in by_part.items():
             own.setdefault(part, dataclasses.replace(parts[part], **values))
         return dataclasses.replace(self, **own)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from ..config import WriteError, atomic_save
 from ..results.provenance import write_json
 from ..results.records import ReportError, check_sweep, read_sweep
 from ..results.report import RunLocked, read_report
+from ..results.tables import seed_statistics
 from .presets import preset
 from .run import run_experiment
 from .spec import Experiment
@@ -160,22 +160,18 @@ def _cpu_seconds(path: Path) -> float:
 
 
 def _summary(runs: list[dict]) -> dict:
-    values = {"accuracy": [], "nll": [], "ece": [], "brier": [], "auroc": [], "fpr95": [], "mi_auroc": [],
-              "train_seconds": []}
+    """A sweep row's numbers over seeds: the headline metrics, MSP's AUROC and FPR95 on SVHN, mutual information's
+    AUROC (``mi_auroc``), and the training time (a run without OOD data, or a collapsed one, lacks its OOD numbers)."""
+    rows = []
     for r in runs:
-        m = r["metrics"]
-        for key in ("accuracy", "nll", "ece", "brier"):
-            values[key].append(m[key])
-        msp = m.get("ood", {}).get("msp")  # absent for a point run without OOD data, or a collapsed one
-        if msp is not None:
-            values["auroc"].append(msp["auroc"])
-            values["fpr95"].append(msp["fpr95"])
-        mi = m.get("ood", {}).get("mutual_information")
-        if mi is not None:
-            values["mi_auroc"].append(mi["auroc"])
-        values["train_seconds"].append(r["train_seconds"])
-    return {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
-            for k, v in values.items() if v}
+        m, ood = r["metrics"], r["metrics"].get("ood", {})
+        row = {key: m[key] for key in ("accuracy", "nll", "ece", "brier")}
+        if "msp" in ood:
+            row.update(auroc=ood["msp"]["auroc"], fpr95=ood["msp"]["fpr95"])
+        if "mutual_information" in ood:
+            row["mi_auroc"] = ood["mutual_information"]["auroc"]
+        rows.append({**row, "train_seconds": r["train_seconds"]})
+    return seed_statistics(rows)
 
 
 _RUN_KEYS = ("method", "seed", "metrics", "train_seconds", "params", "spec", "history")

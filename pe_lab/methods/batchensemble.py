@@ -23,7 +23,7 @@ from torch import nn
 
 from ..nn.models import ModelSpec
 from ..validate import check_int
-from .registry import Contender, Method, register
+from .registry import Contender, Method, Sharing, register
 
 __all__ = ["BatchEnsembleConv2d", "BatchEnsembleFactory", "BatchEnsembleLinear", "member_weight"]
 
@@ -152,7 +152,12 @@ def make_batch_ensemble(architecture: str, num_classes: int, *, num_estimators: 
     return model
 
 
+def _sharing(channels: int, *, num_estimators: int) -> Sharing:
+    return Sharing(f"BatchEnsemble: W shared by all {num_estimators},\nplus r_m, s_m per member",
+                   torch.full((channels, channels), -2.0), num_estimators)
+
+
 register(Method(
     "batch", "BatchEnsemble", "a shared weight per layer with rank-1 fast weights per member (Wen et al., 2020)",
-    make_batch_ensemble, hyperparameters=("num_estimators",), width_is_base=True,
+    make_batch_ensemble, hyperparameters=("num_estimators",), colour="#CCBB44", order=40, sharing=_sharing,
     contenders=(Contender("batch", "BatchEnsemble"),)))

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..nn.models import ModelSpec, PlainFactory
 from ..validate import check_int, check_number
-from .registry import Contender, Method, register
+from .registry import Contender, Method, Option, Sharing, register
 
 __all__ = ["ChannelMasks", "MasksemblesFactory", "generate_masks"]
 
@@ -117,18 +117,28 @@ class MasksemblesFactory(PlainFactory):
         return rearrange(out, "(m b) k -> b m k", m=self.num_estimators)
 
 
-def make_masksembles(architecture: str, num_classes: int, *, num_estimators: int, scale: float = 2.0,
-                     width: float = 1.0, **_) -> nn.Module:
+def make_masksembles(architecture: str, num_classes: int, *, num_estimators: int, scale: float, width: float = 1.0,
+                     **_) -> nn.Module:
     from ..nn.models import make_architecture
 
-    scale = check_number("scale", scale, minimum=1)
     model = make_architecture(architecture, MasksemblesFactory(num_estimators, scale), num_classes, width)
     model.spec = ModelSpec(architecture, "masksembles", num_classes, num_estimators=num_estimators, width=width,
                            options=(("scale", scale),))
     return model
 
 
+def _sharing(channels: int, *, num_estimators: int, scale: float) -> Sharing:
+    masks = generate_masks(channels, num_estimators, scale).double()
+    pairs = masks[:, :, None] * masks[:, None, :]                     # (M, out, in): member m uses weight (k, l)
+    users = pairs.sum(0)
+    owner = torch.where(users == 1, pairs.argmax(0).double(), torch.tensor(-2.0, dtype=torch.float64))
+    owner = torch.where(users == 0, torch.tensor(-1.0, dtype=torch.float64), owner)
+    return Sharing(f"Masksembles (scale {scale:g}): masks overlap;\nnumbers: members sharing a weight", owner,
+                   users.long())
+
+
 register(Method(
     "masksembles", "Masksembles", "one network with a fixed channel mask per member (Durasov et al., 2021)",
-    make_masksembles, hyperparameters=("num_estimators", "scale"), width_is_base=True,
+    make_masksembles, hyperparameters=("num_estimators", "scale"), colour="#AA3377", order=60, sharing=_sharing,
+    options=(Option("scale", float, 2.0, "Masksembles: mask overlap control (>= 1)", minimum=1, maximum=64),),
     contenders=(Contender("masksembles", "Masksembles"),)))

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..nn.models import ModelSpec, PlainFactory
 from ..validate import check_int, check_number
-from .registry import Contender, Method, register
+from .registry import Contender, Method, Option, Sharing, register
 
 __all__ = ["MimoFactory", "mimo_batch"]
 
@@ -79,12 +79,10 @@ def _memory_format(images: torch.Tensor) -> torch.memory_format:
         not images.is_contiguous() else torch.contiguous_format
 
 
-def make_mimo(architecture: str, num_classes: int, *, num_estimators: int, rho: float = 0.6,
-              batch_repetition: int = 2, width: float = 1.0, **_) -> nn.Module:
+def make_mimo(architecture: str, num_classes: int, *, num_estimators: int, rho: float, batch_repetition: int,
+              width: float = 1.0, **_) -> nn.Module:
     from ..nn.models import make_architecture
 
-    rho = check_number("rho", rho, minimum=0, maximum=1)
-    batch_repetition = check_int("batch_repetition", batch_repetition, minimum=1)
     model = make_architecture(architecture, MimoFactory(num_estimators), num_classes, width)
     model.spec = ModelSpec(architecture, "mimo", num_classes, num_estimators=num_estimators, width=width,
                            options=(("rho", rho), ("batch_repetition", batch_repetition)))
@@ -98,7 +96,15 @@ def train_batch(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                       batch_repetition=options["batch_repetition"], generator=generator)
 
 
+def _sharing(channels: int, *, num_estimators: int, **_) -> Sharing:
+    return Sharing(f"MIMO: hidden layers shared by all {num_estimators}\n(own input slot and head)",
+                   torch.full((channels, channels), -2.0), num_estimators)
+
+
 register(Method(
     "mimo", "MIMO", "M inputs and M heads on one shared network (Havasi et al., 2021)", make_mimo,
-    hyperparameters=("num_estimators", "rho", "batch_repetition"), train_batch=train_batch, width_is_base=True,
+    hyperparameters=("num_estimators", "rho", "batch_repetition"), train_batch=train_batch, colour="#66CCEE",
+    order=50, sharing=_sharing,
+    options=(Option("rho", float, 0.6, "MIMO: input repetition probability", minimum=0, maximum=1),
+             Option("batch_repetition", int, 2, "MIMO: batch repetitions per step", minimum=1, maximum=64)),
     contenders=(Contender("mimo", "MIMO"),)))

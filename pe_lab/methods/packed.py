@@ -19,7 +19,7 @@ from ..nn.models import (
     PackedFactory,
     make_architecture,
 )
-from .registry import Contender, Method, build, build_member, register
+from .registry import Contender, Method, Sharing, build, build_member, register
 
 __all__ = ["pack", "unpack"]
 
@@ -135,7 +135,17 @@ def _make_packed(architecture: str, num_classes: int, *, alpha: float, num_estim
     return model
 
 
+def _sharing(channels: int, *, alpha: float, num_estimators: int, gamma: int) -> Sharing:
+    width = int(round(alpha * channels))
+    groups = num_estimators * gamma
+    owner = torch.full((width, width), -1.0)
+    step = width // groups
+    for group in range(groups):
+        owner[group * step:(group + 1) * step, group * step:(group + 1) * step] = group // gamma
+    return Sharing(f"PE({alpha:g},{num_estimators},{gamma}): one layer, one block per member", owner)
+
+
 register(Method(
     "packed", "PE", "M networks packed into grouped layers (Laurent et al., 2023)", _make_packed,
-    hyperparameters=("alpha", "num_estimators", "gamma"), width_is_base=True,
+    hyperparameters=("alpha", "num_estimators", "gamma"), colour="#228833", order=30, sharing=_sharing,
     contenders=(Contender("packed", "PE"),)))

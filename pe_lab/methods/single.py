@@ -15,5 +15,5 @@ def _make_single(architecture: str, num_classes: int, *, width: float = 1.0, **_
 
 
 register(Method(
-    "single", "Single", "one network", _make_single, width_is_base=True,
+    "single", "Single", "one network", _make_single, ensemble=False, colour="#4477AA", order=10,
     contenders=(Contender("single", "Single"),)))

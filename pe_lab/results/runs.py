@@ -66,12 +66,11 @@ def unscored_ood_criteria(metrics: dict, members: int) -> dict[str, str]:
     ratio) are always 0 (nothing to note); a missing MSP or entropy is a model that answers alike whatever the image
     (a collapsed run), and the report says so instead of silently dropping its OOD numbers."""
     scored = metrics.get("ood", {})
-    member_criteria = ("mutual_information", "variation_ratio")
     notes = {}
-    for criterion in OOD_CRITERIA:
-        if criterion in scored or (members == 1 and criterion in member_criteria):
+    for criterion, entry in OOD_CRITERIA.items():
+        if criterion in scored or (members == 1 and entry.needs_members):
             continue
-        cause = ("the members agree on every image" if criterion in member_criteria
+        cause = ("the members agree on every image" if entry.needs_members
                  else "a collapsed model: its prediction does not depend on the image")
         notes[criterion] = f"not scored: the score is the same for every test and OOD image ({cause})"
     return notes

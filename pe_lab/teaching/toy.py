@@ -5,7 +5,7 @@ MLPs built from pe-lab's own ``PackedLinear``: a Single (one member), a Deep Ens
 own initialisation) and a PE(alpha, M, gamma) of the same hidden width. Full-batch Adam, the members' losses
 summed, a fixed seed: the same knobs give the same numbers, so a test can pin a result.
 
-Shapes: points ``(N, 2)``, labels ``(N,)``, every model's logits ``(N, M, K)`` (the house's one contract).
+Shapes: points ``(N, 2)``, labels ``(N,)``, every model's logits ``(N, M, K)`` (the package's one contract).
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ from matplotlib.ticker import MaxNLocator
 from plotly.subplots import make_subplots
 from torchmetrics.functional.classification import binary_precision_recall_curve, binary_roc
 
-from ..evaluation.metrics import ece, mutual_information, ood_metrics, ood_score, reliability_data
-from ..methods.registry import METHODS
+from ..evaluation.metrics import METRICS, OOD_METRICS, ece, mutual_information, ood_metrics, ood_score, reliability_data
+from ..methods.registry import HYPERPARAMETERS, METHODS, options_of
+from ..validate import check_choice
 
 __all__ = [
     "MEMBER_COLOURS", "confusion_matrix_figure", "cost_figure", "diversity_figure", "learning_curves", "mask_figure",
@@ -31,6 +32,21 @@ _SYNTHETIC_NOTE = "  [SYNTHETIC DATA]"
 
 def _member_colour(m: int) -> str:
     return MEMBER_COLOURS[m % len(MEMBER_COLOURS)]
+
+
+def _method_colour(method: str, index: int = 0) -> str:
+    """The colour of ``method``'s record, or the palette's ``index``-th for a method without one."""
+    record = METHODS.get(method)
+    return record.colour if record is not None and record.colour else _member_colour(index)
+
+
+def _metric_title(key: str, criterion: str) -> str:
+    """A panel title from the metric tables: ``"accuracy (%) ↑"``, ``"NLL ↓"``, ``"AUROC (msp, %) ↑"``."""
+    entry = METRICS.get(key) or OOD_METRICS.get(key)
+    if entry is None:
+        return key
+    within = ", ".join([criterion] * (key in OOD_METRICS) + ["%"] * (entry.scale == 100))
+    return f"{entry.name}{f' ({within})' if within else ''} {'↑' if entry.higher_is_better else '↓'}"
 
 
 def mask_figure(member_masks: list[torch.Tensor], *, title: str = "", ax=None) -> Figure:
@@ -178,35 +194,22 @@ def prediction_grid(images: torch.Tensor, labels: torch.Tensor, member_probs: to
     return fig
 
 
-def sharing_figure(num_estimators: int = 4, channels: int = 8, *, alpha: float = 2, gamma: int = 1,
-                   scale: float = 2.0) -> Figure:
-    """What each method shares, drawn like the mask figures: for one hidden layer of ``channels`` -> ``channels``
-    (at the method's own width), each weight (row: output channel, column: input channel) coloured by the member
-    that owns it, grey when several members share it (the number written is how many)."""
-    from ..methods.masksembles import generate_masks
-
+def sharing_figure(num_estimators: int = 4, channels: int = 8, **hyperparameters) -> Figure:
+    """What each method shares, drawn like the mask figures: one panel per registered method with a ``sharing``
+    drawing (the Single has nothing to share), for one hidden layer of ``channels`` -> ``channels`` (at the
+    method's own width), each weight (row: output channel, column: input channel) coloured by the member that owns
+    it, grey when several members share it (the number written is how many). ``hyperparameters`` (``alpha``,
+    ``gamma``, ``scale``, ...) replace the records' defaults."""
     m = num_estimators
+    for name in hyperparameters:
+        check_choice("hyperparameter", name, HYPERPARAMETERS)
+    given = {"num_estimators": m, **hyperparameters}
     panels = []
-    de = np.full((m * channels, m * channels), -1.0)
-    for member in range(m):
-        block = slice(member * channels, (member + 1) * channels)
-        de[block, block] = member
-    panels.append((f"Deep Ensemble: {m} separate layers", de, None))
-    width = int(round(alpha * channels))
-    groups = m * gamma
-    pe = np.full((width, width), -1.0)
-    step = width // groups
-    for g in range(groups):
-        pe[g * step:(g + 1) * step, g * step:(g + 1) * step] = g // gamma
-    panels.append((f"PE({alpha:g},{m},{gamma}): one layer, one block per member", pe, None))
-    shared = np.full((channels, channels), float(m))
-    panels.append((f"BatchEnsemble: W shared by all {m},\nplus r_m, s_m per member", -2 + 0 * shared, m))
-    panels.append((f"MIMO: hidden layers shared by all {m}\n(own input slot and head)", -2 + 0 * shared, m))
-    masks = generate_masks(channels, m, scale).numpy()
-    users = (masks[:, :, None] * masks[:, None, :]).sum(0)            # members using weight (k, l)
-    owner = np.where(users == 1, np.argmax(masks[:, :, None] * masks[:, None, :], axis=0), -2.0)
-    owner = np.where(users == 0, -1.0, owner)
-    panels.append((f"Masksembles (scale {scale:g}): masks overlap;\nnumbers: members sharing a weight", owner, users))
+    for method in METHODS.values():
+        if method.sharing is not None:
+            drawn = method.sharing(channels, **{o.name: given.get(o.name, o.default) for o in options_of(method)})
+            users = drawn.users.numpy() if hasattr(drawn.users, "numpy") else drawn.users
+            panels.append((drawn.title, drawn.owner.numpy(), users))
     colours = ["#BBBBBB", "#FFFFFF"] + [_member_colour(i) for i in range(m)]  # -2 shared, -1 unused, members
     cmap = ListedColormap(colours)
     fig, axes = plt.subplots(1, len(panels), figsize=(3.4 * len(panels), 3.6))
@@ -385,26 +388,24 @@ def cost_figure(rows: dict[str, dict[str, float]], *, keys: tuple[str, ...] = ("
 
 def results_figure(report: dict,
                    keys: tuple[str, ...] = ("accuracy", "nll", "ece", "brier", "auroc", "fpr95")) -> Figure:
-    """Bars of each method's mean over seeds with one standard deviation, one panel per metric, from a report
-    written by ``python -m pe_lab.experiment`` (its ``summary``)."""
+    """Bars of each method's mean over seeds with one standard deviation, one panel per metric (a key of ``METRICS``
+    or ``OOD_METRICS``), from a report written by ``python -m pe_lab.experiment`` (its ``summary``), each method in
+    its record's colour."""
     summary = report["summary"]
     methods = list(summary)
     criterion = summary[methods[0]].get("ood_criterion", "msp")
-    titles = {"accuracy": "accuracy (%) ↑", "nll": "NLL ↓", "ece": "ECE ↓", "brier": "Brier ↓",
-              "auroc": f"AUROC ({criterion}, %) ↑", "aupr": f"AUPR ({criterion}, %) ↑",
-              "fpr95": f"FPR95 ({criterion}, %) ↓"}
     labels = {m: METHODS[m].title if m in METHODS else m for m in methods}
-    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.0))
-    percent = {"accuracy", "auroc", "aupr", "fpr95"}  # rates in %, as in the tables
-    for ax, key in zip(axes, keys, strict=True):
-        scale = 100 if key in percent else 1
+    fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.0), squeeze=False)
+    for ax, key in zip(axes[0], keys, strict=True):
+        entry = METRICS.get(key) or OOD_METRICS.get(key)
+        scale = entry.scale if entry is not None else 1  # rates in %, as in the tables
         means = [summary[m][key]["mean"] * scale for m in methods]
         stds = [summary[m][key]["std"] * scale for m in methods]
         ax.bar([labels[m] for m in methods], means, yerr=stds, capsize=4,
-               color=[_member_colour(i) for i in range(len(methods))])
+               color=[_method_colour(m, i) for i, m in enumerate(methods)])
         low, high = min(means) - 3 * max(stds + [1e-3]), max(means) + 3 * max(stds + [1e-3])
         ax.set_ylim(max(0, low - 0.1 * (high - low)), high + 0.1 * (high - low))
-        ax.set_title(titles.get(key, key), fontsize=10)
+        ax.set_title(_metric_title(key, criterion), fontsize=10)
         ax.tick_params(axis="x", labelsize=9)
     seeds = "/".join(str(n) for n in sorted({summary[m]["accuracy"]["n"] for m in methods}))
     synthetic = _SYNTHETIC_NOTE if report["provenance"]["data"]["synthetic"] else ""
@@ -465,8 +466,9 @@ def toy_figure(comparison: dict) -> Figure:
     return fig
 
 
-_SWEEP_METRICS = (("accuracy", "accuracy (%) ↑", 100), ("nll", "NLL ↓", 1), ("ece", "ECE ↓", 1),
-                  ("auroc", "AUROC (MSP, SVHN, %) ↑", 100))
+# The sweep figures' panels (key, title, scale): titles and scales from the metric tables, OOD against SVHN by MSP.
+_SWEEP_METRICS = tuple((key, _metric_title(key, "MSP, SVHN"), (METRICS.get(key) or OOD_METRICS[key]).scale)
+                       for key in ("accuracy", "nll", "ece", "auroc"))
 _SWEEP_COSTS = {"params": "parameters", "flops_per_image": "FLOPs per image", "train_seconds": "train seconds",
                 "member_width": "member width (x the base LeNet)"}
 
@@ -497,9 +499,9 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
         xs = [_sweep_value(r, x)[0] for r in packed]
         means = [_sweep_value(r, key)[0] * scale for r in packed]
         stds = [_sweep_value(r, key)[1] * scale for r in packed]
-        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=_member_colour(2), label="PE(alpha,4,1)")
-        for r, colour in zip(others, (_member_colour(0), _member_colour(1)), strict=False):
-            mean, std = _sweep_value(r, key)
+        ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=_method_colour("packed"), label="PE(alpha,4,1)")
+        for i, r in enumerate(others):
+            mean, std, colour = *_sweep_value(r, key), _method_colour(r["method"], i)
             if x == "member_width":
                 ax.axhline(mean * scale, color=colour, linestyle="--", label=r["label"])
                 ax.axhspan((mean - std) * scale, (mean + std) * scale, color=colour, alpha=0.12)
@@ -509,7 +511,7 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
         for r in packed:
             if r["alpha"] == r["runs"][0]["spec"]["num_estimators"]:
                 ax.plot([_sweep_value(r, x)[0]], [_sweep_value(r, key)[0] * scale], marker="*", markersize=14,
-                        color=_member_colour(2), linestyle="none",
+                        color=_method_colour("packed"), linestyle="none",
                         label="alpha = M: the DE's architecture in one network")
             if highlight is not None and r["alpha"] == highlight:
                 ax.plot([_sweep_value(r, x)[0]], [_sweep_value(r, key)[0] * scale], marker="o", markersize=13,
@@ -544,7 +546,8 @@ def width_figure(report: dict, *, highlight: list[dict] | None = None) -> Figure
                 continue
             stats = [_sweep_value(by[(method, w)], key) for w in present]
             ax.errorbar(present, [m * scale for m, _ in stats], yerr=[s * scale for _, s in stats], marker="o",
-                        capsize=3, color=_member_colour(i), label=by[(method, present[0])]["label"].split(" x")[0])
+                        capsize=3, color=_method_colour(method, i),
+                        label=by[(method, present[0])]["label"].split(" x")[0])
         ax.set_xscale("log", base=2)
         ax.set_xlabel("base width (x LeNet)", fontsize=9)
         ax.set_title(title, fontsize=10)
@@ -557,7 +560,8 @@ def width_figure(report: dict, *, highlight: list[dict] | None = None) -> Figure
                 gaps.append((pm - om) * scale)
                 errors.append(float(np.hypot(ps, os_)) * scale)
             ax.errorbar([w / 2 for w in present], gaps, yerr=errors, marker="o", capsize=3,
-                        color=_member_colour(1 - i), label=f"PE(2,4,1) - {'DE(4)' if other == 'deep' else 'Single'}")
+                        color=_method_colour(other, 1 - i),
+                        label=f"PE(2,4,1) - {'DE(4)' if other == 'deep' else 'Single'}")
         ax.axhline(0, color="#888888", linewidth=0.8)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("PE member width (x LeNet)", fontsize=9)
@@ -582,10 +586,10 @@ def _metric_against_parameters(ax, by: dict, widths: list[float], key: str, titl
             continue
         stats = [_sweep_value(r, key) for r in present]
         ax.errorbar([r["params"] for r in present], [m * scale for m, _ in stats], yerr=[s * scale for _, s in stats],
-                    marker="o", capsize=3, color=_member_colour(i), label=present[0]["label"].split(" x")[0])
+                    marker="o", capsize=3, color=_method_colour(method, i), label=present[0]["label"].split(" x")[0])
         for r, (mean, _) in zip(present, stats, strict=True):
             ax.annotate(f"x{r['width']:g}", (r["params"], mean * scale), fontsize=7, textcoords="offset points",
-                        xytext=(3, 3), color=_member_colour(i))
+                        xytext=(3, 3), color=_method_colour(method, i))
     ax.set_xscale("log")
     ax.set_xlabel("parameters (log)", fontsize=9)
     ax.set_title(title + " at equal parameters", fontsize=10)
@@ -612,7 +616,7 @@ def frontier_figure(report: dict, *, x: str = "params", metrics: tuple[str, ...]
             else:
                 cost = stats[x]["mean"]
             ax.errorbar([cost], [stats[key]["mean"] * scale], yerr=[stats[key]["std"] * scale], marker="o",
-                        capsize=3, color=_member_colour(i), linestyle="none")
+                        capsize=3, color=_method_colour(method, i), linestyle="none")
             ax.annotate(label_for(run["spec"]), (cost, stats[key]["mean"] * scale), fontsize=8,
                         textcoords="offset points", xytext=(5, 4))
         ax.set_xscale("log")

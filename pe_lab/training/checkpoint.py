@@ -18,8 +18,7 @@ from .recipe import Recipe
 from .step import TrainingUnit
 
 __all__ = ["CheckpointError", "History", "RunMismatch", "checkpoint_digest", "checkpoint_state", "data_fingerprint",
-           "first_difference", "load_checkpoint", "load_model_state", "migrated_identity", "resume_from",
-           "run_identity"]
+           "first_difference", "load_checkpoint", "load_model_state", "resume_from", "run_identity"]
 
 
 class RunMismatch(ValueError):
@@ -121,22 +120,6 @@ def run_identity(model: nn.Module, train, test, recipe: Recipe, amp: bool) -> di
             "test": data_fingerprint(test) if test is not None else None, "amp": bool(amp), "pe_lab": __version__}
 
 
-_OLD_RECIPE_KEYS = ("epochs", "batch_size", "schedule", "label_smoothing", "augment", "member_reduction", "seed")
-
-
-def migrated_identity(stored: dict | None) -> dict | None:
-    """A stored identity in the current form. Checkpoints written before the ``Recipe`` (pe-lab's first layout)
-    kept the recipe's fields at the top level and the optimiser's in ``optimizer``: the same facts, so they are
-    moved into ``recipe`` and such a checkpoint resumes. Anything else is returned as it is."""
-    if not stored or "recipe" in stored or "optimizer" not in stored:
-        return stored
-    optimizer = stored["optimizer"]
-    recipe = {key: stored.get(key) for key in _OLD_RECIPE_KEYS}
-    recipe.update({key: optimizer.get(key) for key in ("lr", "momentum", "nesterov", "weight_decay")})
-    rest = {key: value for key, value in stored.items() if key not in (*_OLD_RECIPE_KEYS, "optimizer")}
-    return {"recipe": dict(sorted(recipe.items())), **rest}
-
-
 def checkpoint_state(model: nn.Module, identity: dict | None, epoch: int, history: History,
                      units: list[TrainingUnit], trained_by: list[dict]) -> dict:
     """What a checkpoint holds after ``epoch`` epochs, the same for both engines (so either can resume it)."""
@@ -163,7 +146,7 @@ def load_model_state(path: Path, model: nn.Module, identity: dict | None,
     if state.get("spec") != _spec_dict(model):
         raise RunMismatch(f"checkpoint {path} is for {state.get('spec')}, not {_spec_dict(model)}; "
                           "pass restart=True (--restart) to train from scratch, or use another path")
-    stored = migrated_identity(state.get("identity"))
+    stored = state.get("identity")
     if identity is not None and stored is None:
         raise RunMismatch(f"checkpoint {path} records no run identity, so nothing says which recipe and data made it; "
                           "pass restart=True (--restart) to train from scratch, or use another path")

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from helpers import image_folder, private_cache  # noqa: F401  (private_cache: autouse)
+from helpers import image_folder
 from PIL import Image
 
 from pe_lab.data.benchmarks import load_cifar10c, load_texture_folder

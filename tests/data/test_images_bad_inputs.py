@@ -1,13 +1,10 @@
-"""Bad image folders and the decoded-data cache: each is a named error, never a silent wrong result.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""Bad image folders and the decoded-data cache: each is a named error, never a silent wrong result."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import image_folder, private_cache  # noqa: F401  (private_cache: autouse)
+from helpers import image_folder
 from PIL import Image
 
 from pe_lab.data.images import CIFAR10_CLASSES, DataError, load_cifar10

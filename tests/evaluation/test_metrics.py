@@ -30,13 +30,37 @@ def _random_probs(n=500, k=10, seed=0):
     return logits.softmax(-1), labels
 
 
+def _ece_sample_by_sample(probs: torch.Tensor, labels: torch.Tensor, num_bins: int) -> float:
+    """ECE written out one sample at a time in plain Python floats: each sample goes to the equal-width bin of its
+    confidence, and each bin's |accuracy - mean confidence| is weighted by its share of the samples."""
+    bins: list[list[tuple[float, bool]]] = [[] for _ in range(num_bins)]
+    for row, label in zip(probs.double().tolist(), labels.tolist(), strict=True):
+        confidence = max(row)
+        bins[min(int(confidence * num_bins), num_bins - 1)].append((confidence, row.index(confidence) == label))
+    total = len(labels)
+    return sum(len(b) / total * abs(sum(right for _, right in b) / len(b) - sum(c for c, _ in b) / len(b))
+               for b in bins if b)
+
+
+def _over_and_under_confident(n=600, k=10, seed=0):
+    """Predictions right with probability c + 0.25 sin(2 pi c) at confidence c: under-confident below c = 0.5 and
+    over-confident above, so the ECE changes with the number of bins (one bin more or fewer moves it by 1e-4 or
+    more here) and differs from the unbinned |mean accuracy - mean confidence|."""
+    generator = torch.Generator().manual_seed(seed)
+    probs = (torch.randn(n, k, generator=generator) * torch.linspace(0.3, 4.0, n)[:, None]).softmax(-1)
+    confidence, predicted = probs.max(1)
+    right = torch.rand(n, generator=generator) < (confidence + 0.25 * torch.sin(2 * torch.pi * confidence)).clamp(0, 1)
+    other = (predicted + torch.randint(1, k, (n,), generator=generator)) % k
+    return probs, torch.where(right, predicted, other)
+
+
 @pytest.mark.parametrize("num_bins", [1, 5, 10, 15, 30])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_hand_ece_matches_torchmetrics(num_bins, seed):
-    probs, labels = _random_probs(seed=seed)
+def test_ece_matches_a_sample_by_sample_computation_and_the_hand_ece_matches_torchmetrics(num_bins, seed):
+    probs, labels = _over_and_under_confident(seed=seed)
+    assert ece(probs, labels, num_bins) == pytest.approx(_ece_sample_by_sample(probs, labels, num_bins), abs=1e-6)
     reference = MulticlassCalibrationError(num_classes=10, n_bins=num_bins, norm="l1")(probs, labels).item()
     assert ece_by_hand(probs, labels, num_bins) == pytest.approx(reference, abs=1e-6)
-    assert ece(probs, labels, num_bins) == pytest.approx(reference, abs=1e-6)
 
 
 def test_ece_tiny_case_by_hand():

@@ -1,13 +1,10 @@
-"""Bad inputs to the metrics: NaN, logits passed as probabilities, wrong labels, impossible rates.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""Bad inputs to the metrics: NaN, logits passed as probabilities, wrong labels, impossible rates."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from helpers import private_cache, random_probs  # noqa: F401  (private_cache: autouse)
+from helpers import random_probs
 
 from pe_lab.evaluation.metrics import (
     accuracy,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from helpers import private_cache, random_probs  # noqa: F401  (private_cache: autouse)
+from helpers import random_probs
 
 from pe_lab.evaluation import metrics as m
 

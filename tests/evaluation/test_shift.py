@@ -1,4 +1,4 @@
-"""Generated distribution shift (in the style of CIFAR-10-C) and synthetic far-OOD textures (issue 11)."""
+"""Generated distribution shift (in the style of CIFAR-10-C) and synthetic far-OOD textures."""
 
 import json
 from pathlib import Path

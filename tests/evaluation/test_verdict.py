@@ -49,7 +49,7 @@ def test_lower_is_better_turns_the_words_for_nll_and_ece():
 
 # --- pairs that must not separate ---------------------------------------------------------------------------------
 
-def test_the_reviewers_ood_example_is_not_distinguishable():
+def test_notebook_04s_ood_gap_is_not_distinguishable():
     """Notebook 04's 'PE scores best on OOD by MSP': AUROC 77.4 +- 1.5 vs 75.3 +- 1.6 over 3 seeds (p about 0.16)."""
     c = compare({"mean": 0.774, "std": 0.015, "n": 3}, {"mean": 0.753, "std": 0.016, "n": 3})
     assert not c.separated and c.low < 0 < c.high and 0.1 < c.p_value < 0.25
@@ -63,7 +63,7 @@ def test_the_reviewers_ood_example_is_not_distinguishable():
     assert compare(pe, single).p_value == pytest.approx(0.16, abs=0.01)
 
 
-def test_the_reviewers_equal_parameter_example_is_not_distinguishable():
+def test_notebook_08s_equal_parameter_gap_is_not_distinguishable():
     """Notebook 08's 'an ensemble wins at 3.9 M parameters': 79.9 +- 0.15 (3 seeds) vs 79.4 +- 0.43 (2 seeds)."""
     c = compare({"mean": 0.799, "std": 0.0015, "n": 3}, {"mean": 0.794, "std": 0.0043, "n": 2})
     assert not c.separated and c.test == "Welch t" and c.seeds == "3 and 2 seeds" and 0.2 < c.p_value < 0.45

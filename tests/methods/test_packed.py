@@ -1,13 +1,9 @@
-"""``pack`` / ``unpack`` keep what their members are.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""``pack`` / ``unpack`` keep what their members are."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from helpers import private_cache  # noqa: F401  (private_cache: autouse)
 
 from pe_lab.methods.registry import build
 

@@ -1,7 +1,4 @@
-"""Packed layers' arguments and inputs: named errors for what the layer cannot compute.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""Packed layers' arguments and inputs: named errors for what the layer cannot compute."""
 
 from __future__ import annotations
 
@@ -10,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from helpers import private_cache  # noqa: F401  (private_cache: autouse)
 
 from pe_lab.methods.registry import build
 from pe_lab.nn.layers import PackedConv2d, logits_by_member, members_to_packed, packed_to_members
@@ -49,6 +45,22 @@ def test_float64_input_is_a_named_error():
     with pytest.raises(TypeError, match="torch.float64 input"):
         model(torch.zeros(1, 3, 32, 32, dtype=torch.float64))
     assert model.double()(torch.zeros(1, 3, 32, 32, dtype=torch.float64)).shape == (1, 1, 10)
+
+
+def test_the_dtype_check_reads_autocast_on_a_torch_without_its_device_argument(monkeypatch):
+    def is_autocast_enabled(*args):  # torch 2.3, the oldest the package allows, takes no device argument
+        if args:
+            raise TypeError("is_autocast_enabled() takes 0 positional arguments")
+        return False
+
+    layer = PackedConv2d(4, 4, 3, alpha=1, num_estimators=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(torch, "is_autocast_enabled", is_autocast_enabled)
+        with pytest.raises(TypeError, match="has torch.float32 weights but got a torch.float64 input"):
+            layer(torch.zeros(1, 4, 5, 5, dtype=torch.float64))
+    with torch.autocast("cpu", dtype=torch.bfloat16), monkeypatch.context() as patch:  # torch's own autocast
+        patch.setattr(torch, "is_autocast_enabled", is_autocast_enabled)            # calls the new form
+        assert layer(torch.zeros(1, 4, 5, 5, dtype=torch.bfloat16)).shape == (1, 4, 3, 3)  # autocast casts: no error
 
 
 def test_uint8_images_fed_to_a_model_advise_normalising():

@@ -1,13 +1,9 @@
-"""``from_dense``: a dense layer is only turned into a packed one when it really is one.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""``from_dense``: a dense layer is only turned into a packed one when it really is one."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from helpers import private_cache  # noqa: F401  (private_cache: autouse)
 from torch import nn
 
 from pe_lab.nn.layers import PackedConv2d, PackedLinear

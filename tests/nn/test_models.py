@@ -152,7 +152,7 @@ def test_resnet_allows_gamma_where_widths_divide_and_names_the_rule_otherwise():
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(name="vgg", kind="packed"), "unknown model name 'vgg'; valid choices: lenet, resnet20, resnet18"),
-    (dict(name="lenet", kind="bagging"), "unknown method 'bagging'; valid choices: single, deep, packed, batch, mimo, masksembles"),
+    (dict(name="lenet", kind="bagging"), "unknown method 'bagging'; valid choices: single, deep, packed"),
     (dict(name="lenet", kind="packed", alpha=0), "alpha must be > 0"),
     (dict(name="lenet", kind="packed", alpha=-2), "alpha must be > 0"),
     (dict(name="lenet", kind="packed", num_estimators=0), "num_estimators must be an integer >= 1"),

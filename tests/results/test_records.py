@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from pe_lab.config import assets_dir
-from pe_lab.results import report as report_module
+from pe_lab.results import report_files, sweeps
 from pe_lab.results.records import ReportError, check_report, check_sweep, read_report, read_sweep
 from pe_lab.results.report import load_results
 
@@ -73,7 +73,7 @@ def test_a_hand_edited_report_is_refused_naming_the_file_and_the_field(tmp_path,
     out = tmp_path / "x.json"
     out.write_text(json.dumps(_edited(REPORT, path, value)))
     with pytest.raises(ReportError, match=f"x.json: {message}"):
-        report_module.read_report(out)
+        report_files.read_report(out)
 
 
 def test_a_duplicate_run_and_a_summary_without_runs_are_refused():
@@ -92,7 +92,7 @@ def test_not_a_report_at_all(tmp_path):
         out = tmp_path / "x.json"
         out.write_text(text)
         with pytest.raises(ReportError, match="x.json"):
-            report_module.read_report(out)
+            report_files.read_report(out)
 
 
 def test_load_results_goes_through_the_reader(tmp_path):
@@ -119,9 +119,9 @@ def test_load_results_goes_through_the_reader(tmp_path):
 def test_a_hand_edited_sweep_is_refused_naming_the_file_and_the_field(tmp_path, monkeypatch, path, value, message):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "sweep_alpha_lenet.json").write_text(json.dumps(_edited(SWEEP, path, value)))
-    monkeypatch.setattr(report_module, "assets_dir", lambda: tmp_path)
+    monkeypatch.setattr(sweeps, "assets_dir", lambda: tmp_path)
     with pytest.raises(ReportError, match=f"sweep_alpha_lenet.json: {message}"):
-        report_module.load_sweep("alpha")
+        sweeps.load_sweep("alpha")
 
 
 def test_a_repeated_sweep_row_is_refused():
@@ -134,9 +134,9 @@ def test_a_repeated_sweep_row_is_refused():
 def test_a_damaged_sweep_file_is_named(tmp_path, monkeypatch):
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "sweep_alpha_lenet.json").write_text('{"rows": [')
-    monkeypatch.setattr(report_module, "assets_dir", lambda: tmp_path)
+    monkeypatch.setattr(sweeps, "assets_dir", lambda: tmp_path)
     with pytest.raises(ReportError, match=r"sweep .*sweep_alpha_lenet.json cannot be read as JSON"):
-        report_module.load_sweep("alpha")
+        sweeps.load_sweep("alpha")
 
 
 def test_stored_predictions_of_the_wrong_shape_are_named(tmp_path):

@@ -1,12 +1,9 @@
-"""Reports: one writer per --out at a time; garbage reports and stored predictions are named.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""Reports: one writer per --out at a time; garbage reports and stored predictions are named."""
 
 from __future__ import annotations
 
 import pytest
-from helpers import cli_argv, cli_error, private_cache  # noqa: F401  (private_cache: autouse)
+from helpers import cli_argv, cli_error
 
 from pe_lab.cli.experiment import main
 from pe_lab.results.report import load_predictions, read_report, report_lock

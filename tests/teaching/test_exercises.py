@@ -1,4 +1,4 @@
-"""Exercise checkers (issue 13): each accepts the right answer, rejects the classic wrong ones with a message
+"""Exercise checkers: each accepts the right answer, rejects the classic wrong ones with a message
 that names the mistake, and never prints the answer unless an instructor asks for it."""
 
 from __future__ import annotations

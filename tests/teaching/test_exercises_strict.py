@@ -18,6 +18,7 @@ from pe_lab.evaluation.metrics import ece, ece_by_hand, reliability_data
 from pe_lab.nn.layers import PackedConv2d
 from pe_lab.nn.masks import member_mask
 from pe_lab.teaching import exercises as ex
+from pe_lab.teaching.exercises import masks, parameters
 
 
 @pytest.fixture(autouse=True)
@@ -31,9 +32,9 @@ def _refused(verdict, reason: str) -> None:
     assert "instructor" not in verdict.message
 
 
-# --- the four wrong answers the review confirmed --------------------------------------------------------------
+# --- four wrong answers the checkers once accepted -------------------------------------------------------------
 
-def test_the_four_reported_wrong_answers_are_refused():
+def test_four_wrong_answers_once_accepted_are_refused():
     no_alpha_no_m = 64 * 128 * 9 // 2  # C_{j-1}*C_j*k^2/gamma: right only because alpha^2 = M there
     _refused(ex.check_pe_params(no_alpha_no_m, in_channels=64, out_channels=128, kernel_size=3, alpha=2,
                                 num_estimators=4, gamma=2), "cannot be graded here")
@@ -58,9 +59,9 @@ def _pe_params(c_in, c_out, s, alpha, num_estimators, gamma):
 
 def test_pe_params_drawn_layers_separate_every_classic_formula():
     for setting in ex.PARAM_SETTINGS:
-        right = ex._param_count(*setting)
+        right = parameters.param_count(*setting)
         assert right == _pe_params(*setting)
-        values = [right] + [value for value, _ in ex._param_mistakes(setting)]
+        values = [right] + [value for value, _ in parameters.param_mistakes(setting)]
         assert all(not math.isclose(a, b) for a, b in itertools.combinations(values, 2)), setting  # names one mistake
         c_in, c_out, s, alpha, members, gamma = setting
         assert alpha ** 2 != members and gamma > 1 and c_in != c_out
@@ -136,10 +137,10 @@ def test_mask_drawn_layers_separate_every_classic_mask():
     for setting in ex.MASK_SETTINGS:
         for member in (setting[5], None):
             layer = (*setting[:5], member)
-            expected = ex._expected_mask(*layer)
+            expected = masks.expected_mask(*layer)
             assert torch.equal(expected, _mask_by_hand(*layer))
             assert expected.shape[0] != expected.shape[1]
-            assert not any(torch.equal(wrong, expected) for wrong, _ in ex._mask_mistakes(*layer)
+            assert not any(torch.equal(wrong, expected) for wrong, _ in masks.mask_mistakes(*layer)
                            if wrong.shape == expected.shape), layer
     assert {s[5] for s in ex.MASK_SETTINGS} >= {0, 1, 2} and all(s[2] != s[3] for s in ex.MASK_SETTINGS)
 
@@ -177,7 +178,7 @@ def test_mask_function_and_unambiguous_matrix_are_accepted():
     proposed = dict(in_channels=3, out_channels=6, num_estimators=3, gamma=2, alpha=2, member=1)  # notebook 02
     right = _mask_by_hand(3, 6, 2, 3, 2, 1)
     assert ex.check_mask(right, **proposed)
-    for wrong, reason in ex._mask_mistakes(3, 6, 2, 3, 2, 1):
+    for wrong, reason in masks.mask_mistakes(3, 6, 2, 3, 2, 1):
         assert not ex.check_mask(wrong, **proposed), reason
 
 

@@ -123,7 +123,7 @@ def test_the_standalone_explorer_opens_on_committed_results_and_every_tab_redraw
     from pe_lab.teaching.explorers import lab_explorer
 
     tab, updates = lab_explorer(toy_epochs=50)
-    assert len(tab.children) == len(updates) == 10
+    assert len(tab.children) == len(updates) == 11
     assert [tab.get_title(i) for i in range(len(updates))] == list(updates)
     assert updates["Masks"](num_estimators=3)["groups"] == 3
     shown = updates["Alpha sweep"](alpha=4.0)
@@ -132,3 +132,4 @@ def test_the_standalone_explorer_opens_on_committed_results_and_every_tab_redraw
     assert set(updates["Width sweep"](width=4.0, compare="params")["numbers"]) == {"Single x8", "DE(4) x4",
                                                                                   "PE(2,4,1) x8"}
     assert updates["Toy (trains live)"](hidden=16, alpha=2.0)["figure"] is not None
+    assert updates["Seeds"](seed=1)["numbers"]  # one seed of the six methods' report

@@ -1,12 +1,9 @@
-"""Explorers refuse values their widgets would clamp.
-
-(Moved from ``tests/test_bad_inputs.py``, issue 9's cases, beside the module each checks.)
-"""
+"""Explorers refuse values their widgets would clamp."""
 
 from __future__ import annotations
 
 import pytest
-from helpers import private_cache, random_probs  # noqa: F401  (private_cache: autouse)
+from helpers import random_probs
 
 
 def test_explorer_update_refuses_values_its_widgets_would_clamp():

@@ -17,12 +17,6 @@ from pe_lab.training.loop import fit
 from pe_lab.training.step import TrainingDiverged
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv("PE_LAB_DATA", raising=False)
-
-
 def _write_image_folder(root, classes, per_class=3, size=32):
     rng = np.random.default_rng(0)
     for c in classes:

@@ -1,5 +1,5 @@
-"""The Recipe: checked when made, frozen, one identity with the model spec and the data fingerprint; checkpoints
-written before it (identity fields at the top level) are migrated and resume, others are refused by name."""
+"""The Recipe: checked when made, frozen, one identity with the model spec and the data fingerprint; a checkpoint
+resumes only under its own identity, and a different or missing one is refused by name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from pe_lab.config import atomic_save
 from pe_lab.data.images import synthetic_dataset
 from pe_lab.methods import build
-from pe_lab.training.checkpoint import RunMismatch, load_checkpoint, migrated_identity, run_identity
+from pe_lab.training.checkpoint import RunMismatch, load_checkpoint, run_identity
 from pe_lab.training.loop import fit
 from pe_lab.training.recipe import Recipe, RecipeError, check_recipe
 
@@ -62,29 +62,16 @@ def test_keywords_and_a_recipe_are_the_same_run():
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
 
 
-def _old_identity(identity: dict) -> dict:
-    """The identity as pe-lab's flat layout wrote it (the recipe's fields at the top, SGD's in ``optimizer``)."""
-    recipe = identity["recipe"]
-    return {"model": identity["model"], "train": identity["train"], "test": identity["test"],
-            "optimizer": {"name": "sgd", **{k: recipe[k] for k in ("lr", "momentum", "nesterov", "weight_decay")}},
-            **{k: recipe[k] for k in ("schedule", "epochs", "batch_size", "member_reduction", "label_smoothing",
-                                      "augment", "seed")},
-            "amp": identity["amp"], "pe_lab": identity["pe_lab"]}
-
-
-def test_a_checkpoint_of_the_old_layout_is_migrated_and_resumed_and_a_changed_one_refused(tmp_path):
+def test_a_checkpoint_resumes_only_under_its_own_identity(tmp_path):
     train = synthetic_dataset(2, 10)
     recipe = Recipe(epochs=2, batch_size=4, schedule="cosine")
     path = tmp_path / "run.pt"
-    fit(build("lenet", "packed"), train, recipe=recipe.replace(epochs=2), progress=False, checkpoint=path)
+    fit(build("lenet", "packed"), train, recipe=recipe, progress=False, checkpoint=path)
     state = load_checkpoint(path)
-    old = _old_identity(state["identity"])
-    assert migrated_identity(old) == state["identity"]  # the same facts, moved
-    state["identity"] = old
-    atomic_save(state, path)
     history = fit(build("lenet", "packed"), train, recipe=recipe, progress=False, checkpoint=path, resume=True)
     assert len(history.train_loss) == 2  # resumed at epoch 2 of 2: nothing retrained, the history kept
-    state["identity"] = {**old, "optimizer": {**old["optimizer"], "lr": 0.5}}
+    identity = state["identity"]
+    state["identity"] = {**identity, "recipe": {**identity["recipe"], "lr": 0.5}}
     atomic_save(state, path)
     with pytest.raises(RunMismatch, match="recipe.lr: 0.5 -> 0.1"):
         fit(build("lenet", "packed"), train, recipe=recipe, progress=False, checkpoint=path, resume=True)

@@ -1,0 +1,57 @@
+"""An ``ImageSet``: images ``(N, 3, H, W)`` uint8 in memory, their labels and classes, and where they came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+from ...validate import check_int
+
+__all__ = ["ImageSet", "subset"]
+
+
+@dataclass
+class ImageSet:
+    """Images ``(N, 3, H, W)`` uint8 and labels ``(N,)`` int64, with where they came from."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+    source: str
+
+    def __post_init__(self) -> None:
+        # Every message names the source: the file or folder the bad images or labels came from.
+        if self.images.dim() != 4 or self.images.shape[1] != 3 or self.images.dtype != torch.uint8:
+            raise ValueError(f"{self.source}: images must be uint8 (N, 3, H, W), got {self.images.dtype} "
+                             f"{tuple(self.images.shape)}")
+        if self.labels.shape != (self.images.shape[0],):
+            raise ValueError(f"{self.source}: labels must be ({self.images.shape[0]},), got {tuple(self.labels.shape)}")
+        if self.images.shape[0] == 0:
+            raise ValueError(f"the data set from {self.source} is empty")
+        if self.labels.is_floating_point() or self.labels.dtype == torch.bool:
+            raise ValueError(f"{self.source}: labels must be integer class indices, got {self.labels.dtype}")
+        if self.labels.min() < 0 or self.labels.max() >= len(self.classes):
+            raise ValueError(f"{self.source}: labels must lie in [0, {len(self.classes)}) for classes {self.classes}, "
+                             f"got range [{int(self.labels.min())}, {int(self.labels.max())}]")
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def synthetic(self) -> bool:
+        return self.source.startswith("synthetic")
+
+    def to(self, device: torch.device | str) -> ImageSet:
+        return replace(self, images=self.images.to(device), labels=self.labels.to(device))
+
+
+def subset(data: ImageSet, per_class: int, seed: int = 0) -> ImageSet:
+    """The first ``per_class`` images of each class after a seeded shuffle (balanced quick runs)."""
+    per_class = check_int("per_class", per_class, minimum=1)
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    labels = data.labels[order.to(data.labels.device)].cpu()
+    keep = torch.cat([order[labels == c][:per_class] for c in range(len(data.classes))]).sort().values
+    keep = keep.to(data.images.device)
+    return replace(data, images=data.images[keep], labels=data.labels[keep],
+                   source=f"{data.source} (subset: {per_class} per class)")

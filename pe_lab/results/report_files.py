@@ -1,0 +1,84 @@
+"""Report files: reading a report (checked field by field) with its stored predictions, the committed ones under
+``assets/results/``, and the lock that keeps two runs from writing one report at once."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+from ..config import WriteError, assets_dir
+from .predictions import load_predictions
+from .records import read_report as _read_checked_report
+
+__all__ = ["RunLocked", "load_committed", "load_results", "read_report", "report_lock"]
+
+
+class RunLocked(RuntimeError):
+    """Another run is writing the same ``--out`` right now."""
+
+
+def read_report(path: Path) -> dict:
+    """A JSON report written by this CLI, checked field by field (``records.check_report``); ``ReportError``
+    naming the file and the field if it is not one."""
+    return _read_checked_report(path)
+
+
+def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("single", "deep", "packed"),
+                   ) -> tuple[dict, dict[str, dict]]:
+    """The committed report ``assets/results/<name>.json`` and its first seed's stored predictions.
+
+    Raises ``FileNotFoundError`` if the report or the predictions of any of ``methods`` are missing.
+    """
+    return load_results(assets_dir() / "results" / f"{name}.json", methods)
+
+
+def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None) -> tuple[dict, dict[str, dict]]:
+    """A report written by this CLI (with ``--save-predictions``) and its first seed's stored predictions, for
+    ``methods`` (default: every method in the report)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no results at {path}; run python -m pe_lab.experiment first")
+    report = read_report(path)
+    seed = report["provenance"]["seeds"][0]
+    methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))
+    predictions = {}
+    for method in methods:
+        stored = path.with_name(f"{path.stem}-predictions-{method}-seed{seed}.pt")
+        if not stored.exists():
+            raise FileNotFoundError(f"results {path} lack the predictions of {method!r} ({stored})")
+        predictions[method] = load_predictions(stored)
+    return report, predictions
+
+
+@contextlib.contextmanager
+def report_lock(out: Path):
+    """Refuse a second run writing the same report at once (the later writer would drop the earlier's runs).
+    An OS lock (flock) is released when the process dies, even by kill -9, so no stale lock remains."""
+    lock_path = out.with_name(out.name + ".lock")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path, "a+")  # noqa: SIM115 - closed by the with below
+    except OSError as error:  # a folder that cannot be made or written: named, before any work
+        raise WriteError(lock_path, error) from error
+    with handle:
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; run one experiment per --out there
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunLocked(f"{out} is being written by another run ({holder}); wait for it to finish, or use "
+                               "another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

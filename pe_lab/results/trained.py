@@ -1,0 +1,159 @@
+"""Small trained models that come with the lab: a CPU student loads a trained Packed-Ensemble, unpacks it and
+looks at its members without training one.
+
+A committed file ``assets/checkpoints/<model>-<method>-seed<seed>.pt`` holds the model's state only (float32,
+no optimiser), its ``spec`` (what ``build_from_spec`` rebuilds) and its provenance: the recipe, the data's names
+and fingerprints, the run's test accuracy, NLL and ECE as its report recorded them, the report it belongs to and
+the git commits of the training and of the export. ``export_checkpoints`` writes such files from the training
+checkpoints of ``python -m pe_lab.experiment ... --runs-dir D`` (``scripts/export_checkpoints.py``);
+``load_trained`` reads one back with ``torch.load(..., weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import assets_dir, atomic_save, env_flag
+from ..data.images import ImageSet, load_cifar10, subset, synthetic_dataset
+from ..methods.registry import build_from_spec
+from ..training.checkpoint import checkpoint_digest, load_checkpoint
+from .provenance import provenance, write_json
+
+__all__ = ["TrainedCheckpointError", "available_trained", "export_checkpoints", "load_trained", "trained_dir",
+           "trained_path", "trained_test_set"]
+
+SLIM_KEYS = ("spec", "model", "provenance")
+
+
+class TrainedCheckpointError(FileNotFoundError):
+    """A committed trained model that is missing, or a file that is not one."""
+
+
+def trained_dir() -> Path:
+    """Where the committed trained models live: ``assets/checkpoints``."""
+    return assets_dir() / "checkpoints"
+
+
+def trained_path(model: str, method: str, seed: int, folder: str | os.PathLike | None = None) -> Path:
+    """The file of one trained model: ``<folder>/<model>-<method>-seed<seed>.pt``."""
+    return Path(folder or trained_dir()) / f"{model}-{method}-seed{seed}.pt"
+
+
+def available_trained(folder: str | os.PathLike | None = None) -> list[str]:
+    """The trained models in ``folder`` (default ``assets/checkpoints``), as ``<model>-<method>-seed<seed>``."""
+    folder = Path(folder or trained_dir())
+    return sorted(path.stem for path in folder.glob("*-seed*.pt")) if folder.is_dir() else []
+
+
+def load_trained(model: str = "lenet", method: str = "packed", seed: int = 0, *,
+                 folder: str | os.PathLike | None = None) -> tuple[nn.Module, dict]:
+    """A committed trained model (in eval mode), rebuilt from its spec, and its provenance: ``net(images)`` gives
+    logits ``(B, M, K)``, ``record["metrics"]`` the run's test accuracy, NLL and ECE. The file is read with
+    ``weights_only=True`` (no code runs on load). A missing file raises ``TrainedCheckpointError`` naming it
+    and the models that are there."""
+    path = trained_path(model, method, seed, folder)
+    if not path.is_file():
+        found = available_trained(folder)
+        raise TrainedCheckpointError(
+            f"no trained model at {path}; available: {', '.join(found) if found else 'none'}. "
+            "Export one with: python scripts/export_checkpoints.py --report R.json --runs-dir D --name " + model)
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated file, a pickle with code in it
+        raise TrainedCheckpointError(f"{path} cannot be read ({type(error).__name__}: {error})") from error
+    if not isinstance(stored, dict) or not set(SLIM_KEYS) <= set(stored):
+        raise TrainedCheckpointError(f"{path} is not a pe-lab trained model (it needs {', '.join(SLIM_KEYS)})")
+    net = build_from_spec(stored["spec"])
+    net.load_state_dict(stored["model"])
+    net.eval()
+    try:  # the path as a reader of the repository writes it, where it is inside it
+        shown = path.resolve().relative_to(assets_dir().parent)
+    except ValueError:
+        shown = path
+    return net, {**stored["provenance"], "file": str(shown)}
+
+
+def trained_test_set(quick: bool, per_class: int = 100) -> ImageSet:
+    """CIFAR-10 test images to evaluate a trained model on: found (``$PE_LAB_DATA``) or downloaded (unless
+    ``$PE_LAB_OFFLINE=1``), all 10,000, or ``per_class`` of each class in quick mode. Where none can be had, a
+    synthetic set with a warning: its ``source`` says ``synthetic``, and a CIFAR-10 model's accuracy on it means
+    nothing."""
+    try:
+        test = load_cifar10("test", download=not env_flag("PE_LAB_OFFLINE"))
+    except (FileNotFoundError, ValueError) as error:
+        warnings.warn(f"no CIFAR-10 test set ({str(error).splitlines()[0]}); using SYNTHETIC images", stacklevel=2)
+        return synthetic_dataset(per_class if quick else 1000, split="test")
+    return subset(test, per_class) if quick else test
+
+
+def slim_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A model's state as float32 tensors that own their storage (a floating tensor in another precision is cast;
+    integer buffers such as BatchNorm's step count are kept as they are)."""
+    return {key: (value.float() if value.is_floating_point() else value).detach().clone().contiguous()
+            for key, value in state.items()}
+
+
+def _source_checkpoint(run: dict, report_path: Path, runs_dir: Path) -> Path:
+    """The training checkpoint a report's run finished with: the file its report names, looked for in
+    ``runs_dir`` (the report may have been written in another working folder), else
+    ``<report>-*-<method>-seed<s>.pt``."""
+    named = run.get("checkpoint")
+    candidates = [runs_dir / Path(named).name] if named else []
+    candidates += sorted(runs_dir.glob(f"{report_path.stem}-*-{run['method']}-seed{run['seed']}.pt"))
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise TrainedCheckpointError(f"no training checkpoint for {run['method']} seed {run['seed']} of {report_path} "
+                                 f"in {runs_dir} (looked for {', '.join(str(p) for p in candidates) or 'none'})")
+
+
+def _provenance(run: dict, report: dict, report_path: Path, checkpoint: dict, source: Path, copy: Path) -> dict:
+    identity = checkpoint.get("identity") or {}
+    made = report.get("provenance", {})
+    metrics = run["metrics"]
+    return {
+        "model": run["spec"]["name"], "method": run["method"], "seed": run["seed"],
+        "recipe": identity.get("recipe"),
+        "data": {"train": identity.get("train"), "test": identity.get("test"), "ood": made.get("data", {}).get("ood")},
+        "metrics": {key: metrics[key] for key in ("accuracy", "nll", "ece")},
+        "epoch": int(checkpoint["epoch"]), "params": run.get("params"),
+        "report": {"file": copy.name, "written_as": str(report_path), "command": made.get("command"),
+                   "date": made.get("date"), "hardware": made.get("hardware"), "git_commit": made.get("git_commit")},
+        "source_checkpoint": {"file": source.name, "sha256": checkpoint_digest(source)},
+        "git_commit": made.get("git_commit"),
+    }
+
+
+def export_checkpoints(report_path: str | os.PathLike, runs_dir: str | os.PathLike, name: str,
+                       out_dir: str | os.PathLike | None = None, command: str = "export_checkpoints") -> list[Path]:
+    """Write ``<out_dir>/<name>-<method>-seed<seed>.pt`` for every run of the report at ``report_path`` from its
+    training checkpoint in ``runs_dir``: model state (float32), spec and provenance, atomically; and a copy of the
+    report beside them, ``<name>-report.json``, which each file's provenance names. A checkpoint whose SHA-256
+    differs from the one the report recorded (a later run wrote over it) is refused."""
+    report_path, runs_dir = Path(report_path), Path(runs_dir)
+    out_dir = Path(out_dir or trained_dir())
+    report = json.loads(report_path.read_text())
+    copy = out_dir / f"{name}-report.json"
+    written = []
+    for run in report["runs"]:
+        source = _source_checkpoint(run, report_path, runs_dir)
+        recorded = run.get("checkpoint_sha256")
+        if recorded and recorded != checkpoint_digest(source):
+            raise TrainedCheckpointError(f"{source} is not the checkpoint {report_path} recorded for {run['method']} "
+                                         f"seed {run['seed']} (its SHA-256 differs): a later run wrote over it")
+        checkpoint = load_checkpoint(source)
+        record = _provenance(run, report, report_path, checkpoint, source, copy)
+        record["exported"] = provenance(command, torch.device("cpu"))
+        record = json.loads(json.dumps(record))  # plain types only (torch's version is a str subclass)
+        path = trained_path(name, run["method"], run["seed"], out_dir)
+        atomic_save({"spec": checkpoint["spec"] or run["spec"], "model": slim_state(checkpoint["model"]),
+                     "provenance": record}, path)
+        written.append(path)
+    write_json(report, copy)
+    return written
