@@ -7,7 +7,7 @@ TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pe-lab-installed
 
-.PHONY: lab explorer book instructor test test-browser lint bench experiment gpu-pack gpu-check clean
+.PHONY: lab explorer book site instructor test test-browser lint bench experiment gpu-pack gpu-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,9 +35,16 @@ book: $(STAMP)  ## a static HTML book of every notebook as a class sees it, in r
 	$(PY) -m pip install -q -e '.[book]'
 	$(PY) scripts/build_book.py --out runs/book $(BOOK_ARGS)
 
+# Every explorer as one static page in runs/site/ whose controls work with no kernel and no network (open
+# runs/site/index.html, or serve the folder); the link after '#' holds the tab and every control. Each state is drawn
+# ahead of time by the explorers' own code; the toy world's 162 states train once (minutes on 2 CPU cores), cached in
+# runs/site-cache/. SITE_ARGS e.g. --quick (two values per control) or --jobs 4.
+site: $(STAMP)  ## every explorer as a static offline page, state in the link, in runs/site/ (open runs/site/index.html)
+	$(PY) scripts/build_site.py --out runs/site $(SITE_ARGS)
+
 # Filled copies of the notebooks with a Solutions section each (every exercise answered; the tests execute them).
 instructor: $(STAMP)  ## the instructor pack: runs/instructor/NN_*.ipynb, every exercise solved
-	$(PY) -m pe_lab.solutions fill --out runs/instructor
+	$(PY) -m pe_lab solutions fill --out runs/instructor
 
 test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in quick mode
 	$(PY) -m pip install -q -e '.[reference]'  # torch-uncertainty: the tutorial's layers, compared with pe-lab's
@@ -47,7 +54,7 @@ test: $(STAMP)  ## unit tests, doctests, lint, and every notebook executed in qu
 test-browser: $(STAMP)  ## headless Chromium: JupyterLab's sliders move, figures change; every book page reads right
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 	$(PY) -m pip install -q -e '.[browser]'
-	PE_LAB_QUICK=1 $(PY) -m pytest -ra -m browser tests/test_browser.py
+	PE_LAB_QUICK=1 $(PY) -m pytest -ra -m browser tests/test_browser.py tests/test_site_browser.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pe_lab tests scripts notebooks
@@ -56,13 +63,13 @@ bench: $(STAMP)
 	$(PY) -m pe_lab bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu --out runs/bench-resnet18-cpu.json
 
 experiment: $(STAMP)
-	$(PY) -m pe_lab.experiment --preset quick
+	$(PY) -m pe_lab experiment --preset quick
 
 # A GPU machine gets only the checkout: pack the data into an ignored folder first (here, where ../shared is),
 # then run the check there with OUT set to the folder that comes back.
 SHARED_DATA ?= ../shared/data
 gpu-pack: $(STAMP)  ## pack JPEG CIFAR-10 + 2.5k SVHN into .gpu-data/ (25 MiB) for a GPU machine
-	$(PY) -m pe_lab.datapack pack $(SHARED_DATA) .gpu-data/cifar10-svhn.pack
+	$(PY) -m pe_lab datapack pack $(SHARED_DATA) .gpu-data/cifar10-svhn.pack
 
 gpu-check:  ## on the GPU machine (no venv needed): device checks, bench b128/b512, H100 preset -> $$OUT
 	python scripts/gpu_check.py --out "$${OUT:?set OUT to the results folder}"

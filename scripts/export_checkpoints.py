@@ -2,7 +2,7 @@
 
 Train first (every run checkpoints under ``--runs-dir``), then export each run of the report::
 
-    python -m pe_lab.experiment --preset lenet --seeds 0 --out /tmp/lenet_seed0.json --runs-dir /tmp/lenet
+    pe-lab experiment --preset lenet --seeds 0 --out /tmp/lenet_seed0.json --runs-dir /tmp/lenet
     python scripts/export_checkpoints.py --report /tmp/lenet_seed0.json --runs-dir /tmp/lenet --name lenet
 
 writes ``assets/checkpoints/lenet-<method>-seed0.pt`` (model state in float32, spec, provenance; no optimiser),
@@ -23,7 +23,7 @@ from pe_lab.results.trained import export_checkpoints, trained_dir  # noqa: E402
 
 def main(argv: list[str] | None = None) -> list[Path]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--report", required=True, help="the report python -m pe_lab.experiment wrote (--out)")
+    parser.add_argument("--report", required=True, help="the report pe-lab experiment wrote (--out)")
     parser.add_argument("--runs-dir", required=True, help="the --runs-dir of that command: its training checkpoints")
     parser.add_argument("--name", required=True, help="the model's name in the files written, e.g. lenet")
     parser.add_argument("--out-dir", default=str(trained_dir()), help="where to write (default assets/checkpoints)")

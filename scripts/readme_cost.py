@@ -1,5 +1,5 @@
 """Regenerate the cost tables of ``book/cost.md`` (between their markers) from the committed benchmark JSON
-(``assets/results/bench-*.json``, written by ``python -m pe_lab.bench``): its command, machine, commit and table.
+(``assets/results/bench-*.json``, written by ``pe-lab bench``): its command, machine, commit and table.
 
     python scripts/readme_cost.py            # rewrite the sections
     python scripts/readme_cost.py --check    # exit 1 naming each section that is out of date

@@ -1,6 +1,6 @@
-"""``python -m pe_lab.bench``: Single vs Deep Ensemble vs Packed-Ensemble costs in one table.
+"""``pe-lab bench``: Single vs Deep Ensemble vs Packed-Ensemble costs in one table.
 
-    python -m pe_lab.bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu
+    pe-lab bench --model resnet18 --alpha 2 --num-estimators 4 --gamma 1 --batch 64 --device cpu
 
 Prints parameters, forward FLOPs per image, activation memory of a training step, and median times of
 a forward pass and of a full training step (forward + backward + SGD step), with the ratios PE/Single
@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
                    help="CUDA mixed precision: fp16 with loss scaling, or bf16")
     p.add_argument("--compile", nargs="?", const="inductor", default=None, metavar="BACKEND",
                    help="wrap each contender's model in torch.compile (default backend inductor)")
-    p.add_argument("--out", default=None, help="JSON path (default assets/results/bench-<model>-<device>.json)")
+    p.add_argument("--out", default=None,
+                   help="JSON path (default runs/bench-<model>-<device>.json; committed results only when named)")
     args = apply_rules(p, _RULES).parse_args(argv)
     try:  # every option is checked before a model is built
         device = get_device(args.device)
@@ -108,7 +109,7 @@ def main(argv: list[str] | None = None) -> dict:
             check_choice("--compile backend", args.compile, tuple(torch.compiler.list_backends(exclude_tags=())))
         with torch.device("meta"):
             build(args.model, "packed", alpha=args.alpha, num_estimators=args.num_estimators, gamma=args.gamma)
-        out = Path(args.out or f"assets/results/bench-{args.model}-{device.type}.json")
+        out = Path(args.out or f"runs/bench-{args.model}-{device.type}.json")
         if out.is_dir():
             raise ValueError(f"--out {out} is a folder: give a file name")
         problem = probe_writable("--out's folder", out.parent)  # before the minutes of measuring, not after

@@ -118,7 +118,8 @@ def in_flags(message: str) -> str:
 
     for dest, (_, name, to_field, _) in FLAGS.items():
         if to_field is not _negated and name != "device":  # device errors name it already
-            message = re.sub(rf"(?<![-\w]){name}(?![-\w])", "--" + dest.replace("_", "-"), message)
+            # a name inside an expression (``num_estimators*gamma=12``, ``alpha=inf``) belongs to the value shown
+            message = re.sub(rf"(?<![-\w*]){name}(?![-\w*=])", "--" + dest.replace("_", "-"), message)
     return message
 
 

@@ -1,9 +1,9 @@
-"""``python -m pe_lab.cli.tutorial``: torch-uncertainty's CIFAR-10 Packed-Ensembles tutorial, trained as it was
+"""``pe-lab tutorial``: torch-uncertainty's CIFAR-10 Packed-Ensembles tutorial, trained as it was
 written (``--version 2024-02``, the version the lab grew from, or ``2025-03``, today's), measured, reported.
 
 Example (the committed runs; about 25 CPU minutes for 2024-02 on 2 cores, 10 for 2025-03):
 
-    python -m pe_lab.cli.tutorial --version 2024-02 --networks packed-seed-head,packed-class-head \\
+    pe-lab tutorial --version 2024-02 --networks packed-seed-head,packed-class-head \\
         --layers torch-uncertainty --seeds 0,1,2 --data ../shared/data --out assets/results/tutorial_2024-02.json
 
 Runs already in ``--out`` with the same recipe are kept (a stopped run resumes where it stopped).

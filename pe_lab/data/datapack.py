@@ -11,8 +11,8 @@ entry is checked against the data it points into, the total it would write again
 files are written into a temporary sibling of the destination that is renamed into place only when every entry
 has been written and checked, so a damaged pack, a full disk or an interruption leaves no half-unpacked folder.
 
-    python -m pe_lab.datapack pack ../shared/data .gpu-data/cifar10-svhn.pack --svhn 2500
-    python -m pe_lab.datapack unpack .gpu-data/cifar10-svhn.pack /tmp/pe-data    # -> cifar10-jpeg/, svhn-test/
+    pe-lab datapack pack ../shared/data .gpu-data/cifar10-svhn.pack --svhn 2500
+    pe-lab datapack unpack .gpu-data/cifar10-svhn.pack /tmp/pe-data    # -> cifar10-jpeg/, svhn-test/
 """
 
 from __future__ import annotations

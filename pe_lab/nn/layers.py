@@ -9,8 +9,11 @@ by ``alpha`` and splits them into ``G = num_estimators * gamma`` groups, so
   and emits ``alpha*C_{j+1}`` channels;
 * a ``last`` layer maps ``alpha*C_j -> num_estimators*C_{j+1}`` in ``num_estimators`` groups (one head each).
 
-The layer's torch attributes ``.in_channels`` / ``.out_channels`` (``.in_features`` / ``.out_features``) are
-the *widened* sizes above, since they describe the grouped layer torch runs.
+Both layers name their sizes alike. The torch attributes ``.in_channels`` / ``.out_channels`` (``.in_features`` /
+``.out_features``) are the *widened* sizes above, since they describe the grouped layer torch runs
+(``.extended_in_channels`` ... ``.extended_out_features`` say the same in the paper's words); the base sizes the
+layer was built from are ``.base_in_channels`` / ``.base_out_channels`` (``.base_in_features`` /
+``.base_out_features``).
 
 Channel layout, the one contract every packed layer keeps: channels are member-major. Member ``m`` owns the
 contiguous block ``[m*E/M, (m+1)*E/M)`` of an extended size ``E`` (``M = num_estimators``), and inside it
@@ -129,8 +132,8 @@ class PackedConv2d(nn.Conv2d):
     member ``m`` owning output channels ``[m*extended_out_channels/M, (m+1)*extended_out_channels/M)``.
 
     >>> layer = PackedConv2d(16, 32, 3, alpha=2, num_estimators=4, gamma=1, padding=1)
-    >>> (layer.extended_in_channels, layer.extended_out_channels, layer.groups)
-    (32, 64, 4)
+    >>> (layer.in_channels, layer.out_channels, layer.groups), (layer.base_in_channels, layer.base_out_channels)
+    ((32, 64, 4), (16, 32))
     >>> layer(torch.zeros(5, 32, 8, 8)).shape
     torch.Size([5, 64, 8, 8])
     """
@@ -153,10 +156,12 @@ class PackedConv2d(nn.Conv2d):
 
     @property
     def extended_in_channels(self) -> int:
+        """The widened input size, ``in_channels`` (the paper's word for it)."""
         return self.in_channels
 
     @property
     def extended_out_channels(self) -> int:
+        """The widened output size, ``out_channels`` (the paper's word for it)."""
         return self.out_channels
 
     def _check_input(self, x: torch.Tensor) -> None:
@@ -180,16 +185,19 @@ class PackedConv2d(nn.Conv2d):
 class PackedLinear(nn.Module):
     """A fully connected layer that packs ``num_estimators`` member layers (a grouped linear map).
 
-    ``weight`` has shape ``(extended_out_features, extended_in_features // groups)``, the same convention
-    as a grouped conv's weight, so masks and dense conversion treat conv and linear alike.
+    Its sizes are named as ``PackedConv2d``'s: ``in_features`` / ``out_features`` are the widened sizes (what
+    ``nn.Linear``'s attributes of the grouped map would be), ``base_in_features`` / ``base_out_features`` the
+    arguments it was built from. ``weight`` has shape ``(out_features, in_features // groups)``, the same
+    convention as a grouped conv's weight, so masks and dense conversion treat conv and linear alike.
 
-    Shapes: input ``(B, extended_in_features)`` (or ``(..., extended_in_features)``), output
-    ``(..., extended_out_features)`` with member ``m`` owning the block
-    ``[m*extended_out_features/M, (m+1)*extended_out_features/M)``.
+    Shapes: input ``(B, in_features)`` (or ``(..., in_features)``), output ``(..., out_features)`` with member
+    ``m`` owning the block ``[m*out_features/M, (m+1)*out_features/M)``.
 
     >>> layer = PackedLinear(400, 10, alpha=2, num_estimators=4, last=True)
-    >>> (layer.extended_in_features, layer.extended_out_features, layer.groups, tuple(layer.weight.shape))
+    >>> (layer.in_features, layer.out_features, layer.groups, tuple(layer.weight.shape))
     (800, 40, 4, (40, 200))
+    >>> (layer.base_in_features, layer.base_out_features)
+    (400, 10)
     >>> layer(torch.zeros(3, 800)).shape
     torch.Size([3, 40])
     """
@@ -203,13 +211,23 @@ class PackedLinear(nn.Module):
             in_features, out_features, alpha, num_estimators, gamma, first, last, "in_features", "out_features"
         )
         alpha, num_estimators, gamma = check_pe_hyperparameters(alpha, num_estimators, gamma)
-        self.in_features, self.out_features = in_features, out_features
-        self.extended_in_features, self.extended_out_features, self.groups = ext_in, ext_out, groups
+        self.base_in_features, self.base_out_features = in_features, out_features
+        self.in_features, self.out_features, self.groups = ext_in, ext_out, groups
         self.alpha, self.num_estimators, self.gamma = alpha, num_estimators, gamma
         self.first, self.last = first, last
         self.weight = nn.Parameter(torch.empty(ext_out, ext_in // groups))
         self.bias = nn.Parameter(torch.empty(ext_out)) if bias else None
         self.reset_parameters()
+
+    @property
+    def extended_in_features(self) -> int:
+        """The widened input size, ``in_features`` (the paper's word for it)."""
+        return self.in_features
+
+    @property
+    def extended_out_features(self) -> int:
+        """The widened output size, ``out_features`` (the paper's word for it)."""
+        return self.out_features
 
     def reset_parameters(self) -> None:
         # Same initialisation as nn.Linear on each member's block (fan_in = ext_in // groups).
@@ -219,10 +237,10 @@ class PackedLinear(nn.Module):
             nn.init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] != self.extended_in_features:
+        if x.shape[-1] != self.in_features:
             raise ValueError(
-                f"PackedLinear expects input (..., {self.extended_in_features}) "
-                f"(alpha*in_features), got {tuple(x.shape)}"
+                f"PackedLinear expects input (..., {self.in_features}) "
+                f"(alpha*in_features{'' if not self.first else ', raw because first=True'}), got {tuple(x.shape)}"
             )
         check_input_dtype(self, x)
         if self.groups == 1:
@@ -234,7 +252,7 @@ class PackedLinear(nn.Module):
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"extended=({self.extended_in_features}->{self.extended_out_features}), groups={self.groups}, "
+                f"base=({self.base_in_features}->{self.base_out_features}), groups={self.groups}, "
                 f"alpha={self.alpha}, num_estimators={self.num_estimators}, gamma={self.gamma}, "
                 f"first={self.first}, last={self.last}, bias={self.bias is not None}")
 

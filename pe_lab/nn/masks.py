@@ -31,7 +31,7 @@ def _sizes(layer: PackedLayer) -> tuple[int, int, int, tuple[int, ...]]:
     if isinstance(layer, PackedConv2d):
         return layer.out_channels, layer.in_channels, layer.groups, tuple(layer.kernel_size)
     if isinstance(layer, PackedLinear):
-        return layer.extended_out_features, layer.extended_in_features, layer.groups, ()
+        return layer.out_features, layer.in_features, layer.groups, ()
     raise TypeError(f"expected a PackedConv2d or PackedLinear, got {type(layer).__name__}")
 
 
@@ -171,4 +171,4 @@ def _clone_config(layer: PackedLayer) -> PackedLayer:
     if isinstance(layer, PackedConv2d):
         return PackedConv2d(layer.base_in_channels, layer.base_out_channels, layer.kernel_size,
                             stride=layer.stride, padding=layer.padding, dilation=layer.dilation, **common)
-    return PackedLinear(layer.in_features, layer.out_features, **common)
+    return PackedLinear(layer.base_in_features, layer.base_out_features, **common)

@@ -1,8 +1,8 @@
 """The records pe-lab writes and reads back, each read through one validating reader.
 
 A record kind has one checker, and every loader goes through it: ``check_report`` (what
-``python -m pe_lab.experiment`` writes), ``check_run`` (one run of a report), ``check_sweep`` (what
-``python -m pe_lab.sweep collect`` writes) and ``check_sweep_row`` (one of its rows). A file edited by hand or left
+``pe-lab experiment`` writes), ``check_run`` (one run of a report), ``check_sweep`` (what
+``pe-lab sweep collect`` writes) and ``check_sweep_row`` (one of its rows). A file edited by hand or left
 partial is refused with a ``ReportError`` naming the file and the field, e.g.
 ``assets/results/x.json: runs[2].metrics.accuracy is missing``, instead of failing later with a bare ``KeyError``
 deep inside a table or a sentence. The checkers validate and return the same dict (callers read dicts); nothing
@@ -198,7 +198,7 @@ def _provenance(record, at, *, seeds: bool) -> dict:
 
 
 def check_report(report, where: str | os.PathLike = "the report") -> dict:
-    """A report of ``python -m pe_lab.experiment`` (or ``compare_methods``), checked field by field; returned as
+    """A report of ``pe-lab experiment`` (or ``compare_methods``), checked field by field; returned as
     it is. ``ReportError`` names ``where`` and the first field that is missing or wrong."""
     at = _Field(str(where))
     if not isinstance(report, dict):
@@ -264,7 +264,7 @@ def check_sweep_row(row, at: _Field | str) -> dict:
 
 
 def check_sweep(sweep, where: str | os.PathLike = "the sweep") -> dict:
-    """A sweep of ``python -m pe_lab.sweep collect``, checked field by field (its rows too); returned as it is."""
+    """A sweep of ``pe-lab sweep collect``, checked field by field (its rows too); returned as it is."""
     at = _Field(str(where))
     if not isinstance(sweep, dict) or "rows" not in sweep:
         raise ReportError(f"{where} is not a pe-lab sweep (no rows)")

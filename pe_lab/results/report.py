@@ -1,6 +1,6 @@
 """Reports: what the command lines write and the notebooks read.
 
-A report is the JSON ``python -m pe_lab.experiment`` writes (provenance, config, runs, summary); beside it the
+A report is the JSON ``pe-lab experiment`` writes (provenance, config, runs, summary); beside it the
 first seed's member probabilities (``-predictions-<method>-seed<s>.pt``) and a few test images (``-samples.pt``).
 Each concept has its module: ``report_files`` (reading reports, the lock), ``predictions`` (stored probabilities and
 sample images), ``tables``, ``prose`` (generated sentences), ``comparisons`` (``verdict``) and ``sweeps``; the

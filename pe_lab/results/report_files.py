@@ -38,7 +38,7 @@ def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None
     ``methods`` (default: every method in the report)."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no results at {path}; run python -m pe_lab.experiment first")
+        raise FileNotFoundError(f"no results at {path}; run pe-lab experiment first")
     report = read_report(path)
     seed = report["provenance"]["seeds"][0]
     methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))

@@ -1,6 +1,6 @@
 """One run, measured: train a built model, evaluate it on test and OOD data, and record it as a report does.
 
-``compare_methods`` is the notebooks' version of ``python -m pe_lab.experiment`` (one seed, in memory);
+``compare_methods`` is the notebooks' version of ``pe-lab experiment`` (one seed, in memory);
 ``evaluate_run`` is what both record for a trained model.
 """
 

@@ -13,7 +13,7 @@ def load_sweep(name: str = "alpha") -> dict:
     """The committed sweep ``assets/results/sweep_<name>_lenet.json`` (``name``: ``alpha`` or ``width``)."""
     path = assets_dir() / "results" / f"sweep_{name}_lenet.json"
     if not path.exists():
-        raise FileNotFoundError(f"no sweep at {path}; run python -m pe_lab.sweep run / collect first")
+        raise FileNotFoundError(f"no sweep at {path}; run pe-lab sweep run / collect first")
     return read_sweep(path)  # checked field by field (``records.check_sweep``)
 
 

@@ -5,7 +5,7 @@ A committed file ``assets/checkpoints/<model>-<method>-seed<seed>.pt`` holds the
 no optimiser), its ``spec`` (what ``build_from_spec`` rebuilds) and its provenance: the recipe, the data's names
 and fingerprints, the run's test accuracy, NLL and ECE as its report recorded them, the report it belongs to and
 the git commits of the training and of the export. ``export_checkpoints`` writes such files from the training
-checkpoints of ``python -m pe_lab.experiment ... --runs-dir D`` (``scripts/export_checkpoints.py``);
+checkpoints of ``pe-lab experiment ... --runs-dir D`` (``scripts/export_checkpoints.py``);
 ``load_trained`` reads one back with ``torch.load(..., weights_only=True)``.
 """
 

@@ -251,7 +251,7 @@ def load_tutorial(version: str, networks: tuple[str, ...] = ()) -> tuple[dict, d
         raise ValueError(f"version must be one of {', '.join(TUTORIALS)}, got {version!r}")
     path = assets_dir() / "results" / f"tutorial_{version}.json"
     if not path.exists():
-        raise FileNotFoundError(f"no tutorial report at {path}; run python -m pe_lab.cli.tutorial --version {version}")
+        raise FileNotFoundError(f"no tutorial report at {path}; run pe-lab tutorial --version {version}")
     try:
         report = _check_tutorial_report(json.loads(path.read_text()), path)
     except json.JSONDecodeError as error:
@@ -273,7 +273,7 @@ def _load_member_probabilities(path) -> dict:
         stored = torch.load(path, weights_only=True)
     except Exception as error:  # truncated or not a torch file
         raise ValueError(f"{path} cannot be read ({type(error).__name__}); restore it (git checkout) or rerun "
-                         "python -m pe_lab.cli.tutorial") from error
+                         "pe-lab tutorial") from error
     if not isinstance(stored, dict) or not all(key in stored for key in ("test", "test_labels", "classes")):
         raise ValueError(f"{path} is not a stored tutorial prediction (needs test, test_labels, classes)")
     test, labels, classes = stored["test"], stored["test_labels"], stored["classes"]

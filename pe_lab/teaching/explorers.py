@@ -55,7 +55,7 @@ def _control_widget(control: Control, definition: Definition):
                    description=control.label, continuous_update=False, style=style)
     if control.kind == "slider":
         return widgets.SelectionSlider(options=list(control.options), value=control.default,
-                                       description=control.label, continuous_update=False, style=style)
+                                       description=control.label, continuous_update=False)
     if control.kind == "choices":
         return widgets.SelectMultiple(options=list(control.options), value=control.default, description=control.label,
                                       rows=definition.extra.get("rows", 4))

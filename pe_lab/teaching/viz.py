@@ -389,7 +389,7 @@ def cost_figure(rows: dict[str, dict[str, float]], *, keys: tuple[str, ...] = ("
 def results_figure(report: dict,
                    keys: tuple[str, ...] = ("accuracy", "nll", "ece", "brier", "auroc", "fpr95")) -> Figure:
     """Bars of each method's mean over seeds with one standard deviation, one panel per metric (a key of ``METRICS``
-    or ``OOD_METRICS``), from a report written by ``python -m pe_lab.experiment`` (its ``summary``), each method in
+    or ``OOD_METRICS``), from a report written by ``pe-lab experiment`` (its ``summary``), each method in
     its record's colour."""
     summary = report["summary"]
     methods = list(summary)

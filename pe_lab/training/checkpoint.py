@@ -42,7 +42,7 @@ def data_fingerprint(data) -> dict:
 
 def checkpoint_digest(path: str | os.PathLike) -> str:
     """The SHA-256 of a checkpoint file's bytes: a report records it beside each run, so that whoever reads the run's
-    checkpoint later (``python -m pe_lab.shift``) can tell the very file that run finished with from one a later
+    checkpoint later (``pe-lab shift``) can tell the very file that run finished with from one a later
     run wrote at the same path."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -31,7 +31,7 @@ def _float64():
 def _input(layer, batch=3, size=9):
     if isinstance(layer, PackedConv2d):
         return torch.randn(batch, layer.in_channels, size, size)
-    return torch.randn(batch, layer.extended_in_features)
+    return torch.randn(batch, layer.in_features)
 
 
 CONV_GRID = list(itertools.product(
@@ -186,6 +186,19 @@ def test_non_integer_alpha_allowed_where_sizes_are_integers():
     layer = PackedConv2d(8, 8, 3, alpha=1.5, num_estimators=2, gamma=2)
     assert (layer.in_channels, layer.out_channels, layer.groups) == (12, 12, 4)
     assert extended_size(4, 0.5, "x") == 2
+
+
+@pytest.mark.parametrize("first,last,widened", [(False, False, (12, 24)), (True, False, (6, 24)),
+                                                (False, True, (12, 48))])
+def test_conv_and_linear_name_widened_and_base_sizes_alike(first, last, widened):
+    """Torch's attributes are the widened sizes of the layer torch runs; ``base_*`` the sizes it was built from."""
+    conv = PackedConv2d(6, 12, 1, alpha=2, num_estimators=4, first=first, last=last)
+    linear = PackedLinear(6, 12, alpha=2, num_estimators=4, first=first, last=last)
+    assert (conv.in_channels, conv.out_channels) == (linear.in_features, linear.out_features) == widened
+    assert (conv.base_in_channels, conv.base_out_channels) == (linear.base_in_features, linear.base_out_features)
+    assert (linear.base_in_features, linear.base_out_features) == (6, 12)
+    assert (linear.extended_in_features, linear.extended_out_features) == widened
+    assert tuple(linear.weight.shape) == (linear.out_features, linear.in_features // linear.groups)
 
 
 def test_wrong_input_shape_is_a_clear_error():
