@@ -3,7 +3,7 @@
 This module is the namespace the notebooks use: ``from pe_lab import build, fit, load_committed, toy_explorer``.
 Each name is imported from its home module on first use (PEP 562), so ``import pe_lab.nn.layers`` stays fast.
 The package in layers (a module imports only from its own layer or below; ``tests/test_layout.py`` checks):
-``config``/``validate``/``files`` (0) < ``nn`` (1) < ``data`` (2) < ``methods`` (3) < ``evaluation`` (4)
+``config``/``runtime``/``validate``/``files`` (0) < ``nn`` (1) < ``data`` (2) < ``methods`` (3) < ``evaluation`` (4)
 < ``training`` (5) < ``results`` (6) < ``experiments`` (7) < ``teaching`` (8) < ``cli`` (9). Only ``teaching``
 imports a plotting or widget library; only ``cli`` parses command lines.
 """
@@ -18,6 +18,7 @@ from .version import __version__
 _HOMES = {
     "config": ("assets_dir", "env_flag", "get_device", "is_quick", "set_seed"),
     "nn.layers": ("PackedConv2d", "PackedLinear", "logits_by_member", "members_to_packed", "packed_to_members"),
+    "nn.tutorial": ("tutorial_network",),
     "nn.masks": ("from_dense", "layer_mask", "member_mask", "to_dense"),
     "nn.models": ("ARCHITECTURES", "ModelSpec"),
     "methods.registry": ("METHODS", "build", "build_from_spec", "build_member", "label_for"),
@@ -44,7 +45,10 @@ _HOMES = {
     "results.cost": ("contender_label", "count_flops", "count_params", "measure"),
     "results.comparisons": ("higher_is_better", "verdict"),
     "results.predictions": ("load_committed_samples", "load_predictions", "pick_sample_images"),
-    "results.prose": ("describe", "describe_gap_vs_doubling", "describe_sweeps"),
+    "results.prose": ("collapsed_runs", "describe", "describe_gap_vs_doubling", "describe_sweeps"),
+    "results.trained": ("TrainedCheckpointError", "load_trained", "trained_test_set"),
+    "results.tutorial": ("TUTORIALS", "compare_networks", "load_tutorial", "prediction_differences", "run_tutorial",
+                         "runs_by_network", "tutorial_table"),
     "results.report_files": ("load_committed", "load_results", "read_report"),
     "results.sweeps": ("load_sweep", "load_sweep_predictions"),
     "results.tables": ("format_table", "summarise", "sweep_table"),

@@ -15,8 +15,9 @@ import pe_lab
 
 PACKAGE = Path(pe_lab.__file__).parent
 # floor of each top-level part of pe_lab; the top level (``__init__``) above all
-FLOORS = {"version": 0, "config": 0, "validate": 0, "files": 0, "nn": 1, "data": 2, "methods": 3, "evaluation": 4,
-          "training": 5, "results": 6, "experiments": 7, "teaching": 8, "cli": 9, "__main__": 9, "__init__": 10}
+FLOORS = {"version": 0, "config": 0, "runtime": 0, "validate": 0, "files": 0, "nn": 1, "data": 2, "methods": 3,
+          "evaluation": 4, "training": 5, "results": 6, "experiments": 7, "teaching": 8, "cli": 9, "__main__": 9,
+          "__init__": 10}
 MAX_FUNCTION_LINES = 60
 
 

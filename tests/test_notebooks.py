@@ -50,6 +50,28 @@ def test_notebook_follows_the_notebook_rules(path):
             assert len(cell.source.splitlines()) <= 3, f"code cell without prose before it:\n{cell.source[:200]}"
 
 
+def deep_imports(text: str) -> list[str]:
+    """The ``pe_lab`` submodules a notebook's (or a solution's) code imports by path instead of from ``pe_lab``."""
+    import re
+
+    return re.findall(r"(?:from|import)\s+(pe_lab\.[\w.]+)", text)
+
+
+def test_notebooks_and_solutions_import_only_from_the_pe_lab_namespace():
+    """A notebook reaches the package through ``from pe_lab import ...`` alone, so a module can move without
+    breaking a lesson (and every name a lesson uses is listed in one place, ``pe_lab.__init__``)."""
+    assert deep_imports("from pe_lab.results.report import x\nimport pe_lab.nn\nfrom pe_lab import y") == [
+        "pe_lab.results.report", "pe_lab.nn"]
+    solutions = sorted((ROOT / "pe_lab" / "teaching" / "solutions").glob("notebook_*.py"))
+    found = {}
+    for path in [*NOTEBOOKS, ROOT / "explorer" / "pe_lab_explorer.ipynb", *solutions]:
+        code = (path.read_text() if path.suffix == ".py" else
+                "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"))
+        if deep_imports(code):
+            found[path.name] = deep_imports(code)
+    assert not found, f"import these from pe_lab (add the name to pe_lab.__init__'s _HOMES): {found}"
+
+
 @pytest.mark.notebooks
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_quick_mode(path, monkeypatch):

@@ -68,8 +68,7 @@ def format_table(costs: list[Cost], config: dict) -> str:
     return "\n".join(lines + [""] + ratios)
 
 
-@command("bench")
-def main(argv: list[str] | None = None) -> dict:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="pe-lab bench", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", default="resnet18")
@@ -90,7 +89,13 @@ def main(argv: list[str] | None = None) -> dict:
                    help="wrap each contender's model in torch.compile (default backend inductor)")
     p.add_argument("--out", default=None,
                    help="JSON path (default runs/bench-<model>-<device>.json; committed results only when named)")
-    args = apply_rules(p, _RULES).parse_args(argv)
+    return apply_rules(p, _RULES)
+
+
+@command("bench")
+def main(argv: list[str] | None = None) -> dict:
+    p = _parser()
+    args = p.parse_args(argv)
     try:  # every option is checked before a model is built
         device = get_device(args.device)
         if args.contenders is None:

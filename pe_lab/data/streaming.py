@@ -28,6 +28,7 @@ from .images import (
     CIFAR10_STD,
     DataError,
     ImageSet,
+    crop_and_flip,
     decode_image,
     image_files,
     match_classes,
@@ -153,8 +154,8 @@ class SeededItems(Dataset):
     """Items ``key -> (uint8 image (3, S, S), label)`` where ``key = epoch * N + index`` (from
     ``ShardedEpochSampler``): the augmentation is drawn from ``sample_seed(seed, unit, epoch, index)``.
 
-    In-memory data (``ImageSet``) gets the CIFAR recipe (zero padding 4, random crop, flip), as ``Batches``;
-    a ``FolderSet`` gets the ImageNet transforms.
+    In-memory data (``ImageSet``) gets the CIFAR recipe (``crop_and_flip``: zero padding 4, random crop, flip), as
+    ``Batches`` does; a ``FolderSet`` gets the ImageNet transforms.
     """
 
     def __init__(self, data: ImageSet | FolderSet, *, train: bool = True, augment: bool = True, seed: int = 0,
@@ -180,16 +181,8 @@ class SeededItems(Dataset):
         else:
             image = self.images[index]
             if self.train and self.augment:
-                image = _crop_and_flip(image, generator)
+                image = crop_and_flip(image[None], generator)[0]
         return image, self.labels[index]
-
-
-def _crop_and_flip(image: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
-    _, height, width = image.shape
-    row, col = torch.randint(0, 2 * pad + 1, (2,), generator=generator).tolist()
-    flip = bool(torch.rand((), generator=generator) < 0.5)
-    cropped = torch.nn.functional.pad(image, (pad, pad, pad, pad))[:, row:row + height, col:col + width]
-    return cropped.flip(-1) if flip else cropped
 
 
 class ShardedEpochSampler(Sampler[int]):

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import get_device
 from ..data.images import Batches, ImageSet
 from ..methods.registry import batch_functions
+from ..runtime import resolve_runtime
 from ..validate import check_number
 from .metrics import accuracy, ece, nll
 
@@ -22,18 +22,17 @@ def predict_member_probs(model: nn.Module, data, *, batch_size: int = 500,
                          device: str | torch.device = "auto", channels_last: bool | None = None) -> torch.Tensor:
     """Softmax probabilities of every member, ``(N, M, K)`` on the CPU, in eval mode. ``data``: an ``ImageSet``
     (in memory) or a ``pe_lab.data.streaming.FolderSet`` (read from disk)."""
-    device = get_device(device)
-    channels_last = True if channels_last is None else channels_last
+    runtime = resolve_runtime(device, None, channels_last)  # fp16 autocast on CUDA
+    device, channels_last = runtime.device, runtime.channels_last
     model = model.to(device).eval()
     if isinstance(data, ImageSet):
         batches = Batches(data.to(device), batch_size, channels_last=channels_last)
     else:  # a streamed folder (pe_lab.data.streaming.FolderSet): read by DataLoader workers, batch by batch
         batches = data.batches(batch_size, device=device, channels_last=channels_last)
-    autocast = torch.autocast("cuda", dtype=torch.float16, enabled=device.type == "cuda")
     _, test_batch = batch_functions(model)
     out = []
     for images, _ in batches:
-        with autocast:
+        with runtime.autocast():
             out.append(model(test_batch(images)).float().softmax(-1).cpu())
     return torch.cat(out)
 

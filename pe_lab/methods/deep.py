@@ -15,7 +15,7 @@ from .registry import Contender, Method, Sharing, register
 
 
 def _make_deep(architecture: str, num_classes: int, *, num_estimators: int, width: float = 1.0, **_) -> nn.Module:
-    ensemble = DeepEnsemble([plain_network(architecture, num_classes, width, 1, "single")
+    ensemble = DeepEnsemble([plain_network(architecture, num_classes, member_width=width)  # members at base width
                              for _ in range(num_estimators)])
     ensemble.spec = ModelSpec(architecture, "deep", num_classes, num_estimators=num_estimators, width=width)
     return ensemble

@@ -283,8 +283,9 @@ def build(architecture: str, method: str, *, num_classes: int = 10, alpha: float
 
 def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_estimators: int = 4,
                  gamma: int = 1, width: float = 1.0) -> EnsembleNet:
-    """One member of PE(alpha, num_estimators, gamma) at base width ``width`` as a standalone network: width
-    ``width * alpha/M`` of the base, hidden layers in ``gamma`` groups. ``pack`` of M of these is that PE.
+    """One member of PE(alpha, num_estimators, gamma) at base width ``width`` as a standalone network: member width
+    ``width * alpha/M`` of the architecture's channels, hidden layers in ``gamma`` groups. ``pack`` of M of these is
+    that PE.
 
     >>> build_member("resnet20", alpha=2, num_estimators=4).stem[0]
     Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)
@@ -295,7 +296,8 @@ def build_member(name: str, *, num_classes: int = 10, alpha: float = 2, num_esti
         packed = build(name, "packed", num_classes=num_classes, alpha=alpha, num_estimators=num_estimators,
                        gamma=gamma, width=width)
     spec = packed.spec
-    return plain_network(name, num_classes, spec.width * spec.alpha / spec.num_estimators, spec.gamma, "member")
+    return plain_network(name, num_classes, member_width=spec.width * spec.alpha / spec.num_estimators,
+                         groups=spec.gamma, kind="member")
 
 
 def label_for(spec: dict) -> str:

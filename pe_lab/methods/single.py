@@ -11,7 +11,7 @@ from .registry import Contender, Method, register
 
 
 def _make_single(architecture: str, num_classes: int, *, width: float = 1.0, **_) -> nn.Module:
-    return plain_network(architecture, num_classes, width, 1, "single")
+    return plain_network(architecture, num_classes, member_width=width)  # a Single is its own one member
 
 
 register(Method(

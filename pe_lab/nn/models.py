@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 import torch
 from torch import nn
 
-from ..validate import check_number
+from ..validate import check_choice, check_number
 from .layers import PackedConv2d, PackedLinear, check_input_dtype, extended_size, logits_by_member
 
-__all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "PackedFactory", "PlainFactory",
+__all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "PackedFactory", "PlainFactory", "STEMS",
            "WidenedFactory", "make_architecture", "plain_network", "widened_size"]
 
 
@@ -28,7 +28,9 @@ __all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "Packed
 class ModelSpec:
     """What a model is: enough to rebuild it. ``width`` is the base-width multiplier: every hidden layer has
     ``width`` times the architecture's channels before a method widens it (a PE has ``alpha * width`` times).
-    ``groups`` is for a plain network: a PE member has width ``width * alpha / M`` and groups gamma."""
+    A plain network built alone (``plain_network``, kind ``"member"`` from ``build_member``) records its own
+    width there, and ``groups`` its hidden layers' groups: a PE member has width ``width * alpha / M`` and groups
+    gamma."""
 
     name: str
     kind: str
@@ -272,13 +274,19 @@ class Bottleneck(nn.Module):
         return torch.relu(out + self.shortcut(x))
 
 
+Stem = Literal["cifar", "imagenet"]
+STEMS: tuple[str, ...] = get_args(Stem)
+
+
 class BottleneckResNet(EnsembleNet):
     """ResNet-50: bottleneck stages (3, 4, 6, 3), average pool, linear. ``stem="cifar"``: a 3x3 conv and no
     max-pool (32x32 images); ``stem="imagenet"``: the original 7x7 stride-2 conv and 3x3 stride-2 max-pool
-    (224x224 images), torchvision's ``resnet50`` layer for layer (25,557,032 parameters for 1000 classes)."""
+    (224x224 images), torchvision's ``resnet50`` layer for layer (25,557,032 parameters for 1000 classes).
+    Any other ``stem`` is a ``ValueError`` naming the two."""
 
     def __init__(self, f: Factory, blocks: tuple[int, ...] = (3, 4, 6, 3), num_classes: int = 10,
-                 stem: str = "cifar") -> None:
+                 stem: Stem = "cifar") -> None:
+        check_choice("stem", stem, STEMS)
         super().__init__(f)
         if stem == "imagenet":
             self.stem = nn.Sequential(f.conv(3, 64, 7, stride=2, padding=3, first=True, bias=False), f.norm(64),
@@ -387,9 +395,12 @@ class DeepEnsemble(nn.Module):
         return torch.cat([member(x) for member in self.members], dim=1)
 
 
-def plain_network(name: str, num_classes: int, width: float, groups: int, kind: str, **spec) -> EnsembleNet:
-    """Architecture ``name`` with ordinary layers at ``width`` times the base channels, hidden layers in
-    ``groups`` groups: a Single (width 1, groups 1) or a PE member (width alpha/M, groups gamma)."""
-    model = ARCHITECTURES[name](PlainFactory(width, groups), num_classes)
-    model.spec = ModelSpec(name, kind, num_classes, width=width, groups=groups, **spec)
+def plain_network(name: str, num_classes: int, member_width: float = 1.0, groups: int = 1, kind: str = "single",
+                  **spec) -> EnsembleNet:
+    """Architecture ``name`` with ordinary layers at ``member_width`` times the architecture's channels, hidden
+    layers in ``groups`` groups: a Single or a DE member at base width ``w`` (``member_width=w``, groups 1), or a
+    member of PE(alpha, M, gamma) at base width ``w`` (``member_width=w * alpha / M``, groups gamma). Its
+    ``spec.width`` is ``member_width``: the network's own width, since it is built as one network."""
+    model = ARCHITECTURES[name](PlainFactory(member_width, groups), num_classes)
+    model.spec = ModelSpec(name, kind, num_classes, width=member_width, groups=groups, **spec)
     return model

@@ -21,14 +21,15 @@ import copy
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..config import cudnn_benchmark, get_device, grad_scaler
+from ..config import cudnn_benchmark, grad_scaler
 from ..methods.registry import METHODS, Contender, build, training_units
+from ..runtime import Runtime, autocast, resolve_runtime
 from ..training.step import member_loss
 from ..validate import check_choice, check_int
 
@@ -169,17 +170,16 @@ AMP_DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: int, gamma: int, num_classes: int,
-                    device: torch.device, channels_last: bool, amp_dtype: str = "float16",
-                    compile_backend: str | None = None):
+                    runtime: Runtime, amp_dtype: str = "float16", compile_backend: str | None = None):
     """(forward, train_step, module or None) for one contender. On CUDA, mixed precision in ``amp_dtype`` (fp16
     with loss scaling; bf16 needs none); ``compile_backend`` (e.g. ``"inductor"``) wraps the model (every unit of
     a units contender) in ``torch.compile``; the vmap contender is never compiled."""
-    model = _make_model(kind, model_name, alpha, num_estimators, gamma, num_classes).to(device)
     mode = _mode(kind)
     # torch.vmap cannot query channels_last strides on CUDA ("NYI: querying is_contiguous inside of vmap",
     # seen on an H100), so a vmap contender always runs NCHW.
-    if channels_last and mode != "vmap":
-        model = model.to(memory_format=torch.channels_last)
+    if mode == "vmap":
+        runtime = replace(runtime, channels_last=False)
+    model = runtime.place(_make_model(kind, model_name, alpha, num_estimators, gamma, num_classes))
     if mode == "vmap":
         vmapped, params, _ = _vmapped_ensemble(list(model.members))
 
@@ -192,11 +192,11 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
         forward = torch.compile(model, backend=compile_backend)
         units = [torch.compile(unit, backend=compile_backend) for unit in units]
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-    autocast = torch.autocast("cuda", dtype=AMP_DTYPES[amp_dtype], enabled=device.type == "cuda")
-    scaler = grad_scaler(device.type == "cuda" and amp_dtype == "float16")
+    mixed_precision = autocast(runtime.amp, AMP_DTYPES[amp_dtype])
+    scaler = grad_scaler(runtime.amp and amp_dtype == "float16")
 
     def run_forward(x):
-        with torch.no_grad(), autocast:
+        with torch.no_grad(), mixed_precision:
             return forward(x)
 
     def run_train_step(x, y):
@@ -204,11 +204,11 @@ def _step_functions(kind: str, model_name: str, alpha: float, num_estimators: in
         if mode == "units":
             # Units one after another, each with its own backward: how a DE is usually trained.
             for unit in units:
-                with autocast:
+                with mixed_precision:
                     loss = member_loss(unit(x), y, 0.0)
                 scaler.scale(loss).backward()
         else:
-            with autocast:
+            with mixed_precision:
                 logits = forward(x)
                 if kind == REFERENCE:  # it returns (M*B, K), member-major
                     logits = logits.reshape(-1, y.shape[0], logits.shape[-1]).transpose(0, 1)
@@ -237,7 +237,7 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
             compile_backend: str | None = None) -> list[Cost]:
     """Measure every contender; returns one ``Cost`` per contender, in the order given. ``amp_dtype`` and
     ``compile_backend``: see ``_step_functions`` (measured here before either becomes a training default)."""
-    device = get_device(device)
+    runtime = resolve_runtime(device, None, channels_last)  # AMP on CUDA, in amp_dtype
     check_choice("amp_dtype", amp_dtype, tuple(AMP_DTYPES))
     for kind in contenders:
         valid = (*registered_contenders(), REFERENCE)
@@ -249,16 +249,17 @@ def measure(model_name: str = "resnet18", *, alpha: float = 2, num_estimators: i
     check_int("warmup", warmup, minimum=0)
     check_int("batch_size", batch_size, minimum=1)
     check_int("image_size", image_size, minimum=8)
-    with cudnn_benchmark(device.type == "cuda"):
-        return _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, device, contenders,
-                        repeats, warmup, channels_last, image_size, amp_dtype, compile_backend)
+    with cudnn_benchmark(runtime.cuda):
+        return _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, runtime, contenders,
+                        repeats, warmup, image_size, amp_dtype, compile_backend)
 
 
-def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, device, contenders, repeats, warmup,
-             channels_last, image_size, amp_dtype, compile_backend) -> list[Cost]:
+def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, runtime: Runtime, contenders, repeats,
+             warmup, image_size, amp_dtype, compile_backend) -> list[Cost]:
+    device = runtime.device
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(batch_size, 3, image_size, image_size, generator=generator).to(device)
-    if channels_last:
+    if runtime.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, num_classes, (batch_size,), generator=generator).to(device)
     # A contender that cannot run on this device (e.g. vmap + channels_last on CUDA) is reported in its own
@@ -267,8 +268,8 @@ def _measure(model_name, alpha, num_estimators, gamma, batch_size, num_classes, 
     runners = {}
     for kind in contenders:
         try:
-            runner = _step_functions(kind, model_name, alpha, num_estimators, gamma, num_classes, device,
-                                     channels_last, amp_dtype, compile_backend)
+            runner = _step_functions(kind, model_name, alpha, num_estimators, gamma, num_classes, runtime,
+                                     amp_dtype, compile_backend)
             for _ in range(warmup):
                 runner[0](x)
                 runner[1](x, y)

@@ -1,9 +1,11 @@
 """A 2-D toy world where a student can train Single, DE and PE in seconds and *see* them differ.
 
 Two moons, spirals or blobs (noise and sample count are knobs), a far-away out-of-distribution ring, and three
-MLPs built from pe-lab's own ``PackedLinear``: a Single (one member), a Deep Ensemble (M Singles, each with its
-own initialisation) and a PE(alpha, M, gamma) of the same hidden width. Full-batch Adam, the members' losses
-summed, a fixed seed: the same knobs give the same numbers, so a test can pin a result.
+MLPs built as the image models are, from the same layer factories and ensemble container (``pe_lab.nn.models``):
+a Single (``PlainFactory``, one member), a Deep Ensemble (``DeepEnsemble`` of M Singles, each with its own
+initialisation) and a PE(alpha, M, gamma) (``PackedFactory``: ``PackedLinear`` layers) of the same hidden width.
+Full-batch Adam, the members' losses summed, a fixed seed: the same knobs give the same numbers, so a test can pin
+a result.
 
 Shapes: points ``(N, 2)``, labels ``(N,)``, every model's logits ``(N, M, K)`` (the package's one contract).
 """
@@ -17,8 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..evaluation.metrics import accuracy, ece, mutual_information, nll
-from ..nn.layers import PackedLinear, logits_by_member
+from ..evaluation.metrics import mutual_information
+from ..evaluation.prediction import prediction_scores
+from ..nn.layers import logits_by_member
+from ..nn.models import DeepEnsemble, LayerFactory, PackedFactory, PlainFactory
 from ..validate import check_choice, check_int, check_number
 
 __all__ = ["DATASETS", "ToyResult", "make_toy", "ood_ring", "toy_grid", "toy_mlp", "train_toy", "toy_compare"]
@@ -62,30 +66,18 @@ def ood_ring(num_points: int = 200, *, radius: float = 3.5, centre: tuple[float,
 
 
 class ToyMLP(nn.Module):
-    """Three packed linear layers: 2 -> hidden -> hidden -> K per member; logits ``(N, M, K)``."""
+    """An MLP 2 -> hidden -> hidden -> K per member from ``factory``'s linear layers (the layer-factory protocol
+    every architecture is written against); logits ``(N, M, K)``."""
 
-    def __init__(self, hidden: int, num_classes: int, *, alpha: float, num_estimators: int, gamma: int) -> None:
+    def __init__(self, factory: LayerFactory, hidden: int, num_classes: int) -> None:
         super().__init__()
-        kw = dict(alpha=alpha, num_estimators=num_estimators, gamma=gamma)
-        self.num_estimators = num_estimators
-        self.layers = nn.Sequential(PackedLinear(2, hidden, first=True, **kw), nn.ReLU(),
-                                    PackedLinear(hidden, hidden, **kw), nn.ReLU(),
-                                    PackedLinear(hidden, num_classes, last=True, **kw))
+        self.num_estimators = factory.num_estimators
+        self.layers = nn.Sequential(factory.linear(2, hidden, first=True), nn.ReLU(),
+                                    factory.linear(hidden, hidden), nn.ReLU(),
+                                    factory.linear(hidden, num_classes, last=True))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return logits_by_member(self.layers(x), self.num_estimators)
-
-
-class ToyEnsemble(nn.Module):
-    """``M`` independently initialised Single MLPs side by side: logits ``(N, M, K)``."""
-
-    def __init__(self, members: list[ToyMLP]) -> None:
-        super().__init__()
-        self.members = nn.ModuleList(members)
-        self.num_estimators = len(members)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([m(x) for m in self.members], dim=1)
 
 
 def toy_mlp(method: str, hidden: int = 16, num_classes: int = 2, *, num_estimators: int = 4, alpha: float = 2,
@@ -94,11 +86,10 @@ def toy_mlp(method: str, hidden: int = 16, num_classes: int = 2, *, num_estimato
     A PE member has ``alpha * hidden / M`` hidden units; a DE member ``hidden``."""
     check_choice("toy method", method, ("single", "deep", "packed"))
     if method == "single":
-        return ToyMLP(hidden, num_classes, alpha=1, num_estimators=1, gamma=1)
+        return ToyMLP(PlainFactory(), hidden, num_classes)
     if method == "deep":
-        return ToyEnsemble([ToyMLP(hidden, num_classes, alpha=1, num_estimators=1, gamma=1)
-                            for _ in range(num_estimators)])
-    return ToyMLP(hidden, num_classes, alpha=alpha, num_estimators=num_estimators, gamma=gamma)
+        return DeepEnsemble([ToyMLP(PlainFactory(), hidden, num_classes) for _ in range(num_estimators)])
+    return ToyMLP(PackedFactory(alpha, num_estimators, gamma), hidden, num_classes)
 
 
 def train_toy(model: nn.Module, points: torch.Tensor, labels: torch.Tensor, *, epochs: int = 300,
@@ -163,8 +154,7 @@ def toy_compare(kind: str = "moons", *, num_points: int = 400, noise: float = 0.
         test_members, ood_members = _member_probs(model, test_points), _member_probs(model, ood)
         test_probs = test_members.mean(1)
         results[label] = ToyResult(label, _member_probs(model, grid), {
-            "accuracy": accuracy(test_probs, test_labels), "nll": nll(test_probs, test_labels),
-            "ece": ece(test_probs, test_labels, 10),
+            **prediction_scores(test_probs, test_labels, num_bins=10),
             "mi_test": mutual_information(test_members).mean().item(),
             "mi_ood": mutual_information(ood_members).mean().item(),
             "params": sum(p.numel() for p in model.parameters())})

@@ -35,11 +35,12 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..config import atomic_save, cudnn_benchmark, get_device, grad_scaler
+from ..config import atomic_save, cudnn_benchmark, grad_scaler
 from ..data.images import ImageSet
 from ..data.streaming import FolderSet, SeededItems, ShardedEpochSampler, normalization, normalize
 from ..evaluation.prediction import evaluate
 from ..methods.registry import batch_functions, training_units
+from ..runtime import resolve_runtime
 from ..validate import check_int
 from .checkpoint import History, checkpoint_state, load_model_state, restore_units, run_identity
 from .engines import check_engine, require_lightning
@@ -324,15 +325,12 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
     Every process must call it (as every DDP program runs on every rank); each returns the ``History`` (test
     metrics only on rank 0). ``train`` may be a ``FolderSet``, read from disk by the workers.
     """
-    device = get_device(device)
-    accelerator = device.type
+    runtime = resolve_runtime(device, amp, channels_last)
+    accelerator, amp, channels_last = runtime.device.type, runtime.amp, runtime.channels_last
     recipe = check_recipe(recipe, recipe_fields, train)
     check_engine("lightning", devices=devices, strategy=strategy, accelerator=accelerator,
                  batch_size=recipe.batch_size, num_nodes=num_nodes)
     epochs = recipe.epochs
-    cuda = accelerator == "cuda"
-    amp = cuda if amp is None else bool(amp and cuda)
-    channels_last = True if channels_last is None else channels_last
     path = Path(checkpoint) if checkpoint is not None else None
     identity = run_identity(model, train, test, recipe, amp) if path is not None else None
     history, start_epoch, trained_by, state = _resumed(model, path, identity, resume and not restart)
@@ -340,8 +338,7 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                                 "from_epoch": start_epoch}]
     if start_epoch >= epochs:
         return history
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = runtime.place(model, move=False)  # Lightning moves it to each process's device
     data = EnsembleDataModule(train, test, batch_size=recipe.batch_size, units=len(training_units(model)),
                               seed=recipe.seed, augment=recipe.augment, num_workers=num_workers,
                               epoch_offset=start_epoch, channels_last=channels_last)
@@ -350,7 +347,7 @@ def fit_lightning(model: nn.Module, train: ImageSet | FolderSet, test: ImageSet 
                             resumed=state, history=history, start_epoch=start_epoch, trained_by=trained_by)
     trainer, sync_norms = _trainer(model, accelerator=accelerator, devices=devices, num_nodes=num_nodes,
                                    strategy=strategy, max_epochs=epochs - start_epoch, progress=progress)
-    _fit(trainer, module, data, cuda=cuda, epochs=epochs, checkpoint=checkpoint)
+    _fit(trainer, module, data, cuda=runtime.cuda, epochs=epochs, checkpoint=checkpoint)
     if sync_norms:
         revert_sync_batchnorm(model)
     return module.history

@@ -6,7 +6,8 @@
   A **DE**'s members each train on their own shuffle and augmentation (their own generator), which is
   what independently trained networks do. This is a real difference between the two; notebook 04 shows it.
 * SGD with Nesterov momentum and weight decay, a one-cycle or cosine schedule, optional label smoothing;
-  channels_last memory format; on CUDA, mixed precision (fp16 with loss scaling, which the T4 supports).
+  channels_last memory format; on CUDA, mixed precision (fp16 with loss scaling, which the T4 supports); both
+  chosen by ``pe_lab.runtime.resolve_runtime``.
 * A checkpoint is written atomically after every epoch; ``resume=True`` continues where it stopped, but
   only if the checkpoint's *run identity* (model, data, optimiser, schedule, epochs, batch, augmentation,
   AMP, seed, pe-lab version) equals this run's: otherwise ``RunMismatch`` names the first difference
@@ -30,10 +31,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import atomic_save, cudnn_benchmark, get_device, grad_scaler
+from ..config import atomic_save, cudnn_benchmark, grad_scaler
 from ..data.images import Batches, ImageSet
 from ..evaluation.prediction import evaluate
 from ..methods.registry import batch_functions
+from ..runtime import Runtime, resolve_runtime
 from ..validate import check_int
 from .checkpoint import History, checkpoint_state, resume_from, run_identity
 from .recipe import Recipe, check_recipe
@@ -66,9 +68,7 @@ class _Run:
     scaler: object
     train_batch: object
     steps: int
-    device: torch.device
-    amp: bool
-    channels_last: bool
+    runtime: Runtime
     path: Path | None
     identity: dict | None
     history: History = field(default_factory=History)
@@ -83,23 +83,16 @@ class _Run:
 
 
 def _setup(model, train, test, recipe: Recipe, *, device, amp, channels_last, checkpoint, resume, restart) -> _Run:
-    device = get_device(device)
-    cuda = device.type == "cuda"
-    amp = (cuda if amp is None else amp) and cuda
-    # channels_last measured faster on both: resnet20 train step on 2 CPU cores 0.31 s -> 0.14 s (Single),
-    # 0.39 s -> 0.28 s (PE(2,4,1)), batch 128.
-    channels_last = True if channels_last is None else channels_last
+    runtime = resolve_runtime(device, amp, channels_last)
     path = Path(checkpoint) if checkpoint is not None else None
-    identity = None if path is None else run_identity(model, train, test, recipe, amp)
-    model = model.to(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    identity = None if path is None else run_identity(model, train, test, recipe, runtime.amp)
+    model = runtime.place(model)
     steps = len(train) // recipe.batch_size
     units = make_training_units(model, recipe, steps)
-    run = _Run(model, train.to(device), recipe, units, grad_scaler(amp), batch_functions(model)[0], steps, device,
-               amp, channels_last, path, identity)
+    run = _Run(model, train.to(runtime.device), recipe, units, grad_scaler(runtime.amp), batch_functions(model)[0],
+               steps, runtime, path, identity)
     if resume and not restart and path is not None and path.exists():
-        state = resume_from(path, model, units, identity, device)
+        state = resume_from(path, model, units, identity, runtime.device)
         run.history, run.start_epoch = History(**state["history"]), state["epoch"]
         run.trained_by = state.get("trained_by", [])
         run.good_checkpoint = True
@@ -113,18 +106,18 @@ def _train_epoch(run: _Run, epoch: int, progress: bool) -> tuple[float, float]:
     run.model.train()
     recipe = run.recipe
     # Running sums live on the device: reading them forces a sync, so it happens every SYNC_EVERY steps.
-    loss_sum, correct = torch.zeros((), device=run.device), torch.zeros((), device=run.device)
-    first_bad = torch.full((), -1, device=run.device, dtype=torch.long)
+    loss_sum, correct = torch.zeros((), device=run.runtime.device), torch.zeros((), device=run.runtime.device)
+    first_bad = torch.full((), -1, device=run.runtime.device, dtype=torch.long)
     seen, step_index, total = 0, 0, len(run.units) * run.steps
     for unit in run.units:
         batches = Batches(run.train, recipe.batch_size, shuffle=True, augment=recipe.augment, drop_last=True,
-                          generator=unit.generator, channels_last=run.channels_last)
+                          generator=unit.generator, channels_last=run.runtime.channels_last)
         bar = tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
         for images, labels in bar:
             logits, labels, loss = train_step(unit, run.model, images, labels, recipe, train_batch=run.train_batch,
-                                              scaler=run.scaler, amp=run.amp)
+                                              scaler=run.scaler, amp=run.runtime.amp)
             first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()),
-                                    torch.as_tensor(step_index, device=run.device), first_bad)
+                                    torch.as_tensor(step_index, device=run.runtime.device), first_bad)
             batch_loss, batch_correct = step_statistics(logits, labels, loss, recipe.member_reduction)
             loss_sum, correct = loss_sum + batch_loss, correct + batch_correct
             seen, step_index = seen + len(labels), step_index + 1
@@ -158,7 +151,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, recipe:
     history = run.history
     epoch_bar = tqdm(range(run.start_epoch, recipe.epochs), desc="epochs", disable=not progress,
                      initial=run.start_epoch, total=recipe.epochs)
-    with cudnn_benchmark(run.device.type == "cuda"):
+    with cudnn_benchmark(run.runtime.cuda):
         for epoch in epoch_bar:
             started = time.perf_counter()
             loss, train_accuracy = _train_epoch(run, epoch, progress)
@@ -166,7 +159,7 @@ def fit(model: nn.Module, train: ImageSet, test: ImageSet | None = None, recipe:
             history.train_accuracy.append(train_accuracy)
             history.epoch_seconds.append(time.perf_counter() - started)
             if test is not None:
-                scores = evaluate(run.model, test, device=run.device, channels_last=run.channels_last)
+                scores = evaluate(run.model, test, device=run.runtime.device, channels_last=run.runtime.channels_last)
                 history.test_accuracy.append(scores["accuracy"])
                 history.test_nll.append(scores["nll"])
                 history.test_ece.append(scores["ece"])
@@ -186,14 +179,10 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
     state and its BatchNorm statistics untouched."""
     import copy
 
-    device = get_device(device)
-    cuda = device.type == "cuda"
-    amp = (cuda if amp is None else amp) and cuda
-    channels_last = True if channels_last is None else channels_last
+    runtime = resolve_runtime(device, amp, channels_last)
+    device, cuda, amp = runtime.device, runtime.cuda, runtime.amp
     steps = check_int("steps", steps, minimum=1)
-    probe = copy.deepcopy(model).to(device)
-    if channels_last:
-        probe = probe.to(memory_format=torch.channels_last)
+    probe = runtime.place(copy.deepcopy(model))
     probe.train()
     count = min(len(train), batch_size * (steps + 1))
     sample = ImageSet(train.images[:count], train.labels[:count], train.classes, train.source).to(device)
@@ -203,7 +192,7 @@ def seconds_per_epoch(model: nn.Module, train: ImageSet, *, batch_size: int = 12
         units = make_training_units(probe, probe_recipe, steps + 1)
         for unit in units:
             batches = list(Batches(sample, min(batch_size, count), shuffle=True, augment=True, drop_last=True,
-                                   channels_last=channels_last))
+                                   channels_last=runtime.channels_last))
             timed = 0.0
             for index in range(steps + 1):
                 images, labels = batches[index % len(batches)]

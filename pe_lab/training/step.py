@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..methods.registry import training_units
+from ..runtime import autocast
 from .recipe import Recipe, RecipeError
 
 __all__ = ["TrainingDiverged", "TrainingUnit", "make_training_units", "member_loss", "non_finite_units",
@@ -98,7 +99,7 @@ def unit_loss(unit: TrainingUnit, model: nn.Module, images: torch.Tensor, labels
     (``train_batch``: MIMO's input slots, BatchEnsemble's repeat), the unit computes logits ``(B, M, K)``, and
     ``member_loss`` scores them. Returns ``(logits, labels as fed, loss)``."""
     images, labels = train_batch(model, images, labels, unit.generator)
-    with torch.autocast("cuda", dtype=torch.float16, enabled=amp):
+    with autocast(amp):
         logits = unit.module(images)
         loss = member_loss(logits, labels, recipe.label_smoothing, recipe.member_reduction)
     return logits, labels, loss

@@ -56,7 +56,7 @@ from .registry import Contender, Method, Option, Sharing, register
 
 
 def make_twin(architecture, num_classes, *, spread, width=1.0, **_):
-    members = [plain_network(architecture, num_classes, width, 1, "single") for _ in range(2)]
+    members = [plain_network(architecture, num_classes, member_width=width) for _ in range(2)]
     with torch.no_grad():
         for parameter in members[1].parameters():
             parameter.mul_(spread)

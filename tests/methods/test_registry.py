@@ -73,7 +73,7 @@ def test_training_units_come_from_the_method():
 def wide_single():
     """A new method registered through the registry's API (no module): a Single alpha times wider."""
     def make(architecture, num_classes, *, alpha, width=1.0, **_):
-        return plain_network(architecture, num_classes, alpha * width, 1, "wide", alpha=alpha)
+        return plain_network(architecture, num_classes, member_width=alpha * width, kind="wide", alpha=alpha)
 
     method = register(Method("wide", "Wide", "one network, alpha times wider", make, hyperparameters=("alpha",),
                              ensemble=False, contenders=(Contender("wide", "Wide"),)))

@@ -34,7 +34,7 @@ def _layers(model: nn.Module, kinds) -> list[nn.Module]:
 def _be_and_plain(seed=0):
     torch.manual_seed(seed)
     be = build("lenet", "batch", num_estimators=M).double().eval()
-    plain = plain_network("lenet", 10, 1.0, 1, "single").double().eval()
+    plain = plain_network("lenet", 10).double().eval()
     return be, plain
 
 
@@ -218,7 +218,7 @@ def _count(model: nn.Module) -> int:
 
 def _expected_params(method: str, architecture: str) -> int:
     with torch.device("meta"):
-        single = plain_network(architecture, 10, 1.0, 1, "single")
+        single = plain_network(architecture, 10)
     layers = _layers(single, (nn.Conv2d, nn.Linear))
     base = _count(single)
     if method == "deep":

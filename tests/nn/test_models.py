@@ -8,7 +8,7 @@ from pe_lab.evaluation.prediction import predict_proba
 from pe_lab.methods.packed import pack, unpack
 from pe_lab.methods.registry import build, build_member
 from pe_lab.nn.layers import PackedConv2d, PackedLinear
-from pe_lab.nn.models import ARCHITECTURES
+from pe_lab.nn.models import ARCHITECTURES, BottleneckResNet, PlainFactory, plain_network
 
 
 def _images(batch=4):
@@ -170,6 +170,20 @@ def test_models_reject_wrong_images():
         build("resnet20", "packed")(torch.randn(2, 1, 32, 32))
     with pytest.raises(ValueError, match="LeNet expects 32x32 images"):
         build("lenet", "single")(torch.randn(2, 3, 28, 28))
+
+
+def test_a_resnet50_stem_is_one_of_two_and_any_other_is_named():
+    with torch.device("meta"):
+        assert isinstance(BottleneckResNet(PlainFactory(), stem="imagenet").stem[3], nn.MaxPool2d)
+        with pytest.raises(ValueError, match="unknown stem 'imagnet'; valid choices: cifar, imagenet"):
+            BottleneckResNet(PlainFactory(), stem="imagnet")
+
+
+def test_a_plain_network_is_built_at_the_member_width_it_is_given():
+    member = plain_network("lenet", 10, member_width=2, groups=2, kind="member")
+    assert member.features[0].out_channels == 12 and member.features[3].groups == 2
+    assert (member.spec.width, member.spec.groups, member.spec.kind) == (2, 2, "member")
+    assert build_member("lenet", alpha=4, num_estimators=2, gamma=2).spec == member.spec
 
 
 def test_pack_rejects_mixed_members():

@@ -89,3 +89,17 @@ def test_without_cifar10_the_evaluation_images_are_synthetic_and_say_so(monkeypa
     with pytest.warns(UserWarning, match="SYNTHETIC"):
         images = trained_test_set(quick=True, per_class=3)
     assert "synthetic" in images.source and len(images) == 30
+
+
+def test_the_committed_models_load_stay_small_and_match_their_report():
+    from pe_lab.results.trained import available_trained, trained_dir
+
+    committed = available_trained()
+    assert {"lenet-single-seed0", "lenet-packed-seed0"} <= set(committed), committed
+    for stem in committed:
+        model, method, seed = stem.rsplit("-", 2)
+        assert (trained_dir() / f"{stem}.pt").stat().st_size < 3e6, stem
+        net, record = load_trained(model, method, int(seed.removeprefix("seed")))
+        report = json.loads((trained_dir() / record["report"]["file"]).read_text())
+        run = next(r for r in report["runs"] if r["method"] == method and r["seed"] == record["seed"])
+        assert record["metrics"]["accuracy"] == run["metrics"]["accuracy"] and net.spec.to_dict() == run["spec"]

@@ -2,8 +2,11 @@
 
 import pytest
 import torch
+from torch import nn
 
 from pe_lab.evaluation.prediction import predict_proba
+from pe_lab.nn.layers import PackedLinear
+from pe_lab.nn.models import DeepEnsemble
 from pe_lab.teaching.toy import make_toy, ood_ring, toy_compare, toy_mlp, train_toy
 
 
@@ -26,6 +29,14 @@ def test_the_ood_ring_is_far_from_the_data():
 def test_toy_mlps_return_logits_batch_members_classes(method, members):
     model = toy_mlp(method, 16, 3, num_estimators=4, alpha=2)
     assert model(torch.zeros(5, 2)).shape == (5, members, 3)
+
+
+def test_the_toy_models_are_built_from_the_image_models_factories_and_container():
+    """One DE container and one set of layer factories serve the toy and the image models."""
+    deep, packed = toy_mlp("deep", 16, 2, num_estimators=3), toy_mlp("packed", 16, 2, num_estimators=4, alpha=2)
+    assert isinstance(deep, DeepEnsemble) and len(deep.members) == 3
+    assert all(type(layer) is nn.Linear for layer in deep.members[0].layers if hasattr(layer, "weight"))
+    assert [layer.out_features for layer in packed.layers if isinstance(layer, PackedLinear)] == [32, 32, 8]
 
 
 def test_a_toy_pe_is_m_independent_mlps():

@@ -15,12 +15,12 @@ device the tensor lives on: on CUDA the whole set sits on the GPU.
 
 One module per concept: ``imageset`` (``ImageSet``, ``subset``), ``datasets`` (CIFAR-10, SVHN, ``lab_data``),
 ``folders`` (listing, decoding, image folders, ``DataError``), ``synthetic`` and ``batches`` (normalisation,
-``Batches``).
+the CIFAR augmentation ``crop_and_flip``, ``Batches``).
 """
 
 from __future__ import annotations
 
-from .batches import CIFAR10_MEAN, CIFAR10_STD, Batches, normalize
+from .batches import CIFAR10_MEAN, CIFAR10_STD, Batches, crop_and_flip, normalize
 from .datasets import CIFAR10_CLASSES, lab_data, load_cifar10, load_svhn
 from .folders import (
     DataError,
@@ -38,5 +38,6 @@ from .synthetic import synthetic_dataset, synthetic_splits
 
 __all__ = [
     "Batches", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataError", "ImageSet", "class_folders",
-    "decode_image", "image_files", "lab_data", "list_files", "load_cifar10", "load_image_folder", "load_svhn",
-    "match_classes", "normalize", "reading", "regular_file", "subset", "synthetic_dataset", "synthetic_splits"]
+    "crop_and_flip", "decode_image", "image_files", "lab_data", "list_files", "load_cifar10", "load_image_folder",
+    "load_svhn", "match_classes", "normalize", "reading", "regular_file", "subset", "synthetic_dataset",
+    "synthetic_splits"]

@@ -1,5 +1,6 @@
-"""Batches for training and evaluation: per-channel normalisation and ``Batches``, which serves normalised,
-augmented float batches with tensor ops only, on whatever device the images live on."""
+"""Batches for training and evaluation: per-channel normalisation, the CIFAR augmentation (``crop_and_flip``) and
+``Batches``, which serves normalised, augmented float batches with tensor ops only, on whatever device the images
+live on."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 
 from .imageset import ImageSet
 
-__all__ = ["Batches", "CIFAR10_MEAN", "CIFAR10_STD", "normalize"]
+__all__ = ["Batches", "CIFAR10_MEAN", "CIFAR10_STD", "crop_and_flip", "normalize"]
 
 
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -32,11 +33,28 @@ def normalize(images: torch.Tensor, mean: tuple[float, ...] = CIFAR10_MEAN,
     return (images.float() - mean_t) / std_t
 
 
+def crop_and_flip(images: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """The CIFAR augmentation of images ``(N, C, H, W)``, the one every engine uses: each image is a random
+    ``H x W`` crop of itself zero-padded by ``pad`` on every side, flipped left-right with probability 1/2.
+    The draws come from ``generator`` (a CPU one) in a fixed order, all offsets then all flips, so a batch of one
+    image draws what one image alone draws; the crop runs on ``images``' device."""
+    n, _, height, width = images.shape
+    padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
+    offsets = torch.randint(0, 2 * pad + 1, (2, n), generator=generator).to(images.device)
+    rows = (torch.arange(height, device=images.device)[None, :] + offsets[0, :, None])  # (N, H)
+    cols = (torch.arange(width, device=images.device)[None, :] + offsets[1, :, None])   # (N, W)
+    flip = (torch.rand(n, generator=generator) < 0.5).to(images.device)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)
+    batch_index = torch.arange(n, device=images.device)[:, None, None]
+    pixels_last = padded.permute(0, 2, 3, 1)                                       # (N, H+2pad, W+2pad, C)
+    return pixels_last[batch_index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
+
+
 class Batches:
     """Normalised float batches ``(B, 3, H, W)`` with labels ``(B,)`` from an ``ImageSet``.
 
-    ``augment=True`` applies the CIFAR recipe on whole batches: random crop with zero padding 4 and a
-    random horizontal flip. ``generator`` fixes the shuffle and the augmentation (a DE member passes
+    ``augment=True`` applies the CIFAR recipe on whole batches (``crop_and_flip``): random crop with zero padding 4
+    and a random horizontal flip. ``generator`` fixes the shuffle and the augmentation (a DE member passes
     its own, so members see their own orders). Everything runs on ``data``'s device.
     """
 
@@ -55,19 +73,6 @@ class Batches:
         n = len(self.data)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
-    def _augment(self, images: torch.Tensor) -> torch.Tensor:
-        n, _, height, width = images.shape
-        pad = 4
-        padded = torch.nn.functional.pad(images, (pad, pad, pad, pad))
-        offsets = torch.randint(0, 2 * pad + 1, (2, n), generator=self.generator).to(images.device)
-        rows = (torch.arange(height, device=images.device)[None, :] + offsets[0, :, None])  # (N, H)
-        cols = (torch.arange(width, device=images.device)[None, :] + offsets[1, :, None])   # (N, W)
-        flip = (torch.rand(n, generator=self.generator) < 0.5).to(images.device)
-        cols = torch.where(flip[:, None], cols.flip(1), cols)
-        batch_index = torch.arange(n, device=images.device)[:, None, None]
-        channels_last = padded.permute(0, 2, 3, 1)                                       # (N, H+8, W+8, C)
-        return channels_last[batch_index, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.data)
         order = torch.randperm(n, generator=self.generator) if self.shuffle else torch.arange(n)
@@ -78,7 +83,7 @@ class Batches:
                 break
             images = self.data.images[index]
             if self.augment:
-                images = self._augment(images)
+                images = crop_and_flip(images, self.generator)
             images = normalize(images, self.mean, self.std)
             if self.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)

@@ -27,7 +27,7 @@ def exercise_2():
     numbers below the table's. One seed cannot rank two methods: a confidence interval for a difference needs at
     least two seeds on each side, and `compare` gives none with one (section 5). The cell shows it on the committed
     runs: the verdict from seed 0 alone, then from all the run's seeds, paired."""
-    from pe_lab.evaluation.verdict import compare
+    from pe_lab import compare
     committed04, _ = load_committed("cifar10_resnet20")   # the real run, over several seeds
     epochs04 = len(committed04["runs"][0]["history"]["epoch_seconds"])   # the epochs it trained
     per_epoch = {r["method"]: r["train_seconds"] / epochs04 for r in committed04["runs"] if r["seed"] == 0}
@@ -52,8 +52,7 @@ def exercise_3():
     excludes zero (asserted). Both verdicts hold for the sweep's recipe (printed: LeNet x2, its epochs and data),
     not for this notebook's ResNet-20 nor for the paper's runs. The ResNet-20 retraining, a GPU exercise (its ETA
     line prints the time first):"""
-    from pe_lab import load_sweep
-    from pe_lab.evaluation.verdict import compare
+    from pe_lab import compare, load_sweep
     alpha_sweep = load_sweep("alpha")
     swept = {r["label"]: r for r in alpha_sweep["rows"]}
     recipe = alpha_sweep["recipe"]

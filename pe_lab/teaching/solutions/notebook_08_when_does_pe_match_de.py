@@ -1,7 +1,6 @@
 """Solutions of notebooks/08_when_does_pe_match_de.ipynb, one ``exercise_N`` per exercise (format: ``reading``)."""
 
-from pe_lab import build, check_member_channels, count_params, toy_compare
-from pe_lab.evaluation.verdict import compare
+from pe_lab import build, check_member_channels, compare, count_params, toy_compare
 
 # bound by the notebook's cells: the toy's epochs, the width sweep (section 3), the Summary's versus and by_seed
 TOY_EPOCHS = width = versus = by_seed = ...
