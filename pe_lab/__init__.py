@@ -16,7 +16,8 @@ from .version import __version__
 
 # name -> the module that is its one home
 _HOMES = {
-    "config": ("assets_dir", "env_flag", "get_device", "is_quick", "set_seed"),
+    "config": ("assets_dir", "env_flag", "is_quick", "set_seed"),
+    "runtime": ("get_device",),
     "nn.layers": ("PackedConv2d", "PackedLinear", "logits_by_member", "members_to_packed", "packed_to_members"),
     "nn.tutorial": ("tutorial_network",),
     "nn.masks": ("from_dense", "layer_mask", "member_mask", "to_dense"),
@@ -52,7 +53,7 @@ _HOMES = {
     "results.report_files": ("load_committed", "load_results", "read_report"),
     "results.sweeps": ("load_sweep", "load_sweep_predictions"),
     "results.tables": ("format_table", "summarise", "sweep_table"),
-    "results.runs": ("compare_methods",),
+    "results.train_and_measure": ("compare_methods",),
     "teaching.toy": ("make_toy", "toy_compare"),
     "teaching.viz": ("confusion_matrix_figure", "cost_figure", "diversity_figure", "frontier_figure", "learning_curves",
                      "mask_figure", "ood_curves", "ood_histogram", "prediction_grid", "rearrange_figure",

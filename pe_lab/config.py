@@ -1,4 +1,5 @@
-"""Run-wide settings: device choice, quick mode, seeding and the data root.
+"""Run-wide settings: the ``PE_LAB_*`` environment switches, quick mode, seeding, the data root and cache, and
+atomic writes. Where and how a model runs (device, AMP, channels_last) is ``pe_lab.runtime``.
 
 Nothing here imports a plotting or widget library, so every module may use it.
 """
@@ -10,7 +11,6 @@ import errno
 import math
 import os
 import random
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -82,33 +82,6 @@ def is_quick(default: bool = False) -> bool:
     False
     """
     return env_flag(QUICK_ENV, default)
-
-
-def get_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve ``"auto"`` to CUDA when present, else CPU; pass anything else through.
-
-    >>> get_device("cpu")
-    device(type='cpu')
-    """
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'cuda:1', got {type(device).__name__}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was asked for but torch.cuda.is_available() is False")
-    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device='mps' was asked for but this machine has no Apple GPU (torch.backends.mps)")
-    try:
-        resolved = torch.device(device)
-    except RuntimeError:
-        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
-    if resolved.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r}: pe-lab runs on 'cpu', 'cuda' or 'mps'")
-    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
-        raise ValueError(f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return resolved
 
 
 def set_seed(seed: int = 0) -> None:
@@ -190,23 +163,3 @@ def cache_dir() -> Path:
     except OSError as error:  # a read-only HOME: a WriteError the data cache turns into a warning
         raise WriteError(path, error) from error
     return path
-
-
-@contextmanager
-def cudnn_benchmark(enabled: bool = True):
-    """Let cuDNN time its kernels once per input shape and keep the fastest (restored on exit).
-
-    Measured with pe-lab on an H100 (ResNet-18, PE(2,4,1), batch 128): PE/Single train step 1.44x -> 1.13x.
-    Shapes are fixed in CIFAR training (``drop_last``), so the one-off search pays for itself.
-    """
-    previous = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = enabled or previous
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = previous
-
-
-def grad_scaler(enabled: bool) -> torch.amp.GradScaler:
-    """A CUDA loss scaler for fp16 training; disabled, it passes steps through."""
-    return torch.amp.GradScaler("cuda", enabled=enabled)

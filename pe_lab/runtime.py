@@ -1,4 +1,5 @@
-"""Where and how a model runs: the device, mixed precision (AMP) and the channels_last memory format, resolved once.
+"""Where and how a model runs: the device, mixed precision (AMP) and the channels_last memory format, resolved once;
+the loss scaler fp16 needs and cuDNN's kernel search.
 
 Training (``fit``, ``fit_lightning``, ``seconds_per_epoch``), prediction and the cost benchmark all take the same
 three settings, each ``None`` (or ``"auto"`` for the device) meaning "the best choice for this machine";
@@ -7,19 +8,65 @@ three settings, each ``None`` (or ``"auto"`` for the device) meaning "the best c
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .config import get_device
+__all__ = ["Runtime", "autocast", "cudnn_benchmark", "get_device", "grad_scaler", "resolve_runtime"]
 
-__all__ = ["Runtime", "autocast", "resolve_runtime"]
+
+def get_device(device: str | torch.device = "auto") -> torch.device:
+    """Resolve ``"auto"`` to CUDA when present, else CPU; pass anything else through.
+
+    >>> get_device("cpu")
+    device(type='cpu')
+    """
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'cuda:1', got {type(device).__name__}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for but torch.cuda.is_available() is False")
+    if device == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError("device='mps' was asked for but this machine has no Apple GPU (torch.backends.mps)")
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    if resolved.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r}: pe-lab runs on 'cpu', 'cuda' or 'mps'")
+    if resolved.type == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():
+        raise ValueError(f"device={device!r} but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return resolved
+
+
+@contextmanager
+def cudnn_benchmark(enabled: bool = True):
+    """Let cuDNN time its kernels once per input shape and keep the fastest (restored on exit).
+
+    Measured with pe-lab on an H100 (ResNet-18, PE(2,4,1), batch 128): PE/Single train step 1.44x -> 1.13x.
+    Shapes are fixed in CIFAR training (``drop_last``), so the one-off search pays for itself.
+    """
+    previous = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = enabled or previous
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = previous
+
+
+def grad_scaler(enabled: bool) -> torch.amp.GradScaler:
+    """A CUDA loss scaler for fp16 training; disabled, it passes steps through."""
+    return torch.amp.GradScaler("cuda", enabled=enabled)
 
 
 def autocast(enabled: bool, dtype: torch.dtype = torch.float16):
     """The one mixed-precision context: CUDA autocast in ``dtype`` when ``enabled``, else a context that does
-    nothing. fp16 needs a loss scaler in training (``config.grad_scaler``); bf16 does not."""
+    nothing. fp16 needs a loss scaler in training (``grad_scaler``); bf16 does not."""
     return torch.autocast("cuda", dtype=dtype, enabled=enabled)
 
 

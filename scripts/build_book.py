@@ -128,14 +128,20 @@ def _once(outputs: list) -> list:
     return kept
 
 
+SITE = ROOT / "runs" / "site"  # the explorer site (``make site``): every explorer's controls work without a kernel
+
+
 def _without_widgets(nb) -> None:
-    """Replace every widget view by its static default state, with a note that the sliders need a kernel."""
+    """Replace every widget view by its static default state, with a note on where its sliders move: the explorer
+    site when it was built (``make site``; the book then serves it under ``explorers/``), else a kernel."""
     import nbformat
 
     state = nb.metadata.get("widgets", {}).get(_STATE, {}).get("state", {})
+    live = ("move its controls with no kernel on the <a href=\"explorers/index.html\">explorer site</a>, "
+            if (SITE / "index.html").exists() else "")
     note = nbformat.v4.new_output("display_data", data={"text/html": (
-        "<p><i>An explorer: its default state is shown. The sliders need a running kernel: open this notebook on "
-        "Binder or Colab (the links at the top), or run <code>make explorer</code>.</i></p>")})
+        f"<p><i>An explorer: its default state is shown. To play with it, {live}open this notebook on Binder or "
+        "Colab (the links at the top), or run <code>make explorer</code>.</i></p>")})
     for cell in nb.cells:
         outputs = []
         for output in cell.get("outputs", []):
@@ -217,12 +223,15 @@ def build(out: Path, only: list[str] | None = None, jobs: int = 1) -> Path:
     (source / "conf.py").write_text(CONF)
     toc = "\n".join(n.stem for n in notebooks)
     pages = "\n".join(f"book/{page}" for page in PAGES)
+    site_link = ('<a href="explorers/index.html">the explorer site</a> moves every control with no kernel '
+                 "(`make site`), or " if (SITE / "index.html").exists() else "")
     (source / "index.md").write_text(
         "# pe-lab\n\nAn interactive teaching lab for Packed-Ensembles (Laurent et al., ICLR 2023). Each notebook "
         "below is **executed as a class runs it on a CPU**: the committed results of the real runs where the "
         "notebook offers them (its tables and figures say which run, on which machine), and the small live "
-        "computations it does itself. The sliders need a kernel: each explorer shows its default "
-        "state here; play with it on [Binder](https://mybinder.org/v2/gh/pe-lab/pe-lab/main?urlpath=lab) or "
+        "computations it does itself. Each explorer shows its default state here; "
+        + site_link
+        + "play with it on [Binder](https://mybinder.org/v2/gh/pe-lab/pe-lab/main?urlpath=lab) or "
         "Colab, or run `make explorer` for every explorer in one page. The pages after the notebooks hold what the "
         "lab measured, its commands, what its tests prove and how it is built.\n\n"
         f"```{{toctree}}\n:maxdepth: 1\n:caption: Notebooks\n\n{toc}\n```\n\n"
@@ -233,6 +242,8 @@ def build(out: Path, only: list[str] | None = None, jobs: int = 1) -> Path:
     import plotly
 
     shutil.copy(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", out / "plotly.min.js")
+    if (SITE / "index.html").exists():  # the explorers, live without a kernel, served by the book itself
+        shutil.copytree(SITE, out / "explorers")
     (out / "book.json").write_text(json.dumps({
         "pages": [n.stem + ".html" for n in notebooks], "book_pages": [f"book/{page}.html" for page in PAGES],
         "mode": "class", "environment": CLASS_ENV,

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run from a bare checkout: no pip install needed
 
 from pe_lab.cli import bench, experiment  # noqa: E402
-from pe_lab.config import atomic_save, get_device, set_seed  # noqa: E402
+from pe_lab.config import atomic_save, set_seed  # noqa: E402
 from pe_lab.data.datapack import unpack  # noqa: E402
 from pe_lab.data.images import synthetic_dataset  # noqa: E402
 from pe_lab.evaluation.prediction import predict_member_probs  # noqa: E402
@@ -39,6 +39,7 @@ from pe_lab.methods.registry import build  # noqa: E402
 from pe_lab.nn.layers import PackedConv2d  # noqa: E402
 from pe_lab.nn.masks import to_dense  # noqa: E402
 from pe_lab.results.provenance import provenance  # noqa: E402
+from pe_lab.runtime import get_device  # noqa: E402
 from pe_lab.training.loop import fit  # noqa: E402
 
 DEFAULT_PACK = ROOT / ".gpu-data" / "cifar10-svhn.pack"

@@ -17,12 +17,13 @@ def test_the_wheel_installs_imports_every_module_and_runs_a_command(tmp_path):
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
                                 str(wheel)], capture_output=True, text=True, timeout=600)
     assert installed.returncode == 0, installed.stderr[-3000:]
-    # every module of every subpackage: a wheel that ships only the top level fails here
-    modules = sorted(".".join(p.relative_to(ROOT / "pe_lab").with_suffix("").parts).removesuffix(".__init__")
-                     for p in (ROOT / "pe_lab").rglob("*.py") if p.name != "__init__.py" or p.parent != ROOT / "pe_lab")
-    assert {"nn", "methods.packed", "training.loop", "cli.experiment"} <= set(modules)
+    # every module of every subpackage (nested packages too): a wheel that ships only the top level fails here
+    sources = {str(p.relative_to(ROOT)) for p in (ROOT / "pe_lab").rglob("*.py")}
+    modules = sorted(".".join(Path(p).relative_to("pe_lab").with_suffix("").parts).removesuffix(".__init__")
+                     for p in sources if p != "pe_lab/__init__.py")
+    assert {"nn", "methods.packed", "training.loop", "cli.experiment", "data.images"} <= set(modules)
     shipped = {str(p.relative_to(target)) for p in (target / "pe_lab").rglob("*.py")}
-    assert {f"pe_lab/{m.replace('.', '/')}.py" for m in modules if "." in m} <= shipped
+    assert sources <= shipped, sorted(sources - shipped)
     script = ("import importlib, pe_lab; "
               f"assert pe_lab.__file__.startswith({str(target)!r}), pe_lab.__file__; "
               f"[importlib.import_module('pe_lab.' + m) for m in {modules!r}]; "
@@ -31,11 +32,14 @@ def test_the_wheel_installs_imports_every_module_and_runs_a_command(tmp_path):
     ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert ran.returncode == 0 and "torch.Size([1, 4, 10])" in ran.stdout, ran.stderr[-3000:]
-    command = subprocess.run([sys.executable, "-m", "pe_lab.experiment", "--help"], cwd=tmp_path, env=env,
+    command = subprocess.run([sys.executable, "-m", "pe_lab", "experiment", "--help"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=300)
     assert command.returncode == 0 and "--width" in command.stdout, command.stderr[-3000:]
     # a command that measures something from outside the checkout (methods, nn, results and cli at work)
-    bench = subprocess.run([sys.executable, "-m", "pe_lab.bench", "--model", "lenet", "--batch", "4", "--repeats",
+    bench = subprocess.run([sys.executable, "-m", "pe_lab", "bench", "--model", "lenet", "--batch", "4", "--repeats",
                             "1", "--warmup", "0", "--contenders", "single,packed", "--out", str(tmp_path / "b.json")],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert bench.returncode == 0 and (tmp_path / "b.json").exists(), bench.stderr[-3000:]
+    # the explorer site's page files ship with the package (``make site`` copies them from there)
+    assets = target / "pe_lab" / "teaching" / "site_assets"
+    assert {"index.html", "site.js", "site.css"} <= {p.name for p in assets.iterdir()}, list(assets.iterdir())

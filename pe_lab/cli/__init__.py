@@ -1,4 +1,4 @@
-"""Floor 8, the command lines: ``experiment``, ``bench``, ``shift``, ``sweep``, ``solutions`` (and
-``pe_lab.data.datapack``'s ``main``). Nothing below imports from here; notebooks use the face, ``pe_lab``.
-``pe-lab experiment`` and the other commands of the README still work: ``pe_lab/<command>.py``
-forwards to the module here."""
+"""The command lines, the top layer: ``pe-lab COMMAND`` (or ``python -m pe_lab COMMAND``) dispatches to the module of
+that name here (``experiment``, ``sweep``, ``shift``, ``bench``, ``tutorial``, ``solutions``, ``datapack``; see
+``main.COMMANDS``). Each only parses its flags into the Python API's records and calls it; nothing below imports
+from here, and notebooks use the ``pe_lab`` namespace."""

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import torch
 
-from ..config import get_device
 from ..methods.registry import build, get_method
 from ..results.cost import REFERENCE, Cost, contender_label, measure, reference_available, registered_contenders
 from ..results.provenance import provenance, write_json
+from ..runtime import get_device
 from ..validate import check_choice, check_int
 from .arguments import Rule, apply_rules
 from .boundary import command, probe_writable

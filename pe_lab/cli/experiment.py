@@ -24,7 +24,7 @@ from ..experiments.spec import DataSpec, EngineSpec, Evaluation, Experiment, Mod
 from ..methods.registry import METHODS, method_options
 from ..results.report import ReportError, RunLocked, format_table
 from ..training.checkpoint import CheckpointError, RunMismatch
-from ..training.engines import ENGINES, STRATEGIES, LightningMissing, global_rank
+from ..training.engine_choice import ENGINES, STRATEGIES, LightningMissing, global_rank
 from ..training.loop import RunInterrupted
 from ..training.recipe import MEMBER_LOSSES, SCHEDULES, Recipe, RecipeError
 from ..training.step import TrainingDiverged
@@ -112,14 +112,17 @@ def experiment_from_args(args: argparse.Namespace, command_line: str = "") -> Ex
 
 
 def in_flags(message: str) -> str:
-    """An ``Experiment``'s error message in the command line's words: each field a flag sets (not negated) named
-    by its flag (``alpha must be ...`` -> ``--alpha must be ...``)."""
+    """An ``Experiment``'s error message in the command line's words: a field a flag sets (not negated) named by its
+    flag where the message names the setting itself (``alpha must be ...`` -> ``--alpha must be ...``; ``unknown
+    model``, ``... and test_folder``, ``is the train_folder``), not where the word is prose (``a Lightning
+    strategy``) or part of a value shown (``num_estimators*gamma=12``)."""
     import re
 
     for dest, (_, name, to_field, _) in FLAGS.items():
-        if to_field is not _negated and name != "device":  # device errors name it already
-            # a name inside an expression (``num_estimators*gamma=12``, ``alpha=inf``) belongs to the value shown
-            message = re.sub(rf"(?<![-\w*]){name}(?![-\w*=])", "--" + dest.replace("_", "-"), message)
+        if to_field is _negated:
+            continue
+        flag = "--" + dest.replace("_", "-")
+        message = re.sub(rf"(^|\bunknown |\band |\bis the ){name}(?![-\w*=])", rf"\g<1>{flag}", message)
     return message
 
 

@@ -51,8 +51,8 @@ def _load_folders(data: DataSpec, engine: str) -> tuple:
     mode = choose_mode(listed, data.mode) if listed is not None else "memory"
     if mode == "stream" and engine != "lightning":
         raise DataError(f"{data.train_folder} is streamed from disk (data mode {data.mode}: too large for memory, "
-                        "or images of several sizes), which only the Lightning engine reads: use the lightning "
-                        "engine, or data mode memory")
+                        "or images of several sizes), which only the Lightning engine reads: use engine 'lightning' "
+                        "(--engine lightning), or data mode 'memory' (--data-mode memory)")
 
     def load(folder, classes=None):
         if folder is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ..config import get_device, set_seed
+from ..config import set_seed
 from ..data.images import ImageSet
 from ..files import doing, probe_writable
 from ..results.provenance import write_json
@@ -27,9 +27,10 @@ from ..results.report import (
     save_sample_images,
     summarise,
 )
-from ..results.runs import evaluate_run, make_provenance
+from ..results.train_and_measure import evaluate_run, make_provenance
+from ..runtime import get_device
 from ..training.checkpoint import checkpoint_digest, first_difference, load_checkpoint
-from ..training.engines import check_engine, global_rank
+from ..training.engine_choice import check_engine, global_rank
 from ..training.loop import fit, seconds_per_epoch
 from .data import load_data
 from .spec import Experiment, checkpoint_path
@@ -44,9 +45,6 @@ def check_experiment(experiment: Experiment) -> None:
     data, engine, outputs = experiment.data, experiment.engine, experiment.outputs
     check_engine(engine.name, devices=engine.devices, strategy=engine.strategy, num_nodes=engine.num_nodes,
                  accelerator=get_device(engine.device).type, batch_size=experiment.recipe.batch_size)
-    if data.mode == "stream" and engine.name != "lightning":
-        raise ValueError("data mode stream reads images from disk with DataLoader workers, which only the Lightning "
-                         "engine does: use the lightning engine")
     if data.train_folder and data.mode == "auto":
         from ..data.streaming import memory_limit_bytes
 

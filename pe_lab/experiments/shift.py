@@ -16,14 +16,15 @@ from pathlib import Path
 
 import torch
 
-from ..config import atomic_save, get_device
+from ..config import atomic_save
 from ..data.corruptions import CORRUPTIONS, SEVERITIES, synthetic_textures
 from ..data.images import ImageSet, load_cifar10, load_svhn, subset
 from ..evaluation.metrics import ood_metrics, ood_score
 from ..evaluation.prediction import predict_member_probs
 from ..evaluation.shift import official_shift_metrics, shift_metrics
 from ..results.report import read_report
-from ..results.runs import make_provenance
+from ..results.train_and_measure import make_provenance
+from ..runtime import get_device
 from ..training.checkpoint import CheckpointError, checkpoint_digest, first_difference, load_checkpoint
 from ..validate import check_choice, check_int
 from .spec import Evaluation, checkpoint_path

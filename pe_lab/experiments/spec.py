@@ -109,8 +109,6 @@ class DataSpec:
         check_int("num_workers", self.num_workers, minimum=0)
         if bool(self.train_folder) != bool(self.test_folder):
             raise ValueError("train_folder and test_folder go together (an image folder for each split)")
-        if self.train_folder and self.synthetic:
-            raise ValueError("train_folder cannot be combined with synthetic data")
         if self.ood_folder and self.ood:
             ood = Path(self.ood_folder).resolve()
             for name, folder in (("test_folder", self.test_folder), ("train_folder", self.train_folder)):
@@ -146,7 +144,7 @@ class Evaluation:
         check_int("shift_per_class", self.shift_per_class, minimum=1)
         for name in ("cifar10c", "texture_folder"):
             if getattr(self, name) is not None and not self.shift:
-                raise ValueError(f"{name} is evaluated with the corruption sets: add shift")
+                raise ValueError(f"{name} is evaluated with the corruption sets: set shift=True (--shift)")
 
 
 @dataclass(frozen=True)
@@ -235,6 +233,11 @@ class Experiment:
             if not isinstance(getattr(self, name), kind):
                 raise TypeError(f"{name} must be a pe_lab {kind.__name__}, got {type(getattr(self, name)).__name__}")
         object.__setattr__(self, "seeds", check_seeds(self.seeds))
+        if self.data.mode == "stream" and self.engine.name != "lightning":
+            raise ValueError("data mode stream reads images from disk with DataLoader workers, which only the "
+                             "Lightning engine does: use engine 'lightning' (--engine lightning)")
+        if self.data.train_folder and self.data.synthetic:
+            raise ValueError("train_folder cannot be combined with synthetic data")
         if self.data.train_folder and self.evaluation.shift:
             raise ValueError("image folders cannot be evaluated with the shift sets (CIFAR-10 only)")
 

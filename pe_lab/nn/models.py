@@ -27,10 +27,8 @@ __all__ = ["ARCHITECTURES", "DeepEnsemble", "LayerFactory", "ModelSpec", "Packed
 @dataclass(frozen=True)
 class ModelSpec:
     """What a model is: enough to rebuild it. ``width`` is the base-width multiplier: every hidden layer has
-    ``width`` times the architecture's channels before a method widens it (a PE has ``alpha * width`` times).
-    A plain network built alone (``plain_network``, kind ``"member"`` from ``build_member``) records its own
-    width there, and ``groups`` its hidden layers' groups: a PE member has width ``width * alpha / M`` and groups
-    gamma."""
+    ``width`` times the architecture's channels before a method widens it (a PE has ``alpha * width`` times). A
+    network built alone (``plain_network``) records its own width there and its hidden layers' ``groups``."""
 
     name: str
     kind: str
@@ -398,9 +396,8 @@ class DeepEnsemble(nn.Module):
 def plain_network(name: str, num_classes: int, member_width: float = 1.0, groups: int = 1, kind: str = "single",
                   **spec) -> EnsembleNet:
     """Architecture ``name`` with ordinary layers at ``member_width`` times the architecture's channels, hidden
-    layers in ``groups`` groups: a Single or a DE member at base width ``w`` (``member_width=w``, groups 1), or a
-    member of PE(alpha, M, gamma) at base width ``w`` (``member_width=w * alpha / M``, groups gamma). Its
-    ``spec.width`` is ``member_width``: the network's own width, since it is built as one network."""
+    layers in ``groups`` groups: a Single or DE member at base width ``w`` (``member_width=w``, groups 1), or a
+    member of PE(alpha, M, gamma) at base width ``w`` (``member_width=w * alpha / M``, groups gamma)."""
     model = ARCHITECTURES[name](PlainFactory(member_width, groups), num_classes)
     model.spec = ModelSpec(name, kind, num_classes, width=member_width, groups=groups, **spec)
     return model

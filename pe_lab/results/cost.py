@@ -27,9 +27,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..config import cudnn_benchmark, grad_scaler
 from ..methods.registry import METHODS, Contender, build, training_units
-from ..runtime import Runtime, autocast, resolve_runtime
+from ..runtime import Runtime, autocast, cudnn_benchmark, grad_scaler, resolve_runtime
 from ..training.step import member_loss
 from ..validate import check_choice, check_int
 

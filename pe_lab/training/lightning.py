@@ -35,15 +35,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..config import atomic_save, cudnn_benchmark, grad_scaler
+from ..config import atomic_save
 from ..data.images import ImageSet
 from ..data.streaming import FolderSet, SeededItems, ShardedEpochSampler, normalization, normalize
 from ..evaluation.prediction import evaluate
 from ..methods.registry import batch_functions, training_units
-from ..runtime import resolve_runtime
+from ..runtime import cudnn_benchmark, grad_scaler, resolve_runtime
 from ..validate import check_int
 from .checkpoint import History, checkpoint_state, load_model_state, restore_units, run_identity
-from .engines import check_engine, require_lightning
+from .engine_choice import check_engine, require_lightning
 from .loop import RunInterrupted
 from .recipe import Recipe, check_recipe
 from .step import (

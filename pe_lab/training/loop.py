@@ -31,11 +31,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..config import atomic_save, cudnn_benchmark, grad_scaler
+from ..config import atomic_save
 from ..data.images import Batches, ImageSet
 from ..evaluation.prediction import evaluate
 from ..methods.registry import batch_functions
-from ..runtime import Runtime, resolve_runtime
+from ..runtime import Runtime, cudnn_benchmark, grad_scaler, resolve_runtime
 from ..validate import check_int
 from .checkpoint import History, checkpoint_state, resume_from, run_identity
 from .recipe import Recipe, check_recipe

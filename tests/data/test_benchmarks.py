@@ -105,7 +105,7 @@ def test_benchmark_options_need_shift_and_a_real_layout(cifar10c, tmp_path, caps
     base = ["--synthetic", "--methods", "packed", "--seeds", "0", "--out", str(tmp_path / "r.json")]
     with pytest.raises(SystemExit) as stop:
         main([*base, "--cifar10c", str(cifar10c)])
-    assert stop.value.code == 2 and "--cifar10c is evaluated with the corruption sets: add --shift" in capsys.readouterr().err
+    assert stop.value.code == 2 and "--cifar10c is evaluated with the corruption sets: set shift=True (--shift)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*base, "--shift", "--cifar10c", str(tmp_path / "nowhere")])
     assert "no labels.npy" in capsys.readouterr().err

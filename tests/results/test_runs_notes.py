@@ -4,7 +4,7 @@ import torch
 
 from pe_lab.data.images import synthetic_dataset
 from pe_lab.methods.registry import build
-from pe_lab.results.runs import evaluate_run, unscored_ood_criteria
+from pe_lab.results.train_and_measure import evaluate_run, unscored_ood_criteria
 from pe_lab.training.checkpoint import History
 
 

@@ -20,7 +20,7 @@ from pe_lab.data.images import synthetic_dataset
 from pe_lab.data.streaming import FolderSet, SeededItems, ShardedEpochSampler, choose_mode
 from pe_lab.methods.registry import build
 from pe_lab.training.checkpoint import RunMismatch, load_checkpoint
-from pe_lab.training.engines import LightningMissing, check_engine, global_rank, require_lightning
+from pe_lab.training.engine_choice import LightningMissing, check_engine, global_rank, require_lightning
 from pe_lab.training.lightning import fit_lightning
 from pe_lab.training.loop import fit
 
@@ -48,7 +48,9 @@ def test_missing_lightning_says_how_to_install_it(monkeypatch):
 
 def _cli_refusal(monkeypatch, capsys, *args) -> str:
     """Run the CLI with ``args``; it must exit before any data is read, and return its error message."""
-    monkeypatch.setattr(experiment, "_load_data", lambda args: pytest.fail("data was read before the refusal"))
+    from pe_lab.experiments import run
+
+    monkeypatch.setattr(run, "load_data", lambda *args: pytest.fail("data was read before the refusal"))
     with pytest.raises(SystemExit) as stop:
         experiment.main(["--synthetic", "--model", "lenet", "--epochs", "1", "--seeds", "0", "--device", "cpu",
                          *args])
@@ -60,10 +62,10 @@ def _cli_refusal(monkeypatch, capsys, *args) -> str:
     (["--engine", "lightning", "--devices", "4096"], "more CPU cores than this machine has"),
     (["--engine", "lightning", "--devices", "0"], "devices must be an integer >= 1"),
     (["--engine", "lightning", "--strategy", "fsdp"], "a Lightning strategy that pe-lab's engine does not run"),
-    (["--engine", "lightning", "--strategy", "horovod"], "unknown strategy 'horovod'"),
+    (["--engine", "lightning", "--strategy", "horovod"], "unknown --strategy 'horovod'"),
     (["--engine", "lightning", "--devices", "2"], "need a data-parallel strategy"),
     (["--engine", "lightning", "--devices", "2", "--strategy", "ddp", "--batch-size", "33"], "divisible by --devices x --num-nodes = 2"),
-    (["--engine", "lightning", "--num-nodes", "0"], "num_nodes must be an integer >= 1"),
+    (["--engine", "lightning", "--num-nodes", "0"], "--num-nodes must be an integer >= 1"),
     (["--engine", "lightning", "--num-nodes", "2"], "need a data-parallel strategy"),
     (["--engine", "pe-lab", "--devices", "2", "--strategy", "ddp"], "use --engine lightning"),
     (["--data-mode", "stream", "--train-folder", "a", "--test-folder", "b"], "only the Lightning engine"),
@@ -321,7 +323,7 @@ def _run_cli(tmp_path: Path, name: str, *args: str, audit: Path | None = None,
         audit.mkdir()
         env.update(PE_LAB_WRITE_LOG=str(audit),
                    PYTHONPATH=os.pathsep.join([str(tmp_path / "site"), env.get("PYTHONPATH", "")]))
-    command = [*launcher, "pe_lab.experiment", "--out", str(tmp_path / name / "report.json"),
+    command = [*launcher, "pe_lab", "experiment", "--out", str(tmp_path / name / "report.json"),
                "--runs-dir", str(tmp_path / name / "runs"), "--device", "cpu", "--no-progress", "--no-eta",
                "--seeds", "0", *args]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -433,7 +435,7 @@ def test_a_streamed_folder_is_refused_by_the_single_process_engine(tmp_path):
     _image_folder(tmp_path / "train", [(40, 48), (64, 64)])
     _image_folder(tmp_path / "val", [(40, 48)])
     env = dict(os.environ, PYTHONWARNINGS="ignore")
-    done = subprocess.run([sys.executable, "-m", "pe_lab.experiment", "--train-folder", str(tmp_path / "train"),
+    done = subprocess.run([sys.executable, "-m", "pe_lab", "experiment", "--train-folder", str(tmp_path / "train"),
                            "--test-folder", str(tmp_path / "val"), "--model", "resnet50_imagenet", "--epochs", "1",
                            "--seeds", "0", "--out", str(tmp_path / "r.json"), "--device", "cpu", "--no-eta"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
@@ -446,7 +448,7 @@ def test_a_streamed_folder_is_refused_by_the_single_process_engine(tmp_path):
 def test_the_eta_covers_the_runs_still_to_do_and_says_what_it_timed(tmp_path, engine):
     common = ["--synthetic", "--train-per-class", "8", "--model", "lenet", "--methods", "single,packed",
               "--epochs", "1", "--batch-size", "20", "--schedule", "cosine", "--engine", engine]
-    command = [sys.executable, "-m", "pe_lab.experiment", "--out", str(tmp_path / "report.json"), "--runs-dir",
+    command = [sys.executable, "-m", "pe_lab", "experiment", "--out", str(tmp_path / "report.json"), "--runs-dir",
                str(tmp_path / "runs"), "--device", "cpu", "--no-progress", "--seeds", "0", *common]
     env = dict(os.environ, PYTHONWARNINGS="ignore", PE_LAB_CACHE=str(tmp_path / "cache"))
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -455,7 +457,7 @@ def test_the_eta_covers_the_runs_still_to_do_and_says_what_it_timed(tmp_path, en
     assert eta["runs"] == {"single": 1, "packed": 1} and set(eta["seconds_per_epoch"]) == {"single", "packed"}
     assert eta["total_seconds"] == pytest.approx(sum(eta["seconds_per_epoch"].values()))
     assert "ETA (training only" in done.stdout
-    assert ("a guide for --engine lightning" in done.stdout) == (engine == "lightning")
+    assert ("a guide for the lightning engine" in done.stdout) == (engine == "lightning")
     # resumed with one seed more: only the new seed's runs are estimated
     again = subprocess.run([*command[:command.index("--seeds") + 1], "0,1", *common, "--resume"],
                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
@@ -469,7 +471,7 @@ def test_sigterm_during_lightning_training_exits_143_and_says_how_to_resume(tmp_
     import time
 
     env = dict(os.environ, PYTHONWARNINGS="ignore", PE_LAB_CACHE=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
-    command = [sys.executable, "-m", "pe_lab.experiment", "--engine", "lightning", "--synthetic",
+    command = [sys.executable, "-m", "pe_lab", "experiment", "--engine", "lightning", "--synthetic",
                "--train-per-class", "40", "--test-per-class", "2", "--model", "lenet", "--methods", "single",
                "--epochs", "400", "--batch-size", "40", "--schedule", "cosine", "--seeds", "0", "--device", "cpu",
                "--no-progress", "--no-eta", "--out", str(tmp_path / "report.json"), "--runs-dir", str(tmp_path / "runs")]

@@ -35,9 +35,9 @@ def exercise_1():
 
 
 def exercise_2():
-    r"""A hidden layer has $\alpha^2/M$ of the base layer's weights, a DE $M$ times them: $\alpha^2/M = M$ gives
-    $\alpha = M = 4$. `pack` of four plain networks builds exactly PE(4, 4, 1): a Deep Ensemble *is* a PE with
-    $\alpha = M$, so it has the DE's parameters, and computes the same logits."""
+    r"""With $\gamma = 1$ a hidden layer has $\alpha^2/M$ of the base layer's weights, a DE $M$ times them:
+    $\alpha^2/M = M$ gives $\alpha = M = 4$. `pack` of four plain networks builds exactly PE(4, 4, 1): a Deep
+    Ensemble *is* a PE with $\alpha = M$, so it has the DE's parameters, and computes the same logits."""
     members4 = [build("resnet20", "single").eval() for _ in range(4)]
     packed4 = pack(members4).eval()
     with torch.no_grad():

@@ -7,8 +7,9 @@ predictions = source = NAMES = ...
 
 
 def exercise_1():
-    """Bin the confidences into `num_bins` equal intervals $(b/n, (b+1)/n]$, and sum over bins the share of images
-    in the bin times |accuracy - mean confidence| there."""
+    r"""Bin the confidences into `num_bins` $= n_{\mathrm{bins}}$ equal intervals
+    $(\frac{b}{n_{\mathrm{bins}}}, \frac{b+1}{n_{\mathrm{bins}}}]$ (`torch.bucketize` with its default `right=False`),
+    and sum over bins the share of images in the bin times |accuracy - mean confidence| there."""
     import torch
     def my_ece(probs, labels, num_bins):
         confidence, predicted = probs.max(1)

@@ -11,11 +11,11 @@ costs = ...
 
 
 def exercise_1():
-    r"""$W_m = W \circ (s_m r_m^\top)$: $y_c = s_m[c] \sum_l W[c, l]\, r_m[l]\, x_l$, so row $c$ is scaled by
-    $s_m[c]$ (outputs, length $C_j$) and column $l$ by $r_m[l]$ (inputs, length $C_{j-1}$): the outer product
-    `torch.outer(s_m, r_m)`."""
-    def my_member_weight(W, r_m, s_m):
-        return W * torch.outer(s_m, r_m)
+    r"""$\omega^j_m = \omega^j \circ (s_m r_m^\top)$: $z^j(c) = s_m(c) \sum_l \omega^j(c, l)\, r_m(l)\, h^{j-1}(l)$,
+    so row $c$ of $\omega^j$ is scaled by $s_m(c)$ (outputs, length $C_j$) and column $l$ by $r_m(l)$ (inputs,
+    length $C_{j-1}$): `weight` times the outer product `torch.outer(s_m, r_m)`."""
+    def my_member_weight(weight, r_m, s_m):
+        return weight * torch.outer(s_m, r_m)
     verdict = check_member_weight(my_member_weight)
     assert verdict, verdict
 

@@ -16,20 +16,31 @@ def exercise_1():
 
 
 def exercise_2():
-    """The cell trains the toy at several hidden widths (a few seconds each) and prints the narrowest where
-    PE(2,4,1) is within 2 points of DE(4) on each dataset. Moons is easier than spirals (one curved boundary between
-    two classes, against interleaved spiral arms), so smaller members suffice there."""
-    narrowest = {}
-    for kind in ("spirals", "moons"):
-        for hidden in (4, 8, 16, 32):
-            r = toy_compare(kind, hidden=hidden, alpha=2, epochs=TOY_EPOCHS)["results"]
-            pe_acc, de_acc = (next(v.metrics["accuracy"] for k, v in r.items() if k.startswith(p))
-                              for p in ("PE", "DE"))
-            if de_acc - pe_acc <= 0.02:
-                narrowest[kind] = hidden
-                break
-    print("narrowest hidden width with PE within 2 points of DE:", narrowest)
-    assert narrowest.get("moons", 99) <= narrowest.get("spirals", 99)
+    """One run of each model cannot answer this. `toy_compare(..., seed=s)` draws the training points, the held-out
+    points and the initialisation from `s`, so one run's gap PE - DE mixes the effect of the width with the luck of
+    one draw: it shows what happened on that draw, not whether PE(2,4,1) stays within 2 points in general, and a
+    scan that stops at the first width where one run lands within 2 points picks whichever width drew kindly. The
+    cell repeats a candidate width (16 hidden units: members of 8) over three seeds on each dataset and compares PE
+    with DE through `compare`, paired by seed (the same data and initial random state on both sides). Read the
+    interval of PE - DE: *within 2 points* is shown only when its lower end lies above -2 points; *more than 2
+    points behind* only when its upper end lies below -2; otherwise three seeds cannot tell, and the next step is
+    more seeds at that width, or the next width. Why the two datasets can differ: the capacity a member needs is
+    set by the boundary it must draw, one curved boundary between two classes on moons, interleaved arms on
+    spirals. Whether this lab's runs show the narrowest width differing is a comparison of the printed intervals,
+    width by width, never of two single runs."""
+    seeds, hidden = (0, 1, 2), 16
+    for kind in ("moons", "spirals"):
+        pe_acc, de_acc = [], []
+        for seed in seeds:
+            r = toy_compare(kind, hidden=hidden, alpha=2, epochs=TOY_EPOCHS, seed=seed, grid_steps=2)["results"]
+            pe_acc.append(r["PE(2,4,1)"].metrics["accuracy"])
+            de_acc.append(r["DE(4)"].metrics["accuracy"])
+        pe_minus_de = compare(pe_acc, de_acc, paired=True)
+        reading = ("shown" if pe_minus_de.low > -0.02 else "no, more than 2 points behind"
+                   if pe_minus_de.high < -0.02 else "not decided, the interval contains -2 points: add seeds")
+        sentence = pe_minus_de.sentence("PE(2,4,1)", "DE(4)", scale=100, digits=1, unit=" points")
+        print(f"{kind}, hidden {hidden}: {sentence}; within 2 points of DE(4): {reading}")
+        assert pe_minus_de.n_first == len(seeds) and pe_minus_de.test == "paired t"  # over seeds, never one run
 
 
 def exercise_3():

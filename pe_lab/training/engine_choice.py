@@ -1,5 +1,7 @@
 """Which engine trains a run, checked before any data is read: pe-lab's own loop (``training.loop.fit``, one process)
-or PyTorch Lightning (``pe_lab.training.lightning``: several processes with DDP, streamed data).
+or PyTorch Lightning (``pe_lab.training.lightning``: several processes with DDP, streamed data); and which process
+this is (``global_rank``), so that only the first one writes. The engines themselves live in ``loop`` and
+``lightning``.
 
 Kept free of a Lightning import so that ``pe-lab experiment`` without the extra fails with the
 install command, not with a traceback from deep inside an import.

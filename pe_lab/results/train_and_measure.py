@@ -1,4 +1,4 @@
-"""One run, measured: train a built model, evaluate it on test and OOD data, and record it as a report does.
+"""Train and measure: train a built model, evaluate it on test and OOD data, and record it as a report does.
 
 ``compare_methods`` is the notebooks' version of ``pe-lab experiment`` (one seed, in memory);
 ``evaluate_run`` is what both record for a trained model.
@@ -10,11 +10,12 @@ import time
 
 import torch
 
-from ..config import get_device, set_seed
+from ..config import set_seed
 from ..data.images import ImageSet, subset
 from ..evaluation.metrics import OOD_CRITERIA, evaluate_predictions
 from ..evaluation.prediction import predict_member_probs
 from ..methods.registry import METHODS, build
+from ..runtime import get_device
 from ..training.loop import fit
 from .provenance import provenance
 from .report import summarise
