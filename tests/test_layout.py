@@ -19,6 +19,7 @@ FLOORS = {"version": 0, "config": 0, "runtime": 0, "validate": 0, "files": 0, "n
           "evaluation": 4, "training": 5, "results": 6, "experiments": 7, "teaching": 8, "cli": 9, "__main__": 9,
           "__init__": 10}
 MAX_FUNCTION_LINES = 60
+MAX_MODULE_LINES = 420  # a module past ~400 lines is probably two concepts: split it along the concept
 
 
 def module_name(path: Path, root: Path = PACKAGE) -> str:
@@ -129,6 +130,15 @@ def test_no_private_name_crosses_a_module():
     assert private_imports(sources()) == []
     tests = {f"tests.{p.stem}": p.read_text() for p in Path(__file__).parent.rglob("test_*.py")}
     assert private_imports(tests) == []
+
+
+def long_modules(modules: dict[str, str], limit: int = MAX_MODULE_LINES) -> list[str]:
+    return [f"{name}: {source.count(chr(10))} lines" for name, source in modules.items() if source.count("\n") > limit]
+
+
+def test_no_module_is_over_about_four_hundred_lines():
+    assert long_modules(_package(small="x = 1\n", big="x = 1\n" * 500)) == ["pe_lab.big: 500 lines"]
+    assert long_modules(sources()) == []
 
 
 def test_no_function_is_over_sixty_lines():
