@@ -19,12 +19,11 @@ _memory: dict[str, int] = {}
 _solutions: dict[str, float] = {}
 
 
-@pytest.fixture(autouse=True)
-def private_cache(request, tmp_path_factory, monkeypatch):
-    """Each test decodes into its own cache and reads no ``$PE_LAB_DATA`` of the machine. The notebook and browser
-    tests run as a user's session does, with the machine's data and cache."""
-    if request.node.get_closest_marker("notebooks") or request.node.get_closest_marker("browser"):
-        return
+@pytest.fixture
+def private_cache(tmp_path_factory, monkeypatch):
+    """The test decodes into a cache of its own and reads no ``$PE_LAB_DATA`` of the machine: for the tests of the
+    cache and the data readers (``pytestmark = pytest.mark.usefixtures("private_cache")``). Every other test shares
+    the session's cache, so real data is decoded once per session, not once per test."""
     monkeypatch.setenv("PE_LAB_CACHE", str(tmp_path_factory.mktemp("pe-lab-cache")))
     monkeypatch.delenv("PE_LAB_DATA", raising=False)
 

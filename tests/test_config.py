@@ -3,6 +3,10 @@ half-written."""
 
 from __future__ import annotations
 
+import pytest
+
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_a_write_through_a_file_or_under_a_name_too_long_says_why(tmp_path):
     import pytest

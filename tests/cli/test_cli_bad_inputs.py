@@ -10,6 +10,8 @@ from helpers import cli_argv, cli_error
 
 from pe_lab.data.images import DataError
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 @pytest.mark.parametrize("argv,message", [
     (["--seeds", "0,0"], "--seeds lists 0 more than once"),

@@ -13,6 +13,8 @@ from helpers import image_folder
 from pe_lab.cli import bench, experiment, shift, solutions, sweep
 from pe_lab.config import assets_dir
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 TINY = ["--train-per-class", "4", "--test-per-class", "2", "--epochs", "1", "--methods", "single", "--model", "lenet",
         "--no-eta", "--no-progress", "--seeds", "0", "--schedule", "cosine", "--batch-size", "8", "--offline"]
 

@@ -20,6 +20,8 @@ from pe_lab.data.benchmarks import load_cifar10c, load_texture_folder
 from pe_lab.data.images import DataError, load_cifar10, load_image_folder
 from pe_lab.data.streaming import FolderSet, choose_mode
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 @pytest.fixture(autouse=True)
 def no_hang():

@@ -9,6 +9,8 @@ from PIL import Image
 
 from pe_lab.data.images import CIFAR10_CLASSES, DataError, load_cifar10
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_the_cache_sees_images_added_or_replaced_inside_a_class_folder(tmp_path):
     root = image_folder(tmp_path / "test")

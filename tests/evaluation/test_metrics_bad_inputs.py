@@ -17,6 +17,8 @@ from pe_lab.evaluation.metrics import (
     ood_score,
 )
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_a_nan_probability_is_refused_by_every_metric():
     probs, labels = random_probs(), torch.arange(40) % 10

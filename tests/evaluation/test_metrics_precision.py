@@ -11,6 +11,8 @@ from helpers import random_probs
 
 from pe_lab.evaluation import metrics as m
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 HALF_DTYPES = [torch.float16, torch.bfloat16]
 
 

@@ -7,6 +7,8 @@ import torch
 
 from pe_lab.methods.registry import build
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_pack_keeps_its_members_dtype():
     from pe_lab.methods.packed import pack

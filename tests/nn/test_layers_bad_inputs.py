@@ -11,6 +11,8 @@ import torch
 from pe_lab.methods.registry import build
 from pe_lab.nn.layers import PackedConv2d, logits_by_member, members_to_packed, packed_to_members
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 @pytest.mark.parametrize("make,error,message", [
     (lambda: PackedConv2d(4, 4, 3, alpha=float("inf"), num_estimators=2), ValueError, "alpha must be a finite"),

@@ -9,6 +9,8 @@ from torch import nn
 from pe_lab.nn.layers import PackedConv2d, PackedLinear
 from pe_lab.nn.masks import from_dense, to_dense
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_from_dense_refuses_nan_outside_the_mask():
     layer = PackedConv2d(4, 4, 3, alpha=1, num_estimators=2, padding=1)

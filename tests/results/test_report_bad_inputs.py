@@ -8,6 +8,8 @@ from helpers import cli_argv, cli_error
 from pe_lab.cli.experiment import main
 from pe_lab.results.report import load_predictions, read_report, report_lock
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_a_second_run_on_the_same_out_is_refused_while_the_first_writes(tmp_path, capsys):
     out = tmp_path / "r.json"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from helpers import random_probs
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def test_explorer_update_refuses_values_its_widgets_would_clamp():
     from pe_lab.teaching.explorers import mask_explorer, ood_explorer

@@ -14,6 +14,8 @@ from pe_lab.methods.registry import build
 from pe_lab.training.checkpoint import CheckpointError, RunMismatch, first_difference
 from pe_lab.training.loop import fit
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 @pytest.mark.parametrize("change,difference", [
     (["--lr", "0.05"], "lr: 0.1 -> 0.05"),

@@ -16,6 +16,8 @@ from pe_lab.results.report import format_table
 from pe_lab.training.loop import fit
 from pe_lab.training.step import TrainingDiverged
 
+pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
+
 
 def _write_image_folder(root, classes, per_class=3, size=32):
     rng = np.random.default_rng(0)
