@@ -11,7 +11,7 @@ from ..config import WriteError, assets_dir
 from .predictions import load_predictions
 from .records import read_report as _read_checked_report
 
-__all__ = ["RunLocked", "load_committed", "load_results", "read_report", "report_lock"]
+__all__ = ["first_seed_predictions", "RunLocked", "load_committed", "load_results", "read_report", "report_lock"]
 
 
 class RunLocked(RuntimeError):
@@ -40,15 +40,21 @@ def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None
     if not path.exists():
         raise FileNotFoundError(f"no results at {path}; run pe-lab experiment first")
     report = read_report(path)
-    seed = report["provenance"]["seeds"][0]
     methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))
-    predictions = {}
-    for method in methods:
-        stored = path.with_name(f"{path.stem}-predictions-{method}-seed{seed}.pt")
+    return report, first_seed_predictions(path, report, methods, load_predictions)
+
+
+def first_seed_predictions(path: Path, report: dict, names, load) -> dict:
+    """``{name: load(file)}`` for the probabilities stored beside report ``path`` for its first seed
+    (``<stem>-predictions-<name>-seed<s>.pt``); ``FileNotFoundError`` naming the first one missing."""
+    seed = report["provenance"]["seeds"][0]
+    found = {}
+    for name in names:
+        stored = path.with_name(f"{path.stem}-predictions-{name}-seed{seed}.pt")
         if not stored.exists():
-            raise FileNotFoundError(f"results {path} lack the predictions of {method!r} ({stored})")
-        predictions[method] = load_predictions(stored)
-    return report, predictions
+            raise FileNotFoundError(f"results {path} lack the predictions of {name!r} ({stored})")
+        found[name] = load(stored)
+    return found
 
 
 @contextlib.contextmanager

@@ -21,6 +21,7 @@ from einops import rearrange
 from ..data.images import ImageSet, normalize
 from ..evaluation.metrics import evaluate_predictions
 from ..nn.tutorial import tutorial_network
+from .report_files import first_seed_predictions
 
 __all__ = ["TUTORIALS", "TutorialRecipe", "evaluate_tutorial", "impossible_mass", "train_tutorial"]
 
@@ -256,14 +257,7 @@ def load_tutorial(version: str, networks: tuple[str, ...] = ()) -> tuple[dict, d
         report = _check_tutorial_report(json.loads(path.read_text()), path)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error})") from None
-    seed = report["provenance"]["seeds"][0]
-    predictions = {}
-    for network in networks:
-        stored = path.with_name(f"{path.stem}-predictions-{network}-seed{seed}.pt")
-        if not stored.exists():
-            raise FileNotFoundError(f"{path} lacks the stored predictions of {network!r} ({stored})")
-        predictions[network] = _load_member_probabilities(stored)
-    return report, predictions
+    return report, first_seed_predictions(path, report, networks, _load_member_probabilities)
 
 
 def _load_member_probabilities(path) -> dict:
