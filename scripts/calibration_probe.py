@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from pe_lab.evaluation.metrics import calibration_direction, ece, nll  # noqa: E402
 from pe_lab.results.provenance import provenance, write_json  # noqa: E402
-from pe_lab.results.report import load_results  # noqa: E402
+from pe_lab.results.report_files import load_results  # noqa: E402
 
 RESULTS = ROOT / "assets" / "results"
 NUM_BINS = 15
@@ -65,7 +65,7 @@ def calibration(probs: torch.Tensor, labels: torch.Tensor) -> dict:
 def probe(name: str) -> dict:
     path = RESULTS / f"{name}.json"
     report, predictions = load_results(path)
-    seed = report["provenance"]["seeds"][0]
+    seed = report.provenance.seeds[0]
     methods = {}
     for method, stored in predictions.items():
         probs, labels = stored["test"].mean(1), stored["test_labels"]
@@ -79,9 +79,9 @@ def probe(name: str) -> dict:
               f"{methods[method]['before']['under_bins']}/{methods[method]['before']['filled_bins']} -> "
               f"{methods[method]['after']['under_bins']}/{methods[method]['after']['filled_bins']}")
     read = [path] + [path.with_name(f"{path.stem}-predictions-{m}-seed{seed}.pt") for m in predictions]
-    source = {"report": f"assets/results/{path.name}", "seed": seed, "provenance": report["provenance"],
-              "config_data": report.get("config", {}).get("data"),
-              "identity_data": report.get("identity", {}).get("data"),   # newer reports: data digests
+    source = {"report": f"assets/results/{path.name}", "seed": seed, "provenance": report.provenance.to_json(),
+              "config_data": (report.config or {}).get("data"),
+              "identity_data": (report.identity or {}).get("data"),   # newer reports: data digests
               "sha256": {f"assets/results/{p.name}": sha256(p) for p in read}}
     note = (f"one temperature per method on softmax(log mean_m p_m / T), fitted by NLL on the even-indexed half of "
             f"the {len(labels)} test images (seed {seed}), reported on the odd-indexed half; ECE with {NUM_BINS} bins")

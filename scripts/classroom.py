@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pe_lab.results.provenance import provenance, write_json  # noqa: E402
+from pe_lab.results.records import read_report  # noqa: E402
 from pe_lab.teaching.solutions import EXERCISE_RUNS, exercise_command  # noqa: E402
 
 TIMINGS = ROOT / "assets" / "results" / "classroom_timings.json"
@@ -127,9 +128,9 @@ def section(timings: dict) -> str:
         for name in names:
             path = EXERCISES / f"{name}.json"
             if path.exists():
-                run = json.loads(path.read_text())
-                seconds = sum(r["train_seconds"] for r in run["runs"])
-                where = run["provenance"]["hardware"]
+                run = read_report(path)
+                seconds = sum(r.train_seconds for r in run.runs)
+                where = run.provenance.hardware
                 took = f"{seconds:.0f} s"
             else:
                 took, where = "not run yet", ""

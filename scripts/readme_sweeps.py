@@ -28,7 +28,7 @@ def section() -> str:
         "", sweep_table(alpha), "",
         "![The alpha sweep](../assets/results/sweep_alpha_lenet.png)", "",
         "**The width sweep** (Single, DE(4), PE(2,4,1) at base widths "
-        + ", ".join(f"{w:g}" for w in sorted({r["width"] for r in width["rows"]}))
+        + ", ".join(f"{w:g}" for w in sorted({r.width for r in width.rows}))
         + " of the grid's 1, 2, 4, 8; `sweep_width_lenet.json`):",
         "", sweep_table(width), "",
         "![The width sweep](../assets/results/sweep_width_lenet.png)", "",

@@ -18,7 +18,7 @@ import torch
 
 from ..methods.registry import build, get_method
 from ..results.cost import REFERENCE, Cost, contender_label, measure, reference_available, registered_contenders
-from ..results.provenance import provenance, write_json
+from ..results.provenance import provenance, recorded_command, write_json
 from ..runtime import get_device
 from ..validate import check_choice, check_int
 from .arguments import Rule, apply_rules
@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
                     compile_backend=args.compile)
     config = {k: v for k, v in vars(args).items() if k != "out"}
     table = format_table(costs, config)
-    command = "pe-lab bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = recorded_command("pe-lab bench", argv if argv is not None else sys.argv[1:])
     result = {"config": config, "costs": [dataclasses.asdict(c) for c in costs], "table": table,
               "provenance": provenance(command, device)}
     write_json(result, out)  # atomic; an OSError is the boundary's one line

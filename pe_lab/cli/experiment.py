@@ -22,7 +22,10 @@ from ..experiments.presets import PRESETS, preset
 from ..experiments.run import check_experiment, run_experiment
 from ..experiments.spec import DataSpec, EngineSpec, Evaluation, Experiment, ModelSettings, Outputs
 from ..methods.registry import METHODS, method_options
-from ..results.report import ReportError, RunLocked, format_table
+from ..results.provenance import recorded_command
+from ..results.records import ReportError
+from ..results.report_files import RunLocked
+from ..results.tables import format_table
 from ..training.checkpoint import CheckpointError, RunMismatch
 from ..training.engine_choice import ENGINES, STRATEGIES, LightningMissing, global_rank
 from ..training.loop import RunInterrupted
@@ -242,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv, p)
     words = sys.argv[1:] if argv is None else argv
     try:
-        experiment = experiment_from_args(args, "pe-lab experiment " + " ".join(words))
+        experiment = experiment_from_args(args, recorded_command("pe-lab experiment", words))
         check_experiment(experiment)
     except (ValueError, TypeError, LightningMissing) as error:
         p.error(in_flags(str(error)))  # exit 2 with the usage line, before any data is read

@@ -11,7 +11,8 @@ from pathlib import Path
 from ..data.corruptions import CORRUPTIONS
 from ..data.images import DataError
 from ..experiments.shift import ShiftRequest, evaluate_report_shift, runs_to_evaluate
-from ..results.report import read_report
+from ..results.provenance import recorded_command
+from ..results.records import read_report
 from ..training.checkpoint import CheckpointError
 from .arguments import MAX_SEED, Rule, apply_rules
 from .boundary import command
@@ -65,7 +66,7 @@ def _request(args: argparse.Namespace, words: list[str]) -> ShiftRequest:
                         corruptions=_names(args.corruptions), severities=severities,
                         test_per_class=args.test_per_class, textures=args.textures, cifar10c=args.cifar10c,
                         texture_folder=args.texture_folder, data=args.data, device=args.device, out=args.out,
-                        command="pe-lab shift " + " ".join(words))
+                        command=recorded_command("pe-lab shift", words))
 
 
 @command("shift")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from ..experiments.sweep import collect_sweep, collected_points, run_sweep
+from ..results.provenance import recorded_command
 from .boundary import command, doing
 
 __all__ = ["main"]
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.command == "run":
             run_sweep(folder, args.data, done=collected_points(Path(args.results)))
         else:
-            command_line = "pe-lab sweep " + " ".join(sys.argv[1:] if argv is None else argv)
+            command_line = recorded_command("pe-lab sweep", sys.argv[1:] if argv is None else argv)
             for name, path in collect_sweep(folder, Path(args.out), command_line).items():
                 print(f"wrote {name} sweep: {path}")
     except ValueError as error:  # a point's report, the data: named, one line (OSError: the boundary's line)

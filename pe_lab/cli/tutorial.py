@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
 import torch
 
 from ..data.images import load_cifar10, load_svhn
-from ..results.provenance import provenance, write_json
-from ..results.report import save_predictions
+from ..results.predictions import save_predictions
+from ..results.provenance import provenance, recorded_command, write_json
 from ..results.tutorial import TUTORIALS, run_tutorial
 from ..training.checkpoint import data_fingerprint
 
@@ -77,15 +76,15 @@ def main(argv: list[str] | None = None) -> dict:
     except FileNotFoundError:
         ood = None
         print("no SVHN under --data: OOD metrics are left out", file=sys.stderr)
-    # Data by name and fingerprint: the last two parts of a folder ("cifar10-jpeg/train"), never this machine's path.
-    data = {name: data_fingerprint(part) | {"source": "/".join(Path(part.source.split(" ", 2)[-1]).parts[-2:])}
+    # Data by name and fingerprint (``dataset_name``: "image folder cifar10-jpeg/train"), never this machine's path.
+    data = {name: data_fingerprint(part)
             for name, part in (("train", train), ("test", test), ("ood", ood)) if part is not None}
     versions = {}
     if args.layers == "torch-uncertainty":
         from importlib.metadata import version
 
         versions["torch_uncertainty"] = version("torch-uncertainty")
-    report = {"provenance": provenance("pe-lab tutorial " + shlex.join(argv or sys.argv[1:]),
+    report = {"provenance": provenance(recorded_command("pe-lab tutorial", argv or sys.argv[1:]),
                                        torch.device("cpu"), data=data, seeds=seeds, **versions),
               "recipe": {"version": recipe.version, "source": recipe.source, "epochs": recipe.epochs,
                          "batch_size": recipe.batch_size, "lr": recipe.lr, "momentum": recipe.momentum,

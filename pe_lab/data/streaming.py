@@ -29,6 +29,7 @@ from .images import (
     DataError,
     ImageSet,
     crop_and_flip,
+    dataset_name,
     decode_image,
     image_files,
     match_classes,
@@ -99,7 +100,7 @@ class FolderSet:
                 stat = file.stat()
             relative = os.fsencode(file.relative_to(self.root))  # a name that is not UTF-8 is still its bytes
             digest.update(f"{label}:".encode() + relative + f":{stat.st_size}:{stat.st_mtime_ns}\n".encode())
-        return {"source": self.source, "count": len(self), "digest": digest.hexdigest()}
+        return {"source": dataset_name(self.source), "count": len(self), "digest": digest.hexdigest()}
 
     def transform(self, train: bool, augment: bool):
         """The standard ImageNet transforms on uint8 tensors: train ``RandomResizedCrop`` + flip, else resize to

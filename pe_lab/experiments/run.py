@@ -17,16 +17,10 @@ import torch
 from ..config import set_seed
 from ..data.images import ImageSet
 from ..files import doing, probe_writable
-from ..results.provenance import write_json
-from ..results.report import (
-    ReportError,
-    pick_sample_images,
-    read_report,
-    report_lock,
-    save_predictions,
-    save_sample_images,
-    summarise,
-)
+from ..results.predictions import pick_sample_images, save_predictions, save_sample_images
+from ..results.records import Report, ReportError, Run, read_report, write_record
+from ..results.report_files import report_lock
+from ..results.tables import summarise
 from ..results.train_and_measure import evaluate_run, make_provenance
 from ..runtime import get_device
 from ..training.checkpoint import checkpoint_digest, first_difference, load_checkpoint
@@ -97,7 +91,7 @@ def _trainer(experiment: Experiment):
     return fit, {}
 
 
-def run_experiment(experiment: Experiment) -> dict:
+def run_experiment(experiment: Experiment) -> Report:
     """Train, measure and report ``experiment`` (see the module doc); returns the report as written."""
     check_experiment(experiment)
     outputs = experiment.outputs
@@ -114,33 +108,32 @@ def run_experiment(experiment: Experiment) -> dict:
         identity = experiment.identity(train, test, ood)
         kept = []
         if previous is not None:
-            difference = (first_difference(previous["identity"], identity) if "identity" in previous
+            difference = (first_difference(previous.identity, identity) if previous.identity is not None
                           else "the report records no identity")
             if difference:
                 raise ReportError(f"resume: the runs in {out} were made with other settings ({difference}); "
                                   "restart to replace them, or write another report")
-            kept = list(previous["runs"])  # every finished run, also of seeds or methods not asked for now
+            kept = list(previous.runs)  # every finished run, also of seeds or methods not asked for now
         seeds = experiment.seeds
-        report_seeds = sorted({r["seed"] for r in kept} | set(seeds))
-        command = experiment.command or f"pe_lab.run_experiment({experiment!r})"
-        report = {"provenance": make_provenance(train, test, ood, device, report_seeds, command),
-                  "identity": identity, "runs": kept}
-        done = {(r["method"], r["seed"]) for r in report["runs"]}
+        report_seeds = sorted({r.seed for r in kept} | set(seeds))
+        command = experiment.command or f"pe_lab.run_experiment({_recorded(experiment)!r})"
+        report = Report(make_provenance(train, test, ood, device, report_seeds, command), runs=kept, identity=identity)
+        done = {(r.method, r.seed) for r in report.runs}
         if outputs.eta and rank_zero and isinstance(train, ImageSet):
-            report["eta"] = estimate(experiment, train, done, device)
+            report.eta = estimate(experiment, train, done, device)
         if outputs.eta_only:  # plan a class: the time it would take, nothing trained or written
             return report
         for seed in seeds:
             for method in experiment.models.methods:
                 if (method, seed) not in done:
                     _train_and_measure(experiment, method, seed, (train, test, ood), device, report, rank_zero)
-        report["summary"] = summarise(report["runs"], experiment.evaluation.ood_criterion)
+        report.summary = summarise(report.runs, experiment.evaluation.ood_criterion)
         if rank_zero:
-            write_json(report, out)
+            write_record(report, out)
     return report
 
 
-def _train_and_measure(experiment: Experiment, method: str, seed: int, data: tuple, device, report: dict,
+def _train_and_measure(experiment: Experiment, method: str, seed: int, data: tuple, device, report: Report,
                        rank_zero: bool) -> None:
     """Train one (method, seed) run (resuming its checkpoint), measure it and add it to ``report``, written at
     once: a run that finished is never lost to a later one that fails. Only rank 0 measures and writes."""
@@ -157,31 +150,46 @@ def _train_and_measure(experiment: Experiment, method: str, seed: int, data: tup
         return
     run, member_probs, ood_probs = evaluate_run(method, seed, model, history, test, ood, device,
                                                 experiment.evaluation.num_bins)
+    engine = experiment.engine
+    run = run.replace(engine={"name": engine.name, "processes": engine.devices * engine.num_nodes,
+                              "strategy": engine.strategy})
     if experiment.evaluation.shift:
         from .shift import shift_evaluation
 
-        run["shift"] = shift_evaluation(model, test, member_probs, experiment.evaluation, device)
-    engine = experiment.engine
-    run["engine"] = {"name": engine.name, "processes": engine.devices * engine.num_nodes, "strategy": engine.strategy}
-    # which engine trained which epochs (a run resumed across engines, or found finished, was not all trained by
-    # this engine): the checkpoint's record
+        run = run.replace(shift=shift_evaluation(model, test, member_probs, experiment.evaluation, device))
     if checkpoint.exists():
-        stored = load_checkpoint(checkpoint, mmap=True)
-        run["trained_by"] = stored.get("trained_by", [])
-        run["checkpoint"] = str(checkpoint)  # where the shift evaluation finds the trained model
-        # which file that is: a later run (restart, other settings) may write another at the same path
-        run["checkpoint_sha256"], run["checkpoint_epoch"] = checkpoint_digest(checkpoint), int(stored["epoch"])
-    report["runs"].append(run)
-    if seed == report["provenance"]["seeds"][0] and outputs.save_predictions:  # the seed the notebooks load
+        run = _with_checkpoint(run, checkpoint)
+    report.runs.append(run)
+    if seed == report.seeds[0] and outputs.save_predictions:  # the seed the notebooks load
         save_predictions(out.with_name(f"{out.stem}-predictions-{method}-seed{seed}.pt"), member_probs,
                          test.labels, ood_probs, test.classes)
         if member_probs.shape[1] > 1 and isinstance(test, ImageSet):  # where members can disagree
             save_sample_images(out.with_name(f"{out.stem}-samples.pt"), test.images, pick_sample_images(member_probs))
-    report["summary"] = summarise(report["runs"], experiment.evaluation.ood_criterion)
-    write_json(report, out)
-    metrics = run["metrics"]
+    report.summary = summarise(report.runs, experiment.evaluation.ood_criterion)
+    write_record(report, out)
+    metrics = run.metrics
     print(f"[{method} seed {seed}] acc {metrics['accuracy']:.4f} nll {metrics['nll']:.4f} "
           f"ece {metrics['ece']:.4f} in {history.train_seconds:.0f}s", flush=True)
+
+
+def _recorded(experiment: Experiment) -> Experiment:
+    """``experiment`` as its report records it: a data root by ``$PE_LAB_DATA`` and each folder by its last two
+    parts, so that the report holds no path of the machine that made it."""
+    from ..data.images import dataset_name
+
+    named = {name: dataset_name(f"image folder {value}").removeprefix("image folder ")
+             for name in ("train_folder", "test_folder", "ood_folder", "cifar10c", "texture_folder")
+             if (value := getattr(experiment.data, name, None) or getattr(experiment.evaluation, name, None))}
+    return experiment.replace(**named, **({"root": "$PE_LAB_DATA"} if experiment.data.root else {}))
+
+
+def _with_checkpoint(run: Run, checkpoint: Path) -> Run:
+    """``run`` with its checkpoint's record: which engine trained which epochs (a run resumed across engines, or
+    found finished, was not all trained by this engine), the file (where the shift evaluation finds the trained
+    model) and its SHA-256 (a later run with other settings may write another file at the same path)."""
+    stored = load_checkpoint(checkpoint, mmap=True)
+    return run.replace(trained_by=tuple(stored.get("trained_by", [])), checkpoint=str(checkpoint),
+                       checkpoint_sha256=checkpoint_digest(checkpoint), checkpoint_epoch=int(stored["epoch"]))
 
 
 def estimate(experiment: Experiment, train: ImageSet, done: set, device: torch.device) -> dict:

@@ -8,6 +8,7 @@ folder is given; the official CIFAR-10-C files are evaluated beside them when a 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -18,11 +19,11 @@ import torch
 
 from ..config import atomic_save
 from ..data.corruptions import CORRUPTIONS, SEVERITIES, synthetic_textures
-from ..data.images import ImageSet, load_cifar10, load_svhn, subset
+from ..data.images import ImageSet, dataset_name, load_cifar10, load_svhn, subset
 from ..evaluation.metrics import ood_metrics, ood_score
 from ..evaluation.prediction import predict_member_probs
 from ..evaluation.shift import official_shift_metrics, shift_metrics
-from ..results.report import read_report
+from ..results.records import Report, Run, read_report
 from ..results.train_and_measure import make_provenance
 from ..runtime import get_device
 from ..training.checkpoint import CheckpointError, checkpoint_digest, first_difference, load_checkpoint
@@ -97,16 +98,14 @@ class ShiftRequest:
 
 
 def source_kind(source: str) -> str:
-    """``"image folder /a/b/cifar10-jpeg/test (subset: 100 per class)"`` -> ``"cifar10-jpeg/test"``: which data,
-    wherever it lies and however much of it was taken."""
-    source = re.sub(r"\s*\(subset: [^)]*\)\s*$", "", str(source))
-    words = source.replace("\\", "/").rstrip("/").split("/")
-    return "/".join(words[-2:])
+    """``"image folder /a/b/cifar10-jpeg/test (subset: 100 per class)"`` -> ``"image folder cifar10-jpeg/test"``:
+    which data (``dataset_name``), however much of it was taken."""
+    return dataset_name(re.sub(r"\s*\(subset: [^)]*\)\s*$", "", str(source)))
 
 
-def runs_to_evaluate(request: ShiftRequest, report: dict) -> tuple[int, list[str]]:
-    seed = request.seed if request.seed is not None else report["provenance"]["seeds"][0]
-    available = sorted({r["method"] for r in report["runs"] if r["seed"] == seed})
+def runs_to_evaluate(request: ShiftRequest, report: Report) -> tuple[int, list[str]]:
+    seed = request.seed if request.seed is not None else report.seeds[0]
+    available = sorted({r.method for r in report.runs if r.seed == seed})
     methods = list(request.methods) if request.methods is not None else available
     if not methods:
         raise ValueError(f"methods names no method; the report has runs of {', '.join(available) or 'none'}")
@@ -115,31 +114,31 @@ def runs_to_evaluate(request: ShiftRequest, report: dict) -> tuple[int, list[str
     return seed, methods
 
 
-def _final_checkpoint(request: ShiftRequest, run: dict) -> Path:
+def _final_checkpoint(request: ShiftRequest, run: Run) -> Path:
     """The run's final checkpoint: under ``runs_dir`` if given, else where the report records it; refused when the
     file there is not the one the run finished with (the report records its SHA-256)."""
-    if run.get("checkpoint") and not request.runs_dir:
-        path = Path(run["checkpoint"])
+    if run.checkpoint and not request.runs_dir:
+        path = Path(run.checkpoint)
     else:
-        path = checkpoint_path(request.report, request.runs_dir or "runs", run["method"], run["seed"])
-    recorded = run.get("checkpoint_sha256")
+        path = checkpoint_path(request.report, request.runs_dir or "runs", run.method, run.seed)
+    recorded = run.checkpoint_sha256
     if not path.exists():
-        raise FileNotFoundError(f"no checkpoint of the {run['method']} seed {run['seed']} run of {request.report} at "
+        raise FileNotFoundError(f"no checkpoint of the {run.method} seed {run.seed} run of {request.report} at "
                                 f"{path}: retrain with the report's command, or give the folder of its checkpoints")
     if recorded and checkpoint_digest(path) != recorded:
-        raise CheckpointError(f"checkpoint {path} is not the one the {run['method']} seed {run['seed']} run of "
+        raise CheckpointError(f"checkpoint {path} is not the one the {run.method} seed {run.seed} run of "
                               f"{request.report} finished with (sha256 {recorded[:16]}... recorded): a later run "
                               "wrote another at that path. Retrain with the report's command")
     return path
 
 
-def _check_recipe(request: ShiftRequest, run: dict, path: Path, state: dict) -> None:
+def _check_recipe(request: ShiftRequest, run: Run, path: Path, state: dict) -> None:
     """For a report that records no checkpoint digest: the checkpoint's recipe (seed aside) and final epoch must be
     the report's, else another run wrote that file."""
     stored = dict((state.get("identity") or {}).get("recipe") or {})
     stored.pop("seed", None)
-    wanted = (read_report(request.report).get("identity") or {}).get("recipe")
-    label = f"the {run['method']} seed {run['seed']} run of {request.report}"
+    wanted = (read_report(request.report).identity or {}).get("recipe")
+    label = f"the {run.method} seed {run.seed} run of {request.report}"
     if stored and wanted:
         difference = first_difference(stored, wanted, "recipe")
         if difference:
@@ -151,23 +150,23 @@ def _check_recipe(request: ShiftRequest, run: dict, path: Path, state: dict) -> 
                               "epochs: it is not that run's final checkpoint")
 
 
-def trained_model(request: ShiftRequest, run: dict) -> torch.nn.Module:
+def trained_model(request: ShiftRequest, run: Run) -> torch.nn.Module:
     """The run's model (rebuilt from its spec) with its final checkpoint's weights."""
     from ..methods.registry import build_from_spec
 
     try:
-        model = build_from_spec(run["spec"])
+        model = build_from_spec(run.spec)
     except (ValueError, TypeError, KeyError) as error:
-        raise CheckpointError(f"{request.report}: the spec of the {run['method']} seed {run['seed']} run cannot be "
+        raise CheckpointError(f"{request.report}: the spec of the {run.method} seed {run.seed} run cannot be "
                               f"built ({error})") from None
     path = _final_checkpoint(request, run)
     state = load_checkpoint(path)
-    if not run.get("checkpoint_sha256"):
+    if not run.checkpoint_sha256:
         _check_recipe(request, run, path, state)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as error:  # weights of another shape than the report's spec
-        raise CheckpointError(f"checkpoint {path} does not fit the {run['method']} spec of {request.report} "
+        raise CheckpointError(f"checkpoint {path} does not fit the {run.method} spec of {request.report} "
                               f"({str(error).splitlines()[0]})") from None
     return model
 
@@ -205,9 +204,9 @@ def evaluate_report_shift(request: ShiftRequest) -> dict:
     report = read_report(request.report)
     seed, methods = runs_to_evaluate(request, report)
     device = get_device(request.device)
-    trained_on = report["provenance"]["data"]
-    if trained_on.get("synthetic"):
-        raise ValueError(f"the runs in {request.report} were trained on synthetic data ({trained_on.get('train')}); "
+    trained_on = report.provenance.data
+    if trained_on.synthetic:
+        raise ValueError(f"the runs in {request.report} were trained on synthetic data ({trained_on.train}); "
                          "scoring them on CIFAR-10 measures nothing. Evaluate a report trained on CIFAR-10.")
     full_test = load_cifar10("test", request.data, download=False)
     test = subset(full_test, request.test_per_class)
@@ -215,23 +214,23 @@ def evaluate_report_shift(request: ShiftRequest) -> dict:
     textures = (load_texture_folder(request.texture_folder, limit=request.textures) if request.texture_folder
                 else synthetic_textures(request.textures))
     official = cifar10c_corruptions(request.cifar10c) if request.cifar10c else None
-    if source_kind(full_test.source) != source_kind(trained_on.get("test", "")):
-        print(f"warning: the runs were tested on {trained_on.get('test')}; this evaluation reads {full_test.source}",
+    if source_kind(full_test.source) != source_kind(trained_on.test or ""):
+        print(f"warning: the runs were tested on {trained_on.test}; this evaluation reads {full_test.source}",
               file=sys.stderr)
     results = {}
     for method in methods:
-        run = next(r for r in report["runs"] if r["method"] == method and r["seed"] == seed)
+        run = report.run(method, seed)
         model = trained_model(request, run)
-        results[method] = {"spec": run["spec"], **_evaluate(model, test, {"svhn": svhn, "textures": textures},
+        results[method] = {"spec": dict(run.spec), **_evaluate(model, test, {"svhn": svhn, "textures": textures},
                                                              request, official, device)}
         first = request.corruptions[0]
         print(f"[{method}] clean acc {results[method]['shift'][first][0]['accuracy']:.3f}; "
               f"textures AUROC (msp) {results[method]['far_ood']['textures']['msp']['auroc']:.3f}", flush=True)
     command = request.command or f"pe_lab.evaluate_report_shift({request!r})"
-    provenance = make_provenance(test, test, textures, device, [seed], command)
-    provenance["note"] = _note(request, textures)
+    provenance = dataclasses.replace(make_provenance(test, test, textures, device, [seed], command),
+                                     note=_note(request, textures))
     out = request.out or Path(request.report).with_name(Path(request.report).stem + "-shift.json")
-    result = {"provenance": provenance, "report": str(request.report), "results": results}
+    result = {"provenance": provenance.to_json(), "report": str(request.report), "results": results}
     atomic_save(json.dumps(result, indent=1), out)
     print(f"wrote {out}")
     return result

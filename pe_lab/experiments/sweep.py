@@ -13,6 +13,7 @@ std over seeds, FLOPs per image, and the CPU time the sweep took (``pe-lab sweep
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -21,9 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import WriteError, atomic_save
-from ..results.provenance import write_json
-from ..results.records import ReportError, check_sweep, read_sweep
-from ..results.report import RunLocked, read_report
+from ..results.records import ReportError, Run, Sweep, SweepRow, read_report, read_sweep, write_record
+from ..results.report_files import RunLocked
 from ..results.tables import seed_statistics
 from .presets import preset
 from .run import run_experiment
@@ -102,24 +102,22 @@ def _key(method: str, width: float, alpha: float) -> tuple[str, float, float]:
     return method, float(width), float(alpha)
 
 
-def _collected_reports(results: Path) -> dict[str, dict]:
+def _collected_reports(results: Path) -> dict[str, Sweep]:
     """The sweep JSON already collected in ``results``, by sweep name (a sweep not collected yet is absent)."""
     paths = {name: results / f"sweep_{name}_lenet.json" for name in SWEEPS}
     return {name: read_sweep(path) for name, path in paths.items() if path.exists()}  # checked field by field
 
 
-def collected(results: Path, reports: dict[str, dict] | None = None) -> dict[tuple, dict]:
+def collected(results: Path, reports: dict[str, Sweep] | None = None) -> dict[tuple, SweepRow]:
     """The rows already collected in ``results`` (committed JSON, or its ``reports`` if already read), by
     (method, width, alpha)."""
     reports = _collected_reports(results) if reports is None else reports
-    return {_key(row["method"], row["width"], row["alpha"]): row
-            for report in reports.values() for row in report["rows"]}
+    return {_key(row.method, row.width, row.alpha): row for sweep in reports.values() for row in sweep.rows}
 
 
 def collected_points(results: Path) -> set[Point]:
     """The grid points whose run is already in ``results``: a new worker folder need not train them again."""
-    return {Point(row["method"], row["width"], seed, row["alpha"])
-            for row in collected(results).values() for seed in row["seeds"]}
+    return {Point(row.method, row.width, seed, row.alpha) for row in collected(results).values() for seed in row.seeds}
 
 
 def run_sweep(folder: Path, data: str | None, points: list[Point] | None = None, changes: dict | None = None,
@@ -130,7 +128,7 @@ def run_sweep(folder: Path, data: str | None, points: list[Point] | None = None,
     file (a resumed point adds up)."""
     for point in points if points is not None else grid():
         out = folder / f"{point.name}.json"
-        if point in done or (out.exists() and read_report(out).get("runs")):
+        if point in done or (out.exists() and read_report(out).runs):
             continue
         experiment = point.experiment(data, folder, **(changes or {}))
         start = time.process_time()
@@ -159,25 +157,28 @@ def _cpu_seconds(path: Path) -> float:
     return seconds
 
 
-def _summary(runs: list[dict]) -> dict:
+def _summary(runs: list[Run]) -> dict:
     """A sweep row's numbers over seeds: the headline metrics, MSP's AUROC and FPR95 on SVHN, mutual information's
     AUROC (``mi_auroc``), and the training time (a run without OOD data, or a collapsed one, lacks its OOD numbers)."""
     rows = []
     for r in runs:
-        m, ood = r["metrics"], r["metrics"].get("ood", {})
-        row = {key: m[key] for key in ("accuracy", "nll", "ece", "brier")}
-        if "msp" in ood:
-            row.update(auroc=ood["msp"]["auroc"], fpr95=ood["msp"]["fpr95"])
-        if "mutual_information" in ood:
-            row["mi_auroc"] = ood["mutual_information"]["auroc"]
-        rows.append({**row, "train_seconds": r["train_seconds"]})
+        row = {key: r.metrics[key] for key in ("accuracy", "nll", "ece", "brier")}
+        if r.ood("msp"):
+            row.update(auroc=r.ood("msp")["auroc"], fpr95=r.ood("msp")["fpr95"])
+        if r.ood("mutual_information"):
+            row["mi_auroc"] = r.ood("mutual_information")["auroc"]
+        rows.append({**row, "train_seconds": r.train_seconds})
     return seed_statistics(rows)
 
 
-_RUN_KEYS = ("method", "seed", "metrics", "train_seconds", "params", "spec", "history")
+def _row_run(run: Run, cpu_seconds: float) -> Run:
+    """A run as a sweep row keeps it: its numbers, spec and history and the CPU seconds it cost; not its engine,
+    checkpoint or test throughput (the point's own report keeps those)."""
+    return Run(run.method, run.seed, run.metrics, run.spec, run.params, run.train_seconds, run.history,
+               cpu_seconds=cpu_seconds)
 
 
-def _row(folder: Path, points: list[Point], before: dict | None = None) -> dict | None:
+def _row(folder: Path, points: list[Point], before: SweepRow | None = None) -> SweepRow | None:
     """One row from the points done in ``folder``, merged with the row collected ``before`` (a seed run in
     ``folder`` replaces the same seed there; the others are kept, with their CPU time)."""
     from ..methods.registry import build_from_spec, label_for
@@ -189,28 +190,29 @@ def _row(folder: Path, points: list[Point], before: dict | None = None) -> dict 
         if not out.exists():
             continue
         report = read_report(out)
-        if not report["runs"]:
+        if not report.runs:
             continue
         point_cpu = _cpu_seconds(folder / f"{point.name}.cpu")
-        runs.extend({**r, "cpu_seconds": point_cpu / len(report["runs"])} for r in report["runs"])
+        runs.extend(_row_run(r, point_cpu / len(report.runs)) for r in report.runs)
         cpu += point_cpu
     if before is not None:
-        fresh = {r["seed"] for r in runs}
-        kept = [r for r in before["runs"] if r["seed"] not in fresh]
+        fresh = {r.seed for r in runs}
+        kept = [r for r in before.runs if r.seed not in fresh]
         # rows collected before runs carried their own CPU time: the row's total, shared out evenly
-        share = before["cpu_seconds"] / len(before["runs"])
-        runs.extend({**r, "cpu_seconds": r.get("cpu_seconds", share)} for r in kept)
-        cpu += sum(r.get("cpu_seconds", share) for r in kept)
-        runs.sort(key=lambda r: r["seed"])
+        share = before.cpu_seconds / len(before.runs)
+        runs.extend(_row_run(r, share if r.cpu_seconds is None else r.cpu_seconds) for r in kept)
+        cpu += sum(share if r.cpu_seconds is None else r.cpu_seconds for r in kept)
+        runs.sort(key=lambda r: r.seed)
     if not runs:
         return None
-    spec = runs[0]["spec"]
+    spec = runs[0].spec
     first = points[0]
-    return {"label": label_for(spec), "method": first.method, "width": first.width, "alpha": first.alpha,
-            "member_width": first.width * (first.alpha / spec["num_estimators"] if first.method == "packed" else 1.0),
-            "params": runs[0]["params"], "flops_per_image": count_flops(build_from_spec(spec)),
-            "seeds": sorted(r["seed"] for r in runs), "summary": _summary(runs), "cpu_seconds": cpu,
-            "runs": [{k: r[k] for k in (*_RUN_KEYS, "cpu_seconds")} for r in runs]}
+    return SweepRow(label=label_for(spec), method=first.method, width=first.width, alpha=first.alpha,
+                    member_width=first.width * (first.alpha / spec["num_estimators"] if first.method == "packed"
+                                                else 1.0),
+                    params=runs[0].params, flops_per_image=count_flops(build_from_spec(spec)),
+                    seeds=tuple(sorted(r.seed for r in runs)), summary=_summary(runs), cpu_seconds=cpu,
+                    runs=tuple(runs))
 
 
 def _done_points(folder: Path) -> list[Point]:
@@ -218,7 +220,7 @@ def _done_points(folder: Path) -> list[Point]:
     there instead (reports of points off the grid, another seed or width, are not part of any sweep)."""
     on_grid = {f"{point.name}.json": point for point in grid()}
     found = sorted(path.name for path in folder.glob("lenet-*.json"))
-    done = [on_grid[name] for name in found if name in on_grid and read_report(folder / name)["runs"]]
+    done = [on_grid[name] for name in found if name in on_grid and read_report(folder / name).runs]
     if not done:
         off = [name for name in found if name not in on_grid]
         raise ReportError(f"no finished grid point in {folder}"
@@ -240,32 +242,33 @@ def collect_sweep(folder: Path, out_dir: Path, command: str = "") -> dict[str, P
     earlier = _collected_reports(out_dir)
     before = collected(out_dir, earlier)
     first_report = read_report(folder / f"{min(done, key=lambda p: p.name).name}.json")
-    recipe = first_report["identity"]["recipe"]
-    built: dict[str, tuple[dict, list[Point]]] = {}
+    recipe = first_report.identity["recipe"]
+    built: dict[str, tuple[Sweep, list[Point]]] = {}
     for name, keys in SWEEPS.items():
         fresh = [p for key in keys for p in by_key[key] if p in done]
         if not fresh:  # nothing new for this sweep: its JSON (if any) stays as it was
             continue
-        rows = [row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None]
-        merged = {"merged_with": earlier[name]["provenance"]} if name in earlier else {}
-        report = {"provenance": {**first_report["provenance"], **merged,
-                                 "command": command or f"pe_lab.collect_sweep({str(folder)!r}, {str(out_dir)!r})",
-                                 "point_preset": {"preset": SWEEP_PRESET, **SWEEP_SETTINGS},
-                                 "date_collected": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")},
-                  "recipe": {**recipe,
-                             "note": "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"},
-                  "sweep": name, "rows": rows, "cpu_seconds": sum(r["cpu_seconds"] for r in rows),
-                  "train_seconds": sum(run["train_seconds"] for r in rows for run in r["runs"])}
-        check_sweep(report, f"the {name} sweep collected from {folder}")  # never write a record no reader takes
-        built[name] = (report, [by_key[key][0] for key in keys])
+        rows = tuple(row for key in keys if (row := _row(folder, by_key[key], before.get(key))) is not None)
+        provenance = dataclasses.replace(
+            first_report.provenance, command=command or f"pe_lab.collect_sweep({str(folder)!r}, {str(out_dir)!r})",
+            merged_with=earlier[name].provenance.to_json() if name in earlier else None,
+            point_preset={"preset": SWEEP_PRESET, **SWEEP_SETTINGS},
+            date_collected=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        note = "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"
+        sweep = Sweep(provenance=provenance, recipe={**recipe, "note": note},
+                      sweep=name, rows=rows, cpu_seconds=sum(r.cpu_seconds for r in rows),
+                      train_seconds=sum(run.train_seconds for r in rows for run in r.runs))
+        # never write a record no reader takes: checked before any file is written
+        Sweep.from_json(sweep.to_json(), f"the {name} sweep collected from {folder}")
+        built[name] = (sweep, [by_key[key][0] for key in keys])
     written = {}
-    for name, (report, points) in built.items():
+    for name, (sweep, points) in built.items():
         for point in points:  # the seed-0 member probabilities, beside the JSON
             stored = folder / f"{point.name}-predictions-{point.method}-seed0.pt"
             if stored.exists():
                 _copy_atomically(stored, out_dir / "sweep" / f"{point.name}-predictions.pt")
         path = out_dir / f"sweep_{name}_lenet.json"
-        write_json(report, path)
+        write_record(sweep, path)
         written[name] = path
     return written
 

@@ -3,10 +3,11 @@ sweep row's values by seed, and ``verdict``, the sentence every generated compar
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 from ..evaluation.metrics import METRICS, OOD_METRICS
 from ..evaluation.verdict import Comparison, compare
+from .records import Run, Statistics, SweepRow
 
 __all__ = [
     "METRIC_READING", "by_seed", "compare_by_seed", "comparison_words", "higher_is_better", "row_by_seed", "row_gap",
@@ -47,39 +48,53 @@ def higher_is_better(key: str) -> bool:
     return METRIC_READING[key][0]
 
 
-def run_metric(metrics: dict, key: str, criterion: str = "msp") -> float | None:
+def run_metric(metrics: Mapping, key: str, criterion: str = "msp") -> float | None:
     """One run's ``key`` from its ``metrics`` record (OOD numbers by ``criterion``; ``mi_auroc`` by mutual
     information), or None when the run did not measure it."""
     if key in METRICS:
         return metrics.get(key)
     criterion, key = _OOD_ALIASES.get(key, (criterion, key))
-    return metrics.get("ood", {}).get(criterion, {}).get(key)
+    return (metrics.get("ood") or {}).get(criterion, {}).get(key)
 
 
-def by_seed(runs: list[dict], stat: dict, key: str, criterion: str = "msp") -> dict:
+Side = Mapping[int, float] | Statistics
+
+
+def by_seed(runs: Sequence[Run], stat: Statistics, key: str, criterion: str = "msp") -> Side:
     """``{seed: value}`` of ``key`` over ``runs`` when every seed the summary ``stat`` counts has its run there;
-    otherwise the summary ``stat`` itself (``{"mean", "std", "n"}``: only a Welch test can use it)."""
-    values = {r["seed"]: v for r in runs if (v := run_metric(r["metrics"], key, criterion)) is not None}
-    return values if len(values) == stat["n"] else stat
+    otherwise ``stat`` itself (only a Welch test can use it)."""
+    values = {r.seed: v for r in runs if (v := run_metric(r.metrics, key, criterion)) is not None}
+    return values if len(values) == stat.n else stat
 
 
-def compare_by_seed(first: dict, second: dict) -> Comparison:
-    """``first - second`` through ``compare``. Each side is ``{seed: value}`` or a ``{"mean", "std", "n"}``
-    summary. Paired when both sides hold the same seeds (the same seed gives both runs their data order, and a
-    DE's member 0 is that seed's Single); Welch otherwise."""
-    summary = {"mean", "std", "n"}
-    if not summary <= set(first) and not summary <= set(second) and set(first) == set(second):
+def _side(side: Side, name: str) -> Side:
+    """``side`` as given when it is ``Statistics`` or ``{seed: value}``; a ``TypeError`` naming it otherwise."""
+    if isinstance(side, Statistics):
+        return side
+    if isinstance(side, Mapping) and all(isinstance(k, int) and not isinstance(k, bool) for k in side):
+        return side
+    raise TypeError(f"{name} must be {{seed: value}} or a Statistics(mean, std, n), got {type(side).__name__} "
+                    f"{side!r:.60}")
+
+
+def compare_by_seed(first: Side, second: Side) -> Comparison:
+    """``first - second`` through ``compare``. Each side is ``{seed: value}`` or a ``Statistics`` summary.
+    Paired when both sides hold the same seeds (the same seed gives both runs their data order, and a DE's
+    member 0 is that seed's Single); Welch otherwise."""
+    first, second = _side(first, "the first side"), _side(second, "the second side")
+    if not isinstance(first, Statistics) and not isinstance(second, Statistics) and set(first) == set(second):
         seeds = sorted(first)
         return compare([first[s] for s in seeds], [second[s] for s in seeds], paired=True)
-    return compare(*(side if summary <= set(side) else list(side.values()) for side in (first, second)))
+    return compare(*(side.to_json() if isinstance(side, Statistics) else list(side.values())
+                     for side in (first, second)))
 
 
-def verdict(first: dict, second: dict, first_label: str, second_label: str, key: str = "accuracy") -> str:
+def verdict(first: Side, second: Side, first_label: str, second_label: str, key: str = "accuracy") -> str:
     """The sentence every generated comparison uses, e.g. ``"PE(2,4,1) is worse than Single, -6.0 points (95 % CI
     -8.1 to -3.9, paired t, 3 seeds)"``: ``compare``'s words ("better"/"worse" only when the 95 % interval
     excludes zero, else "not distinguishable with n seeds"), the difference ``first - second`` in the metric's
     units, its interval, the test and the seeds. ``first``/``second``: ``{seed: value}`` (paired when the seeds
-    match) or ``{"mean", "std", "n"}`` summaries (Welch)."""
+    match) or ``Statistics`` summaries (Welch)."""
     return comparison_words(compare_by_seed(first, second), first_label, second_label, key)
 
 
@@ -89,11 +104,11 @@ def comparison_words(comparison: Comparison, first_label: str, second_label: str
             f"{comparison.interval(scale, digits, unit)}")
 
 
-def row_by_seed(row: dict, key: str) -> dict:
-    """A sweep row's ``key`` by seed, read from its runs (``{seed: value}``), or its summary without them."""
-    return by_seed(row.get("runs", []), row["summary"][key], key)
+def row_by_seed(row: SweepRow, key: str) -> Side:
+    """A sweep row's ``key`` by seed, read from its runs (``{seed: value}``), or its summary where they lack it."""
+    return by_seed(row.runs, row.summary[key], key)
 
 
-def row_gap(first: dict, second: dict, key: str) -> Comparison:
+def row_gap(first: SweepRow, second: SweepRow, key: str) -> Comparison:
     """``first - second`` on ``key`` between two sweep rows, through ``compare`` (paired when they share seeds)."""
     return compare_by_seed(row_by_seed(first, key), row_by_seed(second, key))

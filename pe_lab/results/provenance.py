@@ -10,14 +10,17 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import subprocess
 from pathlib import Path
 
 import torch
 
 from ..config import atomic_save
+from ..data.images import dataset_name
 
-__all__ = ["git_commit", "hardware", "provenance", "write_json"]
+__all__ = ["DATA_FLAGS", "FILE_FLAGS", "git_commit", "hardware", "provenance", "recorded_command", "without_paths",
+           "write_json"]
 
 
 def git_commit() -> str:
@@ -58,3 +61,59 @@ def provenance(command: str, device: torch.device, **extra) -> dict:
 def write_json(obj: dict, path: str | os.PathLike) -> None:
     """``obj`` as indented JSON at ``path``, atomically (a crash leaves the old file or the new one)."""
     atomic_save(json.dumps(obj, indent=1), Path(path))
+
+
+# The options whose value is where data lies on the machine that runs the command, and those that name its files.
+DATA_FLAGS = ("--data", "--train-folder", "--test-folder", "--ood-folder", "--texture-folder", "--cifar10c")
+FILE_FLAGS = ("--out", "--report", "--runs-dir", "--dir", "--out-dir", "--results")
+
+
+def _named(flag: str, value: str) -> str:
+    """A path option's value as a record keeps it: a data root as ``$PE_LAB_DATA`` (which pe-lab reads for it), a
+    data folder by its last two parts, a file inside the working folder as given, any other file by its name."""
+    if flag == "--data":
+        return "$PE_LAB_DATA"
+    if flag in DATA_FLAGS:
+        return dataset_name(f"image folder {value}").removeprefix("image folder ")
+    path = Path(value)
+    return value if not path.is_absolute() and ".." not in path.parts else path.name
+
+
+def recorded_command(program: str, words: list[str]) -> str:
+    """The command line a record keeps: ``program`` and its words, each path option's value as ``_named`` gives it,
+    so that no record holds a path of the machine that made it.
+
+    >>> recorded_command("pe-lab experiment", ["--data", "/home/me/data", "--test-folder=/x/cifar10-jpeg/test"])
+    'pe-lab experiment --data $PE_LAB_DATA --test-folder=cifar10-jpeg/test'
+    """
+    recorded, after = [], None
+    for word in words:
+        flag, equals, value = word.partition("=")
+        if after is not None:
+            recorded.append(_named(after, word))
+            after = None
+        elif flag in DATA_FLAGS + FILE_FLAGS and equals:
+            recorded.append(f"{flag}={_named(flag, value)}")
+        else:
+            recorded.append(word)
+            after = word if word in DATA_FLAGS + FILE_FLAGS else None
+    return " ".join([program, *recorded])
+
+
+def without_paths(record, key: str = ""):
+    """``record`` (JSON-like) with every path of this machine replaced by a name: data sets by ``dataset_name``,
+    command lines by ``recorded_command``, files (``checkpoint``, ``written_as``) by their name."""
+    if isinstance(record, dict):
+        return {k: without_paths(v, k) for k, v in record.items()}
+    if isinstance(record, (list, tuple)):
+        return [without_paths(v, key) for v in record]
+    if not isinstance(record, str):
+        return record
+    if record.startswith("image folder "):
+        return dataset_name(record)
+    if key in ("command", "point_command"):
+        program, *words = shlex.split(record) or [""]
+        return recorded_command(program, words)
+    if key in ("checkpoint", "written_as", "file"):
+        return Path(record).name
+    return record

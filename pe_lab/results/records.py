@@ -1,306 +1,316 @@
-"""The records pe-lab writes and reads back, each read through one validating reader.
+"""The records pe-lab writes and reads back, as typed objects with one reader and one writer each.
 
-A record kind has one checker, and every loader goes through it: ``check_report`` (what
-``pe-lab experiment`` writes), ``check_run`` (one run of a report), ``check_sweep`` (what
-``pe-lab sweep collect`` writes) and ``check_sweep_row`` (one of its rows). A file edited by hand or left
-partial is refused with a ``ReportError`` naming the file and the field, e.g.
-``assets/results/x.json: runs[2].metrics.accuracy is missing``, instead of failing later with a bare ``KeyError``
-deep inside a table or a sentence. The checkers validate and return the same dict (callers read dicts); nothing
-is converted or dropped.
+``Report`` is what ``pe-lab experiment`` writes (its ``Run`` s and their per-method ``MethodSummary``), ``Sweep``
+what ``pe-lab sweep collect`` writes (its ``SweepRow`` s); both carry a ``Provenance``. ``read_report`` and
+``read_sweep`` parse a file, check it field by field (``record_checks``) and build the record; a file edited by
+hand or left partial is refused with a ``ReportError`` naming the file and the field, e.g.
+``assets/results/x.json: runs[2].metrics.accuracy is missing``, and so is a key the schema does not know (a typo
+would otherwise vanish on the next write). ``to_json`` gives back the same JSON object (its keys in the records'
+field order), so reading and writing a committed file loses nothing.
 
-``read_report`` and ``read_sweep`` parse a file and check it; ``check_report`` and ``check_sweep`` check a dict
-already in memory (``where`` names it in the messages).
+A run's ``metrics`` and a summary's statistics stay mappings keyed by metric name: the metrics are the rows of
+``evaluation.metrics.METRICS`` and ``OOD_METRICS``, a table that grows, not a fixed set of fields.
 """
 
 from __future__ import annotations
 
-import json
-import math
-import numbers
+import dataclasses
 import os
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
-__all__ = ["ReportError", "check_report", "check_run", "check_sweep", "check_sweep_row", "read_json", "read_report",
-           "read_sweep"]
+from .provenance import write_json
+from .record_checks import FieldPath, ReportError, check_report, check_sweep, read_json
 
-
-class ReportError(ValueError):
-    """A report (``--out``, a committed result) that cannot be read, or that holds runs of other settings."""
-
-
-_HEADLINE = ("accuracy", "nll", "ece", "brier")
-_UNIT_INTERVAL = ("accuracy", "ece", "auroc", "aupr", "fpr95")
+__all__ = ["DataRecord", "MethodSummary", "Provenance", "Report", "ReportError", "Run", "Statistics", "Sweep",
+           "SweepRow", "read_report", "read_sweep", "write_record"]
 
 
-class _Field:
-    """Where a value sits in a record, for the messages: ``file: runs[2].metrics.accuracy``."""
-
-    def __init__(self, where: str, path: str = "") -> None:
-        self.where, self.path = where, path
-
-    def __truediv__(self, key) -> _Field:
-        if isinstance(key, int):
-            return _Field(self.where, f"{self.path}[{key}]")
-        return _Field(self.where, f"{self.path}.{key}" if self.path else str(key))
-
-    def fail(self, rule: str) -> ReportError:
-        return ReportError(f"{self.where}: {self.path or 'the record'} {rule}")
+def _known(record: Mapping, cls, at: FieldPath, *, also: tuple[str, ...] = ()) -> None:
+    """Refuse a key ``cls`` has no field for (``also``: keys read into another field)."""
+    names = {f.name for f in dataclasses.fields(cls)} | set(also)
+    unknown = sorted(set(record) - names)
+    if unknown:
+        raise (at / unknown[0]).fail(f"is not a field of a {cls.__name__} (it has: {', '.join(sorted(names))})")
 
 
-def _get(record: dict, key: str, at: _Field, kinds, what: str, *, optional: bool = False):
-    """``record[key]`` if it is one of ``kinds`` (None allowed when ``optional``), else a ``ReportError``."""
-    if key not in record:
-        if optional:
-            return None
-        raise (at / key).fail("is missing")
-    value = record[key]
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
-        raise (at / key).fail(f"must be {what}, got {value!r}")
-    if not isinstance(value, kinds):
-        raise (at / key).fail(f"must be {what}, got {type(value).__name__} {_short(value)}")
+def _plain(value):
+    """A record's value as JSON: records through ``to_json``, tuples as lists, ``None`` fields left out."""
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return value
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+def _to_json(record) -> dict:
+    return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)
+            if getattr(record, f.name) is not None}
 
 
-def _dict(record, key, at, *, optional=False) -> dict | None:
-    return _get(record, key, at, dict, "an object", optional=optional)
+@dataclass(frozen=True)
+class Statistics:
+    """Mean, standard deviation (0 with one value) and count of one number over seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> Statistics:
+        return cls(float(data["mean"]), float(data["std"]), int(data["n"]))
+
+    def to_json(self) -> dict:
+        return {"mean": self.mean, "std": self.std, "n": self.n}
 
 
-def _list(record, key, at, *, optional=False, nonempty=False) -> list | None:
-    value = _get(record, key, at, list, "a list", optional=optional)
-    if nonempty and value is not None and not value:
-        raise (at / key).fail("is empty")
-    return value
+class MethodSummary(Mapping):
+    """One method's numbers over seeds: ``summary["accuracy"].mean``, for every metric the runs recorded (a
+    mapping, keyed by the metric tables' names), and the OOD criterion its OOD numbers are of."""
+
+    def __init__(self, statistics: Mapping[str, Statistics], ood_criterion: str | None = None) -> None:
+        self._statistics = dict(statistics)
+        self.ood_criterion = ood_criterion
+
+    def __getitem__(self, key: str) -> Statistics:
+        return self._statistics[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._statistics)
+
+    def __len__(self) -> int:
+        return len(self._statistics)
+
+    def __repr__(self) -> str:
+        return f"MethodSummary({self._statistics!r}, ood_criterion={self.ood_criterion!r})"
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, MethodSummary) and self._statistics == other._statistics
+                and self.ood_criterion == other.ood_criterion)
+
+    @classmethod
+    def from_json(cls, data: Mapping) -> MethodSummary:
+        return cls({k: Statistics.from_json(v) for k, v in data.items() if k != "ood_criterion"},
+                   data.get("ood_criterion"))
+
+    def to_json(self) -> dict:
+        criterion = {} if self.ood_criterion is None else {"ood_criterion": self.ood_criterion}
+        return {**{k: v.to_json() for k, v in self._statistics.items()}, **criterion}
 
 
-def _text(record, key, at, *, optional=False) -> str | None:
-    return _get(record, key, at, str, "text", optional=optional)
+@dataclass(frozen=True)
+class DataRecord:
+    """The data a result was measured on: each set by name (``cifar10-jpeg/test``, never a path of the machine
+    that ran it), its size, and whether the images were synthetic stand-ins."""
+
+    num_train: int
+    num_test: int
+    train: str | None = None
+    test: str | None = None
+    ood: str | None = None
+    num_ood: int | None = None
+    synthetic: bool | None = None
+    fingerprints: Mapping[str, str] | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping, at: FieldPath) -> DataRecord:
+        _known(data, cls, at)
+        return cls(**data)
+
+    def to_json(self) -> dict:
+        return _to_json(self)
 
 
-def _int(record, key, at, *, minimum: int | None = None, optional=False) -> int | None:
-    value = _get(record, key, at, numbers.Integral, "an integer", optional=optional)
-    if value is not None and minimum is not None and value < minimum:
-        raise (at / key).fail(f"must be an integer >= {minimum}, got {value}")
-    return value
+@dataclass(frozen=True)
+class Provenance:
+    """Where a result comes from: the command, the machine, torch and Python, the git commit, the UTC date, the
+    data, and the seeds of a report (a sweep's rows list their own). A sweep adds when its rows were collected,
+    the preset its points ran (``point_preset``; sweeps collected before presets were records give the point's
+    command line, ``point_command``) and the provenance of the sweep it was merged with."""
+
+    command: str
+    hardware: str
+    torch: str
+    git_commit: str
+    date: str
+    data: DataRecord
+    device: str | None = None
+    python: str | None = None
+    seeds: tuple[int, ...] | None = None
+    note: str | None = None
+    merged_with: Mapping | None = None
+    date_collected: str | None = None
+    point_preset: Mapping | None = None
+    point_command: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping, at: FieldPath) -> Provenance:
+        _known(data, cls, at)
+        seeds = tuple(data["seeds"]) if data.get("seeds") is not None else None
+        return cls(**{**data, "data": DataRecord.from_json(data["data"], at / "data"), "seeds": seeds})
+
+    def to_json(self) -> dict:
+        return _to_json(self)
 
 
-def _number(record, key, at, *, minimum: float | None = None, maximum: float | None = None, optional=False):
-    value = _get(record, key, at, numbers.Real, "a number", optional=optional)
-    if value is None:
-        return None
-    if not math.isfinite(value):
-        raise (at / key).fail(f"must be a finite number, got {value}")
-    if minimum is not None and value < minimum:
-        raise (at / key).fail(f"must be >= {minimum:g}, got {value:g}")
-    if maximum is not None and value > maximum:
-        raise (at / key).fail(f"must be <= {maximum:g}, got {value:g}")
-    return value
+@dataclass(frozen=True)
+class Run:
+    """One trained model's results: its method and seed, test metrics (``metrics["accuracy"]``; OOD scores per
+    criterion under ``metrics["ood"]``), the spec ``build_from_spec`` rebuilds it from, its size and times, its
+    per-epoch history, and where its training checkpoint was written."""
+
+    method: str
+    seed: int
+    metrics: Mapping
+    spec: Mapping
+    params: int
+    train_seconds: float
+    history: Mapping[str, list]
+    test_images_per_second: float | None = None
+    cpu_seconds: float | None = None
+    engine: Mapping | None = None
+    trained_by: tuple | None = None
+    checkpoint: str | None = None
+    checkpoint_sha256: str | None = None
+    checkpoint_epoch: int | None = None
+    shift: Mapping | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping, at: FieldPath) -> Run:
+        _known(data, cls, at)
+        trained_by = tuple(data["trained_by"]) if data.get("trained_by") is not None else None
+        return cls(**{**data, "trained_by": trained_by})
+
+    def ood(self, criterion: str) -> Mapping[str, float]:
+        """This run's OOD scores by ``criterion`` (``auroc``, ``aupr``, ``fpr95``), empty where it has none."""
+        return (self.metrics.get("ood") or {}).get(criterion, {})
+
+    def replace(self, **changes) -> Run:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return _to_json(self)
 
 
-def _seeds(record, key, at) -> list[int]:
-    seeds = _list(record, key, at, nonempty=True)
-    for index, seed in enumerate(seeds):
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise (at / key / index).fail(f"must be a seed (an integer >= 0), got {_short(seed)}")
-    if len(set(seeds)) != len(seeds):
-        raise (at / key).fail(f"lists a seed more than once: {seeds}")
-    return seeds
+@dataclass
+class Report:
+    """What ``pe-lab experiment`` writes: provenance, the runs (one per method and seed, in the order they
+    finished), the per-method summary over seeds, and the run settings it was made with (``identity``), so that
+    ``--resume`` can refuse runs of other settings."""
+
+    provenance: Provenance
+    runs: list[Run] = field(default_factory=list)
+    summary: dict[str, MethodSummary] = field(default_factory=dict)
+    identity: Mapping | None = None
+    config: Mapping | None = None
+    eta: Mapping | None = None
+
+    @property
+    def methods(self) -> list[str]:
+        """The methods that have runs, in the order of their first run."""
+        return list(dict.fromkeys(run.method for run in self.runs))
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return self.provenance.seeds or ()
+
+    def runs_of(self, method: str) -> list[Run]:
+        return [run for run in self.runs if run.method == method]
+
+    def run(self, method: str, seed: int) -> Run:
+        found = next((r for r in self.runs if r.method == method and r.seed == seed), None)
+        if found is None:
+            raise KeyError(f"no run of {method} seed {seed} in this report; runs: "
+                           + ", ".join(f"{r.method} seed {r.seed}" for r in self.runs))
+        return found
+
+    @classmethod
+    def from_json(cls, data, where: str | os.PathLike = "the report") -> Report:
+        check_report(data, where)
+        at = FieldPath(str(where))
+        _known(data, cls, at)
+        return cls(provenance=Provenance.from_json(data["provenance"], at / "provenance"),
+                   runs=[Run.from_json(run, at / "runs" / i) for i, run in enumerate(data["runs"])],
+                   summary={m: MethodSummary.from_json(s) for m, s in (data.get("summary") or {}).items()},
+                   identity=data.get("identity"), config=data.get("config"), eta=data.get("eta"))
+
+    def to_json(self) -> dict:
+        return _to_json(self)
 
 
-def _spec(record, at) -> dict:
-    spec = _dict(record, "spec", at)
-    here = at / "spec"
-    _text(spec, "name", here)
-    _text(spec, "kind", here)
-    _int(spec, "num_classes", here, minimum=2)
-    _int(spec, "num_estimators", here, minimum=1)
-    _number(spec, "alpha", here, minimum=0)
-    _int(spec, "gamma", here, minimum=1)
-    _number(spec, "width", here, minimum=0, optional=True)
-    _dict(spec, "options", here, optional=True)
-    return spec
+@dataclass(frozen=True)
+class SweepRow:
+    """One point of a sweep: a method at one base width and alpha (``label`` e.g. ``"PE(2,4,1) x2"``), its size and
+    cost, its runs over seeds and their summary."""
+
+    label: str
+    method: str
+    width: float
+    alpha: float
+    member_width: float
+    params: int
+    flops_per_image: float
+    seeds: tuple[int, ...]
+    summary: Mapping[str, Statistics]
+    cpu_seconds: float
+    runs: tuple[Run, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping, at: FieldPath) -> SweepRow:
+        _known(data, cls, at)
+        return cls(**{**data, "seeds": tuple(data["seeds"]),
+                      "summary": {k: Statistics.from_json(v) for k, v in data["summary"].items()},
+                      "runs": tuple(Run.from_json(run, at / "runs" / i) for i, run in enumerate(data["runs"]))})
+
+    def to_json(self) -> dict:
+        return _to_json(self)
 
 
-def _metrics(record, at) -> dict:
-    metrics = _dict(record, "metrics", at)
-    here = at / "metrics"
-    for key in _HEADLINE:
-        _number(metrics, key, here, minimum=0, maximum=1 if key in _UNIT_INTERVAL else None)
-    ood = _dict(metrics, "ood", here, optional=True) or {}
-    for criterion, scores in ood.items():
-        where = here / "ood" / criterion
-        if not isinstance(scores, dict):
-            raise where.fail(f"must be an object of OOD scores, got {_short(scores)}")
-        for key in ("auroc", "aupr", "fpr95"):
-            _number(scores, key, where, minimum=0, maximum=1, optional=key != "auroc")
-    return metrics
+@dataclass(frozen=True)
+class Sweep:
+    """What ``pe-lab sweep collect`` writes: provenance, the recipe every row shares, the rows, and the CPU (and
+    training) seconds they cost in all."""
+
+    provenance: Provenance
+    recipe: Mapping
+    rows: tuple[SweepRow, ...]
+    cpu_seconds: float
+    sweep: str | None = None
+    train_seconds: float | None = None
+
+    def row(self, label: str) -> SweepRow:
+        found = next((r for r in self.rows if r.label == label), None)
+        if found is None:
+            raise KeyError(f"no row {label!r} in this sweep; rows: {', '.join(r.label for r in self.rows)}")
+        return found
+
+    @classmethod
+    def from_json(cls, data, where: str | os.PathLike = "the sweep") -> Sweep:
+        check_sweep(data, where)
+        at = FieldPath(str(where))
+        _known(data, cls, at)
+        return cls(**{**data, "provenance": Provenance.from_json(data["provenance"], at / "provenance"),
+                      "rows": tuple(SweepRow.from_json(row, at / "rows" / i) for i, row in enumerate(data["rows"]))})
+
+    def to_json(self) -> dict:
+        return _to_json(self)
 
 
-def check_run(run, at: _Field | str, *, timed: bool = True) -> dict:
-    """One run of a report (``timed``: with its test images per second) or of a sweep row."""
-    at = at if isinstance(at, _Field) else _Field(str(at))
-    if not isinstance(run, dict):
-        raise at.fail(f"must be an object (a run), got {_short(run)}")
-    method = _text(run, "method", at)
-    if not method:
-        raise (at / "method").fail("is empty")
-    _int(run, "seed", at, minimum=0)
-    _metrics(run, at)
-    _spec(run, at)
-    _int(run, "params", at, minimum=1)
-    _number(run, "train_seconds", at, minimum=0)
-    if timed:
-        _number(run, "test_images_per_second", at, minimum=0)
-    history = _dict(run, "history", at)
-    for key, values in history.items():
-        if not isinstance(values, list) or not all(isinstance(v, numbers.Real) for v in values):
-            raise (at / "history" / key).fail(f"must be a list of numbers, got {_short(values)}")
-    return run
+def read_report(path: str | os.PathLike) -> Report:
+    """The experiment report at ``path``, parsed, checked and typed."""
+    return Report.from_json(read_json(path, "report"), path)
 
 
-def _statistics(summary, key, at, *, optional=False) -> dict | None:
-    stats = _dict(summary, key, at, optional=optional)
-    if stats is None:
-        return None
-    here = at / key
-    _number(stats, "mean", here)
-    _number(stats, "std", here, minimum=0)
-    _int(stats, "n", here, minimum=1)
-    return stats
+def read_sweep(path: str | os.PathLike) -> Sweep:
+    """The collected sweep at ``path``, parsed, checked and typed."""
+    return Sweep.from_json(read_json(path, "sweep"), path)
 
 
-def _provenance(record, at, *, seeds: bool) -> dict:
-    provenance = _dict(record, "provenance", at)
-    here = at / "provenance"
-    _text(provenance, "command", here)
-    _text(provenance, "hardware", here)
-    _text(provenance, "torch", here)
-    _text(provenance, "git_commit", here)
-    _text(provenance, "date", here)
-    if seeds:
-        _seeds(provenance, "seeds", here)
-    data = _dict(provenance, "data", here)
-    where = here / "data"
-    for key in ("train", "test"):
-        _text(data, key, where, optional=not seeds)
-    _text(data, "ood", where, optional=True)
-    for key in ("num_train", "num_test"):
-        _int(data, key, where, minimum=0)
-    _int(data, "num_ood", where, minimum=0, optional=True)
-    _get(data, "synthetic", where, bool, "true or false", optional=not seeds)
-    return provenance
-
-
-def check_report(report, where: str | os.PathLike = "the report") -> dict:
-    """A report of ``pe-lab experiment`` (or ``compare_methods``), checked field by field; returned as
-    it is. ``ReportError`` names ``where`` and the first field that is missing or wrong."""
-    at = _Field(str(where))
-    if not isinstance(report, dict):
-        raise at.fail(f"must be a pe-lab experiment report (an object with provenance and runs), got "
-                      f"{type(report).__name__}")
-    if "provenance" not in report or "runs" not in report:
-        raise ReportError(f"{where} is not a pe-lab experiment report (no provenance/runs)")
-    provenance = _provenance(report, at, seeds=True)
-    runs = _list(report, "runs", at)
-    seen = set()
-    for index, run in enumerate(runs):
-        check_run(run, at / "runs" / index)
-        key = (run["method"], run["seed"])
-        if key in seen:
-            raise (at / "runs" / index).fail(f"repeats the run of {run['method']} seed {run['seed']}")
-        seen.add(key)
-        if run["seed"] not in provenance["seeds"]:
-            raise (at / "runs" / index / "seed").fail(f"is {run['seed']}, which provenance.seeds "
-                                                      f"{provenance['seeds']} does not list")
-    summary = _dict(report, "summary", at, optional=not runs)
-    if summary is not None:
-        for method in dict.fromkeys(r["method"] for r in runs):
-            stats = _dict(summary, method, at / "summary")
-            for key in ("accuracy", "params", "train_seconds", "test_images_per_second"):
-                _statistics(stats, key, at / "summary" / method)
-            for key in ("nll", "ece", "brier", "auroc", "aupr", "fpr95"):
-                _statistics(stats, key, at / "summary" / method, optional=True)
-            _text(stats, "ood_criterion", at / "summary" / method, optional=True)
-        for method in summary:
-            if method not in {m for m, _ in seen}:
-                raise (at / "summary" / method).fail("summarises a method that has no run in runs")
-    for key in ("identity", "config"):
-        _dict(report, key, at, optional=True)
-    return report
-
-
-def check_sweep_row(row, at: _Field | str) -> dict:
-    """One row of a sweep: a method at one width (and alpha), its runs over seeds and their summary."""
-    at = at if isinstance(at, _Field) else _Field(str(at))
-    if not isinstance(row, dict):
-        raise at.fail(f"must be an object (a sweep row), got {_short(row)}")
-    _text(row, "label", at)
-    _text(row, "method", at)
-    _number(row, "width", at, minimum=0)
-    _number(row, "alpha", at, minimum=0)
-    _number(row, "member_width", at, minimum=0)
-    _int(row, "params", at, minimum=1)
-    _number(row, "flops_per_image", at, minimum=0)
-    _number(row, "cpu_seconds", at, minimum=0)
-    seeds = _seeds(row, "seeds", at)
-    runs = _list(row, "runs", at, nonempty=True)
-    for index, run in enumerate(runs):
-        check_run(run, at / "runs" / index, timed=False)
-        _number(run, "cpu_seconds", at / "runs" / index, minimum=0, optional=True)
-    if sorted(r["seed"] for r in runs) != sorted(seeds):
-        raise (at / "seeds").fail(f"are {sorted(seeds)} but the runs are of seeds {sorted(r['seed'] for r in runs)}")
-    summary = _dict(row, "summary", at)
-    for key in ("accuracy", "train_seconds"):
-        _statistics(summary, key, at / "summary")
-    for key in ("nll", "ece", "brier", "auroc", "fpr95", "mi_auroc"):
-        _statistics(summary, key, at / "summary", optional=True)
-    return row
-
-
-def check_sweep(sweep, where: str | os.PathLike = "the sweep") -> dict:
-    """A sweep of ``pe-lab sweep collect``, checked field by field (its rows too); returned as it is."""
-    at = _Field(str(where))
-    if not isinstance(sweep, dict) or "rows" not in sweep:
-        raise ReportError(f"{where} is not a pe-lab sweep (no rows)")
-    _provenance(sweep, at, seeds=False)
-    recipe = _dict(sweep, "recipe", at)
-    _int(recipe, "epochs", at / "recipe", minimum=1)
-    _text(sweep, "sweep", at, optional=True)
-    rows = _list(sweep, "rows", at, nonempty=True)
-    keys = set()
-    for index, row in enumerate(rows):
-        check_sweep_row(row, at / "rows" / index)
-        key = (row["method"], float(row["width"]), float(row["alpha"]))
-        if key in keys:
-            raise (at / "rows" / index).fail(f"repeats the row of {row['method']} at width {row['width']:g}, "
-                                             f"alpha {row['alpha']:g}")
-        keys.add(key)
-    _number(sweep, "cpu_seconds", at, minimum=0)
-    _number(sweep, "train_seconds", at, minimum=0, optional=True)
-    return sweep
-
-
-def read_json(path: str | os.PathLike, what: str) -> object:
-    """A JSON file's content; ``ReportError`` naming the file when it cannot be read or parsed. NaN and
-    infinities (which Python writes) parse, and the checkers then name the field that holds one."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:  # json.JSONDecodeError is a ValueError
-        raise ReportError(f"{what} {path} cannot be read as JSON ({error}); restore it, or pass --restart "
-                          "(or another --out) to write a new one") from error
-
-
-def read_report(path: str | os.PathLike) -> dict:
-    """The experiment report at ``path``, parsed and checked by ``check_report``."""
-    return check_report(read_json(path, "report"), path)
-
-
-def read_sweep(path: str | os.PathLike) -> dict:
-    """The collected sweep at ``path``, parsed and checked by ``check_sweep``."""
-    return check_sweep(read_json(path, "sweep"), path)
+def write_record(record: Report | Sweep, path: str | os.PathLike) -> None:
+    """``record`` as indented JSON at ``path``, atomically, after checking that its reader takes it back (a record
+    no reader takes is never written)."""
+    data = record.to_json()
+    type(record).from_json(data, f"the record to be written to {path}")
+    write_json(data, path)

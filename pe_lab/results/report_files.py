@@ -1,31 +1,28 @@
-"""Report files: reading a report (checked field by field) with its stored predictions, the committed ones under
-``assets/results/``, and the lock that keeps two runs from writing one report at once."""
+"""Report files: reading a report (``records.read_report``: checked field by field, typed) with its stored
+predictions, the committed ones under ``assets/results/``, and the lock that keeps two runs from writing one report
+at once."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..config import WriteError, assets_dir
 from .predictions import load_predictions
-from .records import read_report as _read_checked_report
+from .records import Report, read_report
 
-__all__ = ["first_seed_predictions", "RunLocked", "load_committed", "load_results", "read_report", "report_lock"]
+__all__ = ["first_seed_predictions", "RunLocked", "load_committed", "load_results", "predictions_beside",
+           "report_lock"]
 
 
 class RunLocked(RuntimeError):
     """Another run is writing the same ``--out`` right now."""
 
 
-def read_report(path: Path) -> dict:
-    """A JSON report written by this CLI, checked field by field (``records.check_report``); ``ReportError``
-    naming the file and the field if it is not one."""
-    return _read_checked_report(path)
-
-
 def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("single", "deep", "packed"),
-                   ) -> tuple[dict, dict[str, dict]]:
+                   ) -> tuple[Report, dict[str, dict]]:
     """The committed report ``assets/results/<name>.json`` and its first seed's stored predictions.
 
     Raises ``FileNotFoundError`` if the report or the predictions of any of ``methods`` are missing.
@@ -33,21 +30,27 @@ def load_committed(name: str = "cifar10_resnet20", methods: tuple[str, ...] = ("
     return load_results(assets_dir() / "results" / f"{name}.json", methods)
 
 
-def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None) -> tuple[dict, dict[str, dict]]:
+def load_results(path: str | os.PathLike, methods: tuple[str, ...] | None = None) -> tuple[Report, dict[str, dict]]:
     """A report written by this CLI (with ``--save-predictions``) and its first seed's stored predictions, for
     ``methods`` (default: every method in the report)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no results at {path}; run pe-lab experiment first")
     report = read_report(path)
-    methods = methods if methods is not None else tuple(dict.fromkeys(r["method"] for r in report["runs"]))
+    methods = methods if methods is not None else tuple(report.methods)
     return report, first_seed_predictions(path, report, methods, load_predictions)
 
 
-def first_seed_predictions(path: Path, report: dict, names, load) -> dict:
+def first_seed_predictions(path: Path, report: Report, names: Iterable[str], load: Callable[[Path], dict]) -> dict:
     """``{name: load(file)}`` for the probabilities stored beside report ``path`` for its first seed
     (``<stem>-predictions-<name>-seed<s>.pt``); ``FileNotFoundError`` naming the first one missing."""
-    seed = report["provenance"]["seeds"][0]
+    return predictions_beside(path, report.seeds[0], names, load)
+
+
+def predictions_beside(path: Path, seed: int, names: Iterable[str], load: Callable[[Path], dict]) -> dict:
+    """``{name: load(file)}`` for the probabilities of ``seed`` stored beside the result file ``path``
+    (``<stem>-predictions-<name>-seed<seed>.pt``), for a result of any kind; ``FileNotFoundError`` naming the first
+    one missing."""
     found = {}
     for name in names:
         stored = path.with_name(f"{path.stem}-predictions-{name}-seed{seed}.pt")

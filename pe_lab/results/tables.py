@@ -9,6 +9,7 @@ from ..evaluation.metrics import METRICS, OOD_METRICS
 from ..evaluation.verdict import Comparison
 from ..methods.registry import get_method
 from .comparisons import by_seed, compare_by_seed, row_gap
+from .records import MethodSummary, Provenance, Report, Run, Statistics, Sweep
 
 __all__ = ["columns", "format_table", "seed_statistics", "summarise", "sweep_table"]
 
@@ -19,72 +20,80 @@ def columns() -> list[tuple[str, str, float, int, bool]]:
     return [(key, m.label, m.scale, m.digits, key in OOD_METRICS) for key, m in {**METRICS, **OOD_METRICS}.items()]
 
 
-def seed_statistics(rows: list[dict[str, float]]) -> dict[str, dict]:
+def seed_statistics(rows: list[dict[str, float]]) -> dict[str, Statistics]:
     """Mean, standard deviation (0 with one seed) and count over seeds of each number in ``rows`` (one dict per
     seed; a number missing from some rows is summarised over the rows that have it)."""
     values: dict[str, list[float]] = {}
     for row in rows:
         for key, value in row.items():
             values.setdefault(key, []).append(float(value))
-    return {k: {"mean": statistics.fmean(v), "std": statistics.stdev(v) if len(v) > 1 else 0.0, "n": len(v)}
+    return {k: Statistics(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else 0.0, len(v))
             for k, v in values.items()}
 
 
-def summarise(runs: list[dict], ood_criterion: str = "msp") -> dict:
-    """Mean and std over seeds of every reported number, per method."""
+def summarise(runs: list[Run], ood_criterion: str = "msp") -> dict[str, MethodSummary]:
+    """Mean and std over seeds of every reported number, per method (in the order of each method's first run);
+    OOD numbers by ``ood_criterion``."""
     summary = {}
-    for method in dict.fromkeys(r["method"] for r in runs):
+    for method in dict.fromkeys(r.method for r in runs):
         rows = []
-        for r in (r for r in runs if r["method"] == method):
-            row = {k: r["metrics"][k] for k in METRICS if k in r["metrics"]}  # a metric added later: n/a before
-            row.update(r["metrics"].get("ood", {}).get(ood_criterion, {}))
-            row.update(params=r["params"], train_seconds=r["train_seconds"],
-                       test_images_per_second=r["test_images_per_second"])
-            rows.append(row)
-        summary[method] = {**seed_statistics(rows), "ood_criterion": ood_criterion}
+        for r in (r for r in runs if r.method == method):
+            row = {k: r.metrics[k] for k in METRICS if k in r.metrics}  # a metric added later: n/a before
+            row.update(r.ood(ood_criterion))
+            row.update(params=r.params, train_seconds=r.train_seconds, test_images_per_second=r.test_images_per_second)
+            rows.append({k: v for k, v in row.items() if v is not None})
+        summary[method] = MethodSummary(seed_statistics(rows), ood_criterion)
     return summary
 
 
-def format_table(report: dict) -> str:
+def format_table(report: Report) -> str:
     """A Markdown table of the summary: mean ± std over seeds, OOD by the criterion it names; beside the accuracy,
     each method's difference from the Single with its 95 % interval (``compare``) when the report has a Single."""
-    summary = report["summary"]
-    criterion = next(iter(summary.values()))["ood_criterion"] if summary else "msp"
+    summary = report.summary
+    criterion = next((s.ood_criterion for s in summary.values() if s.ood_criterion), "msp")
     heads = ["Method"] + [f"{h} ({criterion})" if ood else h for _, h, _, _, ood in columns()]
     against_single = "single" in summary and len(summary) > 1
     if against_single:
         heads.insert(2, "Acc − Single (95 % CI)")
 
-    def side(method: str) -> dict:
-        runs = [r for r in report["runs"] if r["method"] == method]
-        return by_seed(runs, summary[method]["accuracy"], "accuracy", criterion)
+    def side(method: str):
+        return by_seed(report.runs_of(method), summary[method]["accuracy"], "accuracy", criterion)
 
     heads += ["Params", "Train s", "Test img/s", "Seeds"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
     for method, stats in summary.items():
-        spec = next(r["spec"] for r in report["runs"] if r["method"] == method)
-        cells = [get_method(method).label(spec)]
+        cells = [get_method(method).label(report.runs_of(method)[0].spec)]
         for key, _, scale, digits, _ in columns():
-            if key in stats:
-                spread = f"{stats[key]['std'] * scale:.{digits}f}" if stats[key]["n"] > 1 else "n/a"
-                cells.append(f"{stats[key]['mean'] * scale:.{digits}f} ± {spread}")
-            else:
-                cells.append("n/a")
+            cells.append(_spread_cell(stats.get(key), scale, digits))
             if key == "accuracy" and against_single:
                 cells.append("—" if method == "single" else
                              _difference_cell(compare_by_seed(side(method), side("single")), scale, 1))
-        cells += [f"{stats['params']['mean'] / 1e6:.3f} M", f"{stats['train_seconds']['mean']:.0f}",
-                  f"{stats['test_images_per_second']['mean']:.0f}", str(stats["accuracy"]["n"])]
+        cells += [f"{stats['params'].mean / 1e6:.3f} M", f"{stats['train_seconds'].mean:.0f}",
+                  f"{stats['test_images_per_second'].mean:.0f}", str(stats["accuracy"].n)]
         lines.append("| " + " | ".join(cells) + " |")
-    prov = report["provenance"]
-    note = " **Synthetic data: not CIFAR-10.**" if prov["data"]["synthetic"] else ""
-    lines.append(f"\n{prov['data']['num_train']} train / {prov['data']['num_test']} test images "
-                 f"({prov['data']['test']}), OOD: {prov['data']['ood']} ({prov['data']['num_ood']}); "
-                 f"{prov['hardware']}; torch {prov['torch']}; commit {prov['git_commit'][:12]}; "
-                 f"{prov['date']}.{note}")
+    prov = report.provenance
+    note = " **Synthetic data: not CIFAR-10.**" if prov.data.synthetic else ""
+    lines.append(f"\n{_data_line(prov)} ({prov.data.num_ood}); {_machine_line(prov)}; {prov.date}.{note}")
     if against_single:
         lines.append(_DIFFERENCE_NOTE.format(what="Acc − Single", reference="the Single"))
     return "\n".join(lines)
+
+
+def _spread_cell(stats: Statistics | None, scale: float, digits: int) -> str:
+    """``"69.0 ± 1.0"`` (``"± n/a"`` with one seed), or ``"n/a"`` for a number not measured."""
+    if stats is None:
+        return "n/a"
+    spread = f"{stats.std * scale:.{digits}f}" if stats.n > 1 else "n/a"
+    return f"{stats.mean * scale:.{digits}f} ± {spread}"
+
+
+def _data_line(prov: Provenance) -> str:
+    data = prov.data
+    return f"{data.num_train} train / {data.num_test} test images ({data.test}), OOD: {data.ood}"
+
+
+def _machine_line(prov: Provenance) -> str:
+    return f"{prov.hardware}; torch {prov.torch}; commit {prov.git_commit[:12]}"
 
 
 _DIFFERENCE_NOTE = ("\n± is the standard deviation over seeds, not a test. {what}: the accuracy difference from "
@@ -106,37 +115,30 @@ _SWEEP_COLUMNS = (("accuracy", "Acc (%)", 100, 1), ("nll", "NLL", 1, 3), ("ece",
                   ("auroc", "AUROC msp (%)", 100, 1), ("mi_auroc", "AUROC MI (%)", 100, 1))
 
 
-def sweep_table(report: dict) -> str:
+def sweep_table(sweep: Sweep) -> str:
     """A Markdown table of a sweep's rows: member width, parameters, FLOPs, every metric as mean ± std over
     seeds, each row's accuracy difference from the Single of its base width with its 95 % interval
     (``compare``), training seconds, seeds."""
-    singles = {r["width"]: r for r in report["rows"] if r["method"] == "single"}
+    singles = {r.width: r for r in sweep.rows if r.method == "single"}
     heads = ["Model", "member width", "Params", "MFLOPs/img"] + [h for _, h, _, _ in _SWEEP_COLUMNS]
     if singles:
         heads.insert(5, "Acc − Single of its width (95 % CI)")
     heads += ["Train s", "Seeds"]
     lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-    for row in report["rows"]:
-        cells = [row["label"], f"{row['member_width']:g}", f"{row['params'] / 1e6:.3f} M",
-                 f"{row['flops_per_image'] / 1e6:.2f}"]
+    for row in sweep.rows:
+        cells = [row.label, f"{row.member_width:g}", f"{row.params / 1e6:.3f} M", f"{row.flops_per_image / 1e6:.2f}"]
         for key, _, scale, digits in _SWEEP_COLUMNS:
-            stats = row["summary"].get(key)
-            if stats is None:
-                cells.append("n/a")
-                continue
-            spread = f"{stats['std'] * scale:.{digits}f}" if stats["n"] > 1 else "n/a"
-            cells.append(f"{stats['mean'] * scale:.{digits}f} ± {spread}")
-            if key == "accuracy" and singles:
-                single = singles.get(row["width"])
+            stats = row.summary.get(key)
+            cells.append(_spread_cell(stats, scale, digits))
+            if stats is not None and key == "accuracy" and singles:
+                single = singles.get(row.width)
                 cells.append("—" if single is None or single is row else
                              _difference_cell(row_gap(row, single, "accuracy"), scale, digits))
-        cells += [f"{row['summary']['train_seconds']['mean']:.0f}", ",".join(map(str, row["seeds"]))]
+        cells += [f"{row.summary['train_seconds'].mean:.0f}", ",".join(map(str, row.seeds))]
         lines.append("| " + " | ".join(cells) + " |")
-    prov = report["provenance"]
-    lines.append(f"\n{prov['data']['num_train']} train / {prov['data']['num_test']} test images "
-                 f"({prov['data']['test']}), OOD: {prov['data']['ood']}; {prov['hardware']}; torch {prov['torch']}; "
-                 f"commit {prov['git_commit'][:12]}; {report['recipe']['epochs']} epochs; CPU time of the sweep "
-                 f"{report['cpu_seconds'] / 3600:.1f} h.")
+    prov = sweep.provenance
+    lines.append(f"\n{_data_line(prov)}; {_machine_line(prov)}; {sweep.recipe['epochs']} epochs; CPU time of the "
+                 f"sweep {sweep.cpu_seconds / 3600:.1f} h.")
     if singles:
         lines.append(_DIFFERENCE_NOTE.format(what="Acc − Single of its width",
                                              reference="the Single of the row's base width"))

@@ -11,14 +11,16 @@ import time
 import torch
 
 from ..config import set_seed
-from ..data.images import ImageSet, subset
+from ..data.images import ImageSet, dataset_name, subset
 from ..evaluation.metrics import OOD_CRITERIA, evaluate_predictions
 from ..evaluation.prediction import predict_member_probs
 from ..methods.registry import METHODS, build
 from ..runtime import get_device
+from ..training.checkpoint import data_fingerprint
 from ..training.loop import fit
 from .provenance import provenance
-from .report import summarise
+from .records import DataRecord, Provenance, Report, Run
+from .tables import summarise
 
 __all__ = ["compare_methods", "evaluate_run", "make_provenance", "unscored_ood_criteria"]
 
@@ -37,16 +39,20 @@ def _timed_predictions(model: torch.nn.Module, data: ImageSet, device: torch.dev
 
 
 def make_provenance(train: ImageSet, test: ImageSet, ood: ImageSet | None, device: torch.device, seeds: list[int],
-                    command: str) -> dict:
-    """Where a result came from: command, data, machine, versions, commit, seeds, date."""
-    data = {"train": train.source, "num_train": len(train), "test": test.source, "num_test": len(test),
-            "ood": ood.source if ood is not None else None, "num_ood": len(ood) if ood is not None else 0,
-            "synthetic": train.synthetic}
-    return provenance(command, device, data=data, seeds=seeds)
+                    command: str) -> Provenance:
+    """Where a result came from: command, data (by name and fingerprint, never by a path of this machine),
+    machine, versions, commit, seeds, date."""
+    sets = {"train": train, "test": test, "ood": ood}
+    data = DataRecord(train=dataset_name(train.source), num_train=len(train), test=dataset_name(test.source),
+                      num_test=len(test), ood=dataset_name(ood.source) if ood is not None else None,
+                      num_ood=len(ood) if ood is not None else 0, synthetic=train.synthetic,
+                      fingerprints={name: data_fingerprint(part)["digest"] for name, part in sets.items()
+                                    if part is not None})
+    return Provenance(**provenance(command, device, data=data, seeds=tuple(seeds)))
 
 
 def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: ImageSet, ood: ImageSet | None,
-                 device: torch.device, num_bins: int = 15) -> tuple[dict, torch.Tensor, torch.Tensor | None]:
+                 device: torch.device, num_bins: int = 15) -> tuple[Run, torch.Tensor, torch.Tensor | None]:
     """Measure a trained model: the run's record, and its member probabilities on test and OOD data."""
     member_probs, images_per_second = _timed_predictions(model, test, device)
     ood_probs = predict_member_probs(model, ood, device=device) if ood is not None else None
@@ -55,9 +61,9 @@ def evaluate_run(method: str, seed: int, model: torch.nn.Module, history, test: 
         unscored = unscored_ood_criteria(metrics, member_probs.shape[1])
         if unscored:
             metrics["ood_unscored"] = unscored
-    run = {"method": method, "seed": seed, "metrics": metrics, "history": history.to_dict(),
-           "train_seconds": history.train_seconds, "test_images_per_second": images_per_second,
-           "params": sum(p.numel() for p in model.parameters()), "spec": model.spec.to_dict()}
+    run = Run(method=method, seed=seed, metrics=metrics, spec=model.spec.to_dict(),
+              params=sum(p.numel() for p in model.parameters()), train_seconds=history.train_seconds,
+              history=history.to_dict(), test_images_per_second=images_per_second)
     return run, member_probs, ood_probs
 
 
@@ -81,11 +87,11 @@ def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: Image
                     methods: tuple[str, ...] = tuple(METHODS), alpha: float = 2,
                     num_estimators: int = 4, gamma: int = 1, epochs: int = 3, batch_size: int = 128,
                     lr: float = 0.1, seed: int = 0, device: str | torch.device = "auto",
-                    progress: bool = True) -> tuple[dict, dict[str, dict]]:
+                    progress: bool = True) -> tuple[Report, dict[str, dict]]:
     """Train and measure each method once (one seed): the notebooks' version of the CLI.
 
-    Returns ``(report, predictions)``: the report has the same form as the CLI's JSON (``format_table``
-    prints it), ``predictions[method]`` holds member probabilities on test and OOD data and the labels.
+    Returns ``(report, predictions)``: the report is the record the CLI writes (``format_table`` prints it),
+    ``predictions[method]`` holds member probabilities on test and OOD data and the labels.
     """
     device = get_device(device)
     runs, predictions = [], {}
@@ -101,6 +107,5 @@ def compare_methods(model_name: str, train: ImageSet, test: ImageSet, ood: Image
                                "classes": list(test.classes)}
     command = (f"pe_lab.compare_methods({model_name!r}, methods={methods}, alpha={alpha}, "
                f"num_estimators={num_estimators}, gamma={gamma}, epochs={epochs}, seed={seed})")
-    report = {"provenance": make_provenance(train, test, ood, device, [seed], command), "runs": runs,
-              "summary": summarise(runs)}
+    report = Report(make_provenance(train, test, ood, device, [seed], command), runs=runs, summary=summarise(runs))
     return report, predictions

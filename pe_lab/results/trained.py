@@ -23,7 +23,8 @@ from ..config import assets_dir, atomic_save, env_flag
 from ..data.images import ImageSet, load_cifar10, subset, synthetic_dataset
 from ..methods.registry import build_from_spec
 from ..training.checkpoint import checkpoint_digest, load_checkpoint
-from .provenance import provenance, write_json
+from .provenance import provenance, without_paths
+from .records import Report, Run, read_report, write_record
 
 __all__ = ["TrainedCheckpointError", "available_trained", "export_checkpoints", "load_trained", "trained_dir",
            "trained_path", "trained_test_set"]
@@ -99,34 +100,33 @@ def slim_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             for key, value in state.items()}
 
 
-def _source_checkpoint(run: dict, report_path: Path, runs_dir: Path) -> Path:
+def _source_checkpoint(run: Run, report_path: Path, runs_dir: Path) -> Path:
     """The training checkpoint a report's run finished with: the file its report names, looked for in
     ``runs_dir`` (the report may have been written in another working folder), else
     ``<report>-*-<method>-seed<s>.pt``."""
-    named = run.get("checkpoint")
-    candidates = [runs_dir / Path(named).name] if named else []
-    candidates += sorted(runs_dir.glob(f"{report_path.stem}-*-{run['method']}-seed{run['seed']}.pt"))
+    candidates = [runs_dir / Path(run.checkpoint).name] if run.checkpoint else []
+    candidates += sorted(runs_dir.glob(f"{report_path.stem}-*-{run.method}-seed{run.seed}.pt"))
     for path in candidates:
         if path.is_file():
             return path
-    raise TrainedCheckpointError(f"no training checkpoint for {run['method']} seed {run['seed']} of {report_path} "
+    raise TrainedCheckpointError(f"no training checkpoint for {run.method} seed {run.seed} of {report_path} "
                                  f"in {runs_dir} (looked for {', '.join(str(p) for p in candidates) or 'none'})")
 
 
-def _provenance(run: dict, report: dict, report_path: Path, checkpoint: dict, source: Path, copy: Path) -> dict:
+def _provenance(run: Run, report: Report, report_path: Path, checkpoint: dict, source: Path, copy: Path) -> dict:
+    """The provenance a trained model's file carries (a plain dict: it is stored in the ``.pt``)."""
     identity = checkpoint.get("identity") or {}
-    made = report.get("provenance", {})
-    metrics = run["metrics"]
+    made = report.provenance
     return {
-        "model": run["spec"]["name"], "method": run["method"], "seed": run["seed"],
+        "model": run.spec["name"], "method": run.method, "seed": run.seed,
         "recipe": identity.get("recipe"),
-        "data": {"train": identity.get("train"), "test": identity.get("test"), "ood": made.get("data", {}).get("ood")},
-        "metrics": {key: metrics[key] for key in ("accuracy", "nll", "ece")},
-        "epoch": int(checkpoint["epoch"]), "params": run.get("params"),
-        "report": {"file": copy.name, "written_as": str(report_path), "command": made.get("command"),
-                   "date": made.get("date"), "hardware": made.get("hardware"), "git_commit": made.get("git_commit")},
+        "data": {"train": identity.get("train"), "test": identity.get("test"), "ood": made.data.ood},
+        "metrics": {key: run.metrics[key] for key in ("accuracy", "nll", "ece")},
+        "epoch": int(checkpoint["epoch"]), "params": run.params,
+        "report": {"file": copy.name, "written_as": str(report_path), "command": made.command,
+                   "date": made.date, "hardware": made.hardware, "git_commit": made.git_commit},
         "source_checkpoint": {"file": source.name, "sha256": checkpoint_digest(source)},
-        "git_commit": made.get("git_commit"),
+        "git_commit": made.git_commit,
     }
 
 
@@ -135,25 +135,28 @@ def export_checkpoints(report_path: str | os.PathLike, runs_dir: str | os.PathLi
     """Write ``<out_dir>/<name>-<method>-seed<seed>.pt`` for every run of the report at ``report_path`` from its
     training checkpoint in ``runs_dir``: model state (float32), spec and provenance, atomically; and a copy of the
     report beside them, ``<name>-report.json``, which each file's provenance names. A checkpoint whose SHA-256
-    differs from the one the report recorded (a later run wrote over it) is refused."""
+    differs from the one the report recorded (a later run wrote over it) is refused. Neither the files nor the copy
+    hold a path of this machine (``without_paths``). The report is read with
+    ``read_report`` (checked field by field) and its copy written with ``write_record``."""
     report_path, runs_dir = Path(report_path), Path(runs_dir)
     out_dir = Path(out_dir or trained_dir())
-    report = json.loads(report_path.read_text())
+    report = read_report(report_path)
     copy = out_dir / f"{name}-report.json"
     written = []
-    for run in report["runs"]:
+    for run in report.runs:
         source = _source_checkpoint(run, report_path, runs_dir)
-        recorded = run.get("checkpoint_sha256")
+        recorded = run.checkpoint_sha256
         if recorded and recorded != checkpoint_digest(source):
-            raise TrainedCheckpointError(f"{source} is not the checkpoint {report_path} recorded for {run['method']} "
-                                         f"seed {run['seed']} (its SHA-256 differs): a later run wrote over it")
+            raise TrainedCheckpointError(f"{source} is not the checkpoint {report_path} recorded for {run.method} "
+                                         f"seed {run.seed} (its SHA-256 differs): a later run wrote over it")
         checkpoint = load_checkpoint(source)
         record = _provenance(run, report, report_path, checkpoint, source, copy)
         record["exported"] = provenance(command, torch.device("cpu"))
-        record = json.loads(json.dumps(record))  # plain types only (torch's version is a str subclass)
-        path = trained_path(name, run["method"], run["seed"], out_dir)
-        atomic_save({"spec": checkpoint["spec"] or run["spec"], "model": slim_state(checkpoint["model"]),
+        # plain types only (torch's version is a str subclass), and no path of this machine
+        record = without_paths(json.loads(json.dumps(record)))
+        path = trained_path(name, run.method, run.seed, out_dir)
+        atomic_save({"spec": checkpoint["spec"] or dict(run.spec), "model": slim_state(checkpoint["model"]),
                      "provenance": record}, path)
         written.append(path)
-    write_json(report, copy)
+    write_record(Report.from_json(without_paths(report.to_json()), report_path), copy)
     return written

@@ -21,7 +21,7 @@ from einops import rearrange
 from ..data.images import ImageSet, normalize
 from ..evaluation.metrics import evaluate_predictions
 from ..nn.tutorial import tutorial_network
-from .report_files import first_seed_predictions
+from .report_files import predictions_beside
 
 __all__ = ["TUTORIALS", "TutorialRecipe", "evaluate_tutorial", "impossible_mass", "train_tutorial"]
 
@@ -227,7 +227,7 @@ def _check_tutorial_report(report, path) -> dict:
             raise ValueError(f"{path}: {where}{key} is missing or not a {getattr(kind, '__name__', kind)}")
         return mapping[key]
 
-    need(report, "provenance", dict, "")
+    need(need(report, "provenance", dict, ""), "seeds", list, "provenance.")
     need(report, "recipe", dict, "")
     for i, run in enumerate(need(report, "runs", list, "")):
         where = f"runs[{i}]."
@@ -257,7 +257,8 @@ def load_tutorial(version: str, networks: tuple[str, ...] = ()) -> tuple[dict, d
         report = _check_tutorial_report(json.loads(path.read_text()), path)
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not JSON ({error})") from None
-    return report, first_seed_predictions(path, report, networks, _load_member_probabilities)
+    seed = report["provenance"]["seeds"][0]
+    return report, predictions_beside(path, seed, networks, _load_member_probabilities)
 
 
 def _load_member_probabilities(path) -> dict:

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import torch
 from IPython.display import display
 
+from ..results.records import Report, Sweep
 from .explore.lab import TITLES, lab_definitions
 from .explore.layers import cost_definition, mask_definition
 from .explore.predictions import (
@@ -175,19 +176,19 @@ def toy_explorer(kind: str = "moons", *, num_points: int = 400, noise: float = 0
                                     grid_steps=grid_steps))
 
 
-def alpha_explorer(report: dict, *, alpha: float = 2, x: str = "member_width"):
+def alpha_explorer(sweep: Sweep, *, alpha: float = 2, x: str = "member_width"):
     """An alpha slider over the committed alpha sweep (``sweep_alpha_lenet.json``): the chosen PE circled on
     accuracy / NLL / ECE / OOD AUROC against member width, parameters, FLOPs or train seconds, and its numbers
     beside the Single's and the DE's (mean ± std over seeds). No training."""
-    return _explorer(alpha_definition(report, alpha=alpha, x=x))
+    return _explorer(alpha_definition(sweep, alpha=alpha, x=x))
 
 
-def width_explorer(report: dict, *, width: float = 1, compare: str = "base"):
+def width_explorer(sweep: Sweep, *, width: float = 1, compare: str = "base"):
     """A base-width slider over the committed width sweep (``sweep_width_lenet.json``): the Single, DE(4) and
     PE(2,4,1) at that base width (``compare="base"``), or the three at the same parameters (``"params"``: DE(4)
     at ``width``, PE(2,4,1) and the Single at twice it), circled on the sweep's figure, their numbers (mean ± std
     over seeds) in a table and the rows the sweep has not measured named under it. No training."""
-    return _explorer(width_definition(report, width=width, compare=compare))
+    return _explorer(width_definition(sweep, width=width, compare=compare))
 
 
 def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tensor]], *, n: int = 1,
@@ -199,13 +200,13 @@ def ensemble_size_explorer(predictions: dict[str, tuple[torch.Tensor, torch.Tens
     return _explorer(ensemble_size_definition(predictions, n=n, num_bins=num_bins))
 
 
-def frontier_explorer(report: dict, *, x: str = "params", metric: str = "accuracy"):
+def frontier_explorer(report: Report, *, x: str = "params", metric: str = "accuracy"):
     """The efficiency frontier of every method in one report (e.g. the six methods of ``rivals_lenet.json``):
     one metric against one cost, chosen in two dropdowns."""
     return _explorer(frontier_definition(report, x=x, metric=metric))
 
 
-def seed_explorer(report: dict):
+def seed_explorer(report: Report):
     """A seed selector over a report's table: the mean ± std over seeds, or any single seed's numbers (one
     seed of several can rank methods differently from their mean)."""
     return _explorer(seed_definition(report))

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..data.images import ImageSet
+from ..data.images import ImageSet, dataset_name
 from ..version import __version__
 from .recipe import Recipe
 from .step import TrainingUnit
@@ -37,7 +37,7 @@ def data_fingerprint(data) -> dict:
     digest = hashlib.blake2b(digest_size=12)
     digest.update(data.images.cpu().contiguous().numpy().tobytes())
     digest.update(data.labels.cpu().contiguous().numpy().tobytes())
-    return {"source": data.source, "count": len(data), "digest": digest.hexdigest()}
+    return {"source": dataset_name(data.source), "count": len(data), "digest": digest.hexdigest()}
 
 
 def checkpoint_digest(path: str | os.PathLike) -> str:

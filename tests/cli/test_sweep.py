@@ -13,6 +13,7 @@ import torch  # noqa: E402
 
 from pe_lab.evaluation.metrics import accuracy, first_members
 from pe_lab.experiments.sweep import ALPHA_WIDTH, Point, collect_sweep, collected_points, grid, run_sweep
+from pe_lab.results.records import read_sweep
 from pe_lab.teaching.explorers import (
     alpha_explorer,
     ensemble_size_explorer,
@@ -73,10 +74,10 @@ def test_collect_writes_both_sweeps_with_provenance_seeds_and_costs(swept):
 
 def test_sweep_figures_and_the_alpha_explorer(swept):
     _, written, _ = swept
-    alpha = json.loads(written["alpha"].read_text())
+    alpha = read_sweep(written["alpha"])
     figure = sweep_figure(alpha, x="params", highlight=4)
     assert len(figure.axes) == 4 and "SYNTHETIC" in figure._suptitle.get_text()
-    assert len(width_figure(json.loads(written["width"].read_text())).axes) == 12
+    assert len(width_figure(read_sweep(written["width"])).axes) == 12
     widget, update = alpha_explorer(alpha)
     shown = update(alpha=1.0, x="flops_per_image")
     assert set(shown["numbers"]) == {"Single x2", "DE(4) x2", "PE(1,4,1) x2"}
@@ -88,14 +89,14 @@ def test_sweep_figures_and_the_alpha_explorer(swept):
 
 def test_the_width_explorer_lines_up_base_widths_and_equal_parameters_and_names_what_is_missing(swept):
     _, written, _ = swept
-    width = json.loads(written["width"].read_text())  # Single, PE, DE at x1; Single, DE at x2
+    width = read_sweep(written["width"])  # Single, PE, DE at x1; Single, DE at x2
     widget, update = width_explorer(width)
     same = update(width=1.0, compare="base")
     assert set(same["numbers"]) == {"Single", "PE(2,4,1)", "DE(4)"} and same["missing"] == []
     # equal parameters: DE(4) at w beside the Single and PE(2,4,1) at 2w (PE x2 was not run)
     budget = update(width=1.0, compare="params")
     assert set(budget["numbers"]) == {"DE(4)", "Single x2"} and budget["missing"] == ["PE(2,4,1) x2"]
-    assert budget["numbers"]["DE(4)"] == next(r["summary"] for r in width["rows"] if r["label"] == "DE(4)")
+    assert budget["numbers"]["DE(4)"] == width.row("DE(4)").summary
     circled = [line for ax in budget["figure"].axes for line in ax.lines if line.get_markerfacecolor() == "none"]
     assert len(circled) == 2 * 2 * 4  # two rows, in the top and bottom panels of four metrics
     assert "PE(2,4,1) x2" in widget.children[1].value  # the table says what is missing
@@ -118,7 +119,8 @@ def test_first_members_grows_the_ensemble_one_member_at_a_time():
 
 def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
     folder, _, _ = swept
-    from pe_lab.results.report import load_predictions, read_report
+    from pe_lab.results.predictions import load_predictions
+    from pe_lab.results.records import read_report
 
     stored = load_predictions(folder / "lenet-w2-deep-seed0-predictions-deep-seed0.pt")
     widget, update = ensemble_size_explorer({"DE": (stored["test"], stored["test_labels"])})
@@ -130,7 +132,7 @@ def test_ensemble_size_frontier_and_seed_explorers_on_a_report(swept):
     assert len(frontier(x="flops_per_image", metric="nll")["figure"].axes) == 1
     _, seeds = seed_explorer(read_report(folder / "lenet-w2-packed-a1-seed1.json"))
     assert seeds(seed=1)["numbers"]["PE(1,4,1) x2"]["accuracy"] == \
-        read_report(folder / "lenet-w2-packed-a1-seed1.json")["runs"][0]["metrics"]["accuracy"]
+        read_report(folder / "lenet-w2-packed-a1-seed1.json").runs[0].metrics["accuracy"]
 
 
 def test_a_new_worker_folder_skips_collected_points_and_collect_merges_seeds(swept, tmp_path):

@@ -80,7 +80,7 @@ def test_experiment_cli_records_shift_and_textures(tmp_path):
                               "--model", "lenet", "--methods", "packed", "--seeds", "0", "--no-progress", "--no-eta",
                               "--shift", "--shift-per-class", "2", "--out", str(tmp_path / "r.json"),
                               "--runs-dir", str(tmp_path / "runs")])
-    shift = report["runs"][0]["shift"]
+    shift = report.runs[0].shift
     assert set(shift["corruptions"]) == set(CORRUPTIONS) and set(shift["corruptions"]["fog"]) == {0, 1, 2, 3, 4, 5}
     assert set(shift["textures"]) == {"msp", "entropy", "mutual_information"}
     stored = json.loads((tmp_path / "r.json").read_text())
@@ -95,7 +95,7 @@ def test_shift_refuses_a_report_trained_on_synthetic_data_and_reads_recorded_che
                               "--model", "lenet", "--methods", "single", "--seeds", "0", "--no-progress", "--no-eta",
                               "--schedule", "cosine", "--out", str(tmp_path / "r.json"),
                               "--runs-dir", str(tmp_path / "runs")])
-    recorded = report["runs"][0]["checkpoint"]
+    recorded = report.runs[0].checkpoint
     assert recorded.startswith(str(tmp_path / "runs")) and torch.load(recorded, weights_only=True)["epoch"] == 1
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:

@@ -21,10 +21,10 @@ TINY_ARGV = ["--model", "lenet", "--methods", "single,packed", "--synthetic", "-
 def test_the_command_line_and_the_python_call_train_the_same_runs(tmp_path):
     by_call = run_experiment(preset("quick", **TINY, out=str(tmp_path / "api.json"), runs_dir=str(tmp_path / "a")))
     by_flags = main([*TINY_ARGV, "--out", str(tmp_path / "cli.json"), "--runs-dir", str(tmp_path / "c")])
-    assert by_call["identity"] == by_flags["identity"]
-    for a, b in zip(by_call["runs"], by_flags["runs"], strict=True):
-        assert (a["method"], a["seed"]) == (b["method"], b["seed"])
-        assert a["metrics"]["accuracy"] == b["metrics"]["accuracy"] and a["metrics"]["nll"] == b["metrics"]["nll"]
+    assert by_call.identity == by_flags.identity
+    for a, b in zip(by_call.runs, by_flags.runs, strict=True):
+        assert (a.method, a.seed) == (b.method, b.seed)
+        assert a.metrics["accuracy"] == b.metrics["accuracy"] and a.metrics["nll"] == b.metrics["nll"]
     written = json.loads((tmp_path / "api.json").read_text())
     assert written["provenance"]["command"].startswith("pe_lab.run_experiment(Experiment(")
     assert json.loads((tmp_path / "cli.json").read_text())["provenance"]["command"].startswith("pe-lab experiment ")

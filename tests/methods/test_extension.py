@@ -40,6 +40,7 @@ from pe_lab.methods.registry import (
 )
 from pe_lab.results import cost
 from pe_lab.results.prose import describe
+from pe_lab.results.records import DataRecord, Provenance, Report, Run
 from pe_lab.results.tables import format_table, summarise
 from pe_lab.teaching import viz
 from pe_lab.training.loop import fit
@@ -106,19 +107,19 @@ def twin(tmp_path, monkeypatch):
         yield get_method("twin")
 
 
-def _report(runs: list[dict], ood_criterion: str = "msp") -> dict:
-    return {"runs": runs, "summary": summarise(runs, ood_criterion), "provenance": {
-        "data": {"num_train": 80, "num_test": 30, "test": "synthetic", "ood": "synthetic", "num_ood": 30,
-                 "synthetic": True}, "hardware": "cpu", "torch": torch.__version__, "git_commit": "0" * 12,
-        "date": "today"}}
+def _report(runs: list[Run], ood_criterion: str = "msp") -> Report:
+    data = DataRecord(num_train=80, num_test=30, test="synthetic", ood="synthetic", num_ood=30, synthetic=True)
+    provenance = Provenance(command="test", hardware="cpu", torch=torch.__version__, git_commit="0" * 12,
+                            date="today", data=data, seeds=(0, 1))
+    return Report(provenance, runs=runs, summary=summarise(runs, ood_criterion))
 
 
-def _run(model: torch.nn.Module, method: str, seed: int, metrics: dict) -> dict:
-    return {"method": method, "seed": seed, "metrics": metrics, "spec": model.spec.to_dict(), "params": 1,
-            "train_seconds": 1.0, "test_images_per_second": 1.0}
+def _run(model: torch.nn.Module, method: str, seed: int, metrics: dict) -> Run:
+    return Run(method=method, seed=seed, metrics=metrics, spec=model.spec.to_dict(), params=1, train_seconds=1.0,
+               history={}, test_images_per_second=1.0)
 
 
-def _trained_runs(method: str, **options) -> tuple[list[dict], torch.Tensor]:
+def _trained_runs(method: str, **options) -> tuple[list[Run], torch.Tensor]:
     """``method`` of LeNet trained one step on synthetic data (seeds 0 and 1) and evaluated with OOD images: its
     runs, and seed 0's test member probabilities."""
     train, test = synthetic_dataset(8, 10), synthetic_dataset(3, 10, split="test")
@@ -155,7 +156,7 @@ def test_a_method_added_as_one_module_is_found_and_described_by_its_record(twin)
 
 def test_a_method_added_as_one_module_trains_evaluates_and_reaches_tables_and_figures(twin):
     runs, _ = _trained_runs("twin", spread=1.5)
-    assert set(runs[0]["metrics"]["ood"]) == set(OOD_CRITERIA)  # two members: every criterion is scored
+    assert set(runs[0].metrics["ood"]) == set(OOD_CRITERIA)  # two members: every criterion is scored
     report = _report(runs)
     assert "| Twin(1.5) |" in format_table(report)
     assert "Twin(1.5)" in describe(_report(runs + _trained_runs("single")[0]))
@@ -185,14 +186,14 @@ def run_through_the_experiment_api_and_cli(method: str, options: dict) -> None:
                     test_per_class=2, epochs=1, batch_size=8, schedule="cosine", seeds=(0,), eta=False,
                     progress=False, out=f"{folder}/api.json", runs_dir=f"{folder}/runs")
         report = run_experiment(preset("quick", **tiny))
-        assert [r["method"] for r in report["runs"]] == ["single", method]
+        assert [r.method for r in report.runs] == ["single", method]
         flags = [f"--{name.replace('_', '-')}" for name in options]
         assert all(flag in parser().format_help() for flag in flags)
         argv = ["--model", "lenet", "--methods", f"single,{method}", "--synthetic", "--train-per-class", "4",
                 "--test-per-class", "2", "--epochs", "1", "--batch-size", "8", "--schedule", "cosine", "--seeds", "0",
                 "--no-eta", "--no-progress", "--out", f"{folder}/cli.json", "--runs-dir", f"{folder}/runs",
                 *(word for name, value in options.items() for word in (f"--{name.replace('_', '-')}", str(value)))]
-        assert main(argv)["identity"]["model"] == report["identity"]["model"]
+        assert main(argv).identity["model"] == report.identity["model"]
 
 
 def test_a_module_added_in_a_test_is_gone_after_it(tmp_path, monkeypatch):
@@ -210,11 +211,11 @@ def _top2_accuracy(probs: torch.Tensor, labels: torch.Tensor, num_bins: int) -> 
 def test_a_metric_added_as_one_table_entry_is_evaluated_tabled_told_and_drawn(monkeypatch):
     monkeypatch.setitem(METRICS, "top2", Metric(_top2_accuracy, "Top-2", "top-2 accuracy", True, 100, 1))
     runs = _trained_runs("single")[0] + _trained_runs("packed")[0]
-    assert all(0 <= r["metrics"]["top2"] <= 1 and r["metrics"]["top2"] >= r["metrics"]["accuracy"] for r in runs)
+    assert all(0 <= r.metrics["top2"] <= 1 and r.metrics["top2"] >= r.metrics["accuracy"] for r in runs)
     report = _report(runs)
     table = format_table(report)
     assert " Top-2 |" in table.splitlines()[0]
-    value = report["summary"]["packed"]["top2"]["mean"]
+    value = report.summary["packed"]["top2"].mean
     assert f"{100 * value:.1f} ±" in table
     assert "**top-2 accuracy**, best first by the mean (higher is better)" in describe(report)
     fig = viz.results_figure(report, keys=("accuracy", "top2"))
@@ -232,7 +233,7 @@ def test_an_ood_criterion_added_as_one_table_entry_is_scored_and_tabled(monkeypa
     probs = torch.tensor([[[0.6, 0.3, 0.1]], [[0.4, 0.35, 0.25]]])
     assert ood_score(probs, "margin").tolist() == pytest.approx([0.7, 0.95])
     runs, member_probs = _trained_runs("single")
-    assert set(runs[0]["metrics"]["ood"]) == {"msp", "entropy", "margin"}  # a Single: no member criteria
+    assert set(runs[0].metrics["ood"]) == {"msp", "entropy", "margin"}  # a Single: no member criteria
     table = format_table(_report(runs, ood_criterion="margin"))
     assert "AUROC (margin)" in table and "FPR95 (margin)" in table
     assert ood_score(member_probs, "margin").shape == (member_probs.shape[0],)

@@ -1,18 +1,23 @@
-"""Reports and sweeps edited by hand or left partial: every loader reads them through one validating reader
-(``pe_lab.results.records``), whose errors name the file and the field instead of a bare KeyError later."""
+"""Reports and sweeps as typed records: every loader reads them through one validating reader
+(``pe_lab.results.records``), whose errors name the file and the field (a missing, wrong or unknown one) instead
+of a bare KeyError later; every committed file reads and writes back unchanged; and no record its reader would
+refuse is ever written."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
+import re
 import shutil
 
 import pytest
 
 from pe_lab.config import assets_dir
 from pe_lab.results import report_files, sweeps
-from pe_lab.results.records import ReportError, check_report, check_sweep, read_report, read_sweep
-from pe_lab.results.report import load_results
+from pe_lab.results.record_checks import check_report, check_sweep
+from pe_lab.results.records import Report, ReportError, Sweep, read_report, read_sweep, write_record
+from pe_lab.results.report_files import load_results
 
 RESULTS = assets_dir() / "results"
 REPORT = json.loads((RESULTS / "tutorial_lenet.json").read_text())
@@ -34,13 +39,84 @@ def _edited(record: dict, path: str, value=KeyError) -> dict:
     return record
 
 
-def test_every_committed_report_and_sweep_passes():
-    for path in sorted(RESULTS.glob("**/*.json")):
-        kind = json.loads(path.read_text())
-        if isinstance(kind, dict) and "rows" in kind:
-            read_sweep(path)
-        elif isinstance(kind, dict) and {"runs", "summary"} <= set(kind):  # not the tutorial's own record kind
-            read_report(path)
+def _committed_records() -> list[tuple[str, object]]:
+    """Every committed report and sweep under ``assets/``: (kind, path). A tutorial report (its own record kind:
+    runs without a spec) is not an experiment report."""
+    found = []
+    for path in sorted(assets_dir().glob("**/*.json")):
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            continue
+        if "rows" in data:
+            found.append(("sweep", path))
+        elif {"provenance", "runs"} <= set(data) and all(isinstance(r, dict) and "spec" in r for r in data["runs"]):
+            found.append(("report", path))
+    return found
+
+
+COMMITTED = _committed_records()
+
+
+def test_the_committed_records_are_found():
+    kinds = [kind for kind, _ in COMMITTED]
+    assert kinds.count("sweep") >= 2 and kinds.count("report") >= 10, COMMITTED
+    assert RESULTS / "cifar10_resnet20.json" in {path for _, path in COMMITTED}
+
+
+@pytest.mark.parametrize(("kind", "path"), COMMITTED, ids=[str(p.relative_to(assets_dir())) for _, p in COMMITTED])
+def test_every_committed_report_and_sweep_reads_and_writes_back_unchanged(kind, path, tmp_path):
+    record = (read_sweep if kind == "sweep" else read_report)(path)
+    assert isinstance(record, Sweep if kind == "sweep" else Report)
+    assert record.to_json() == json.loads(path.read_text())
+    write_record(record, tmp_path / path.name)
+    assert json.loads((tmp_path / path.name).read_text()) == json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("runs.0.acuracy_x", r"runs\[0\]\.acuracy_x is not a field of a Run"),
+    ("acuracy_x", r"acuracy_x is not a field of a Report"),
+    ("provenance.acuracy_x", r"provenance\.acuracy_x is not a field of a Provenance"),
+    ("provenance.data.acuracy_x", r"provenance\.data\.acuracy_x is not a field of a DataRecord"),
+])
+def test_an_unknown_key_in_a_report_is_refused_naming_the_file_and_the_field(tmp_path, path, message):
+    out = tmp_path / "x.json"
+    out.write_text(json.dumps(_edited(REPORT, path, 0.5)))
+    with pytest.raises(ReportError, match=f"x.json: {message}"):
+        read_report(out)
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("rows.1.acuracy_x", r"rows\[1\]\.acuracy_x is not a field of a SweepRow"),
+    ("rows.0.runs.2.acuracy_x", r"rows\[0\]\.runs\[2\]\.acuracy_x is not a field of a Run"),
+    ("acuracy_x", r"acuracy_x is not a field of a Sweep"),
+])
+def test_an_unknown_key_in_a_sweep_is_refused_naming_the_file_and_the_field(tmp_path, path, message):
+    out = tmp_path / "s.json"
+    out.write_text(json.dumps(_edited(SWEEP, path, 0.5)))
+    with pytest.raises(ReportError, match=f"s.json: {message}"):
+        read_sweep(out)
+
+
+def test_write_record_refuses_a_record_its_reader_would_refuse_and_leaves_the_file_alone(tmp_path):
+    report = read_report(RESULTS / "tutorial_lenet.json")
+    out = tmp_path / "r.json"
+    write_record(report, out)
+    before = out.read_text()
+    first = report.runs[0]
+    wrong = [dataclasses.replace(report, runs=[first.replace(metrics={**first.metrics, "accuracy": 1.5}),
+                                               *report.runs[1:]]),
+             dataclasses.replace(report, runs=[first.replace(seed=9), *report.runs[1:]]),
+             dataclasses.replace(report, runs=[*report.runs, first])]
+    for record, message in zip(wrong, (r"runs\[0\]\.metrics\.accuracy must be <= 1", r"runs\[0\]\.seed is 9",
+                                       r"runs\[\d+\] repeats the run of single seed 0"), strict=True):
+        with pytest.raises(ReportError, match=f"the record to be written to {re.escape(str(out))}: {message}"):
+            write_record(record, out)
+        assert out.read_text() == before  # the file it would have replaced is as it was
+    sweep = read_sweep(RESULTS / "sweep_alpha_lenet.json")
+    doubled = dataclasses.replace(sweep, rows=(*sweep.rows, sweep.rows[0]))
+    with pytest.raises(ReportError, match=r"rows\[\d+\] repeats the row of"):
+        write_record(doubled, tmp_path / "s.json")
+    assert not (tmp_path / "s.json").exists()
 
 
 @pytest.mark.parametrize(("path", "value", "message"), [
@@ -142,7 +218,7 @@ def test_a_damaged_sweep_file_is_named(tmp_path, monkeypatch):
 def test_stored_predictions_of_the_wrong_shape_are_named(tmp_path):
     import torch
 
-    from pe_lab.results.report import load_predictions
+    from pe_lab.results.predictions import load_predictions
 
     good = {"test": torch.full((4, 2, 3), 1 / 3).half(), "test_labels": torch.zeros(4, dtype=torch.long),
             "ood": None, "classes": ["a", "b", "c"]}

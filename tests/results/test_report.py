@@ -2,22 +2,31 @@
 "better" only when the 95 % interval excludes zero, the seeds always said), collapsed runs flagged; and the
 committed results still load through ``pe_lab``'s top-level names."""
 
+import dataclasses
+
 import pytest
 
 from pe_lab import describe, format_table, load_committed, summarise, verdict
+from pe_lab.results.records import DataRecord, Provenance, Report, Run, Statistics, Sweep, SweepRow
+
+_PROVENANCE = Provenance(command="test", hardware="h", torch="t", git_commit="c", date="d", seeds=(0, 1, 2),
+                         data=DataRecord(num_train=10, num_test=10, train="tr", test="t", ood=None, num_ood=0,
+                                         synthetic=False))
+
+
+def _spec(kind, **spec):
+    return {"name": "lenet", "kind": kind, "num_classes": 10, "num_estimators": 4, "alpha": 2, "gamma": 1,
+            "width": 1.0, "options": {}, **spec}
 
 
 def _run(method, seed, accuracy, nll=1.0, ece=0.05, kind=None, **spec):
-    return {"method": method, "seed": seed, "params": 1, "train_seconds": 1.0, "test_images_per_second": 1.0,
-            "spec": {"name": "lenet", "kind": kind or method, "num_classes": 10, "num_estimators": 4, "alpha": 2,
-                     "gamma": 1, "width": 1.0, "options": {}, **spec},
-            "metrics": {"accuracy": accuracy, "nll": nll, "ece": ece, "brier": 0.5}}
+    return Run(method=method, seed=seed, params=1, train_seconds=1.0, test_images_per_second=1.0, history={},
+               spec=_spec(kind or method, **spec), metrics={"accuracy": accuracy, "nll": nll, "ece": ece, "brier": 0.5})
 
 
 def _report(runs):
-    return {"runs": runs, "summary": summarise(runs), "provenance": {
-        "data": {"synthetic": False, "num_train": 10, "num_test": 10, "test": "t", "ood": None, "num_ood": 0},
-        "hardware": "h", "torch": "t", "git_commit": "c", "date": "d"}}
+    """A report of ``runs`` with their summary, taken back through its reader (so it is one a file could hold)."""
+    return Report.from_json(Report(_PROVENANCE, runs, summarise(runs)).to_json(), "the test report")
 
 
 def test_verdict_pairs_by_seed_and_says_better_only_when_the_interval_excludes_zero():
@@ -27,10 +36,12 @@ def test_verdict_pairs_by_seed_and_says_better_only_when_the_interval_excludes_z
     assert said.startswith("DE(4) is better than Single, +1.1 points (95 % CI +") and "paired t, 3 seeds" in said
     welch = verdict(ensemble, {1: 0.70, 2: 0.80, 3: 0.60}, "DE(4)", "Single")  # other seeds: nothing to pair
     assert welch.startswith("DE(4) and Single are not distinguishable with 3 seeds") and "Welch t" in welch
-    summaries = verdict({"mean": 0.774, "std": 0.015, "n": 3}, {"mean": 0.753, "std": 0.016, "n": 3}, "PE", "Single")
+    summaries = verdict(Statistics(0.774, 0.015, 3), Statistics(0.753, 0.016, 3), "PE", "Single")
     assert summaries.startswith("PE and Single are not distinguishable with 3 seeds, +2.1 points (95 % CI -")
     one = verdict({0: 0.70}, {0: 0.90, 1: 0.91}, "A", "B")
     assert one == "A and B are not distinguishable with 1 and 2 seeds, -20.5 points (one seed: no test, 1 and 2 seeds)"
+    with pytest.raises(TypeError, match=r"the first side must be \{seed: value\} or a Statistics"):
+        verdict({"mean": 0.774, "std": 0.015, "n": 3}, Statistics(0.753, 0.016, 3), "PE", "Single")
 
 
 def test_verdict_reads_nll_ece_brier_and_fpr95_as_lower_is_better():
@@ -38,7 +49,7 @@ def test_verdict_reads_nll_ece_brier_and_fpr95_as_lower_is_better():
     assert verdict(low, high, "DE", "PE", key="nll").startswith("DE is better than PE, -0.103 (95 % CI")
     assert verdict(low, high, "DE", "PE", key="accuracy").startswith("DE is worse than PE, -10.3 points")
     assert verdict(low, high, "DE", "PE", key="fpr95").startswith("DE is better than PE, -10.3 points")
-    from pe_lab.results.report import higher_is_better
+    from pe_lab.results.comparisons import higher_is_better
 
     assert [higher_is_better(k) for k in ("accuracy", "auroc", "aupr", "nll", "ece", "brier", "fpr95")] == \
         [True, True, True, False, False, False, False]
@@ -89,7 +100,8 @@ def test_describe_flags_a_run_at_chance_and_does_not_rank_its_calibration():
 
 def test_committed_results_load_through_the_face():
     report, predictions = load_committed("lenet_converged")
-    assert set(predictions) == {"single", "deep", "packed"} and report["summary"]["packed"]["accuracy"]["n"] == 3
+    assert set(predictions) == {"single", "deep", "packed"} and report.summary["packed"]["accuracy"].n == 3
+    assert summarise(report.runs, report.summary["packed"].ood_criterion) == report.summary  # as it was written
     assert predictions["packed"]["test"].shape[1:] == (4, 10)
     with pytest.raises(FileNotFoundError, match="no results at"):
         load_committed("nothing_here")
@@ -114,18 +126,28 @@ def _sweep_row(method, width, accuracy, n=1, label=None, params=None, member_wid
     values = [accuracy + spread * o for o in offsets]
     mean = sum(values) / n
     std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
-    stat = {"mean": mean, "std": std, "n": n}
-    runs = [{"seed": s, "spec": {"name": "lenet", "num_estimators": 4},
-             "metrics": {"accuracy": v, "nll": 1 - v}} for s, v in enumerate(values)]
-    return {"method": method, "width": width, "alpha": 2.0, "label": label or f"{method} x{width:g}",
-            "summary": {"accuracy": stat, "nll": {**stat, "mean": 1 - mean}}, "runs": runs, "seeds": list(range(n)),
-            "params": params or int(1000 * width) + len(method) * 100_000, "member_width": member_width or width}
+    params = params or int(1000 * width) + len(method) * 100_000
+    runs = tuple(Run(method=method, seed=s, spec=_spec(method), params=params, train_seconds=1.0, history={},
+                     metrics={"accuracy": v, "nll": 1 - v, "ece": 0.05, "brier": 0.5}) for s, v in enumerate(values))
+    return SweepRow(label=label or f"{method} x{width:g}", method=method, width=width, alpha=2.0,
+                    member_width=member_width or width, params=params, flops_per_image=1e6, seeds=tuple(range(n)),
+                    summary={"accuracy": Statistics(mean, std, n), "nll": Statistics(1 - mean, std, n),
+                             "train_seconds": Statistics(1.0, 0.0, n)}, cpu_seconds=1.0, runs=runs)
+
+
+def _sweep(rows):
+    """A sweep of ``rows`` (the committed alpha sweep's provenance and recipe), taken back through its reader."""
+    from pe_lab.results.sweeps import load_sweep
+
+    made = dataclasses.replace(load_sweep("alpha"), rows=tuple(rows))
+    return Sweep.from_json(made.to_json(), "the test sweep")
 
 
 def _sweep_lines(width_rows):
-    from pe_lab.results.report import describe_sweeps, load_sweep
+    from pe_lab.results.prose import describe_sweeps
+    from pe_lab.results.sweeps import load_sweep
 
-    return describe_sweeps(load_sweep("alpha"), {"rows": width_rows}).splitlines()
+    return describe_sweeps(load_sweep("alpha"), _sweep(width_rows)).splitlines()
 
 
 def test_the_width_sentences_say_what_is_missing_and_how_much_the_single_still_gains():
@@ -187,25 +209,26 @@ def test_the_de_lead_over_the_pe_is_called_shrinking_only_when_every_doubling_se
 
 
 def test_the_gap_vs_doubling_sentence_reads_its_rows_and_compares_the_two_gaps():
-    from pe_lab.results.report import describe_gap_vs_doubling
+    from pe_lab.results.prose import describe_gap_vs_doubling
 
     rows = [_sweep_row("single", 1, 0.60, 3, label="One", member_width=1),
             _sweep_row("single", 2, 0.70, 3, label="One wide", member_width=2, spread=0.015),
             _sweep_row("packed", 2, 0.62, 3, label="Packed-A", member_width=1, spread=0.02),
             _sweep_row("deep", 2, 0.71, 3, label="Deep-B", member_width=2, spread=0.012)]
-    (line,) = describe_gap_vs_doubling({"rows": rows}).splitlines()
+    (line,) = describe_gap_vs_doubling(_sweep(rows)).splitlines()
     assert line.startswith("* Base width 2: Deep-B's accuracy lead over Packed-A (members 2x vs 1x) +9.0 points (95 % "
                            "CI ")
     assert "beside the Single's gain from the same doubling (One to One wide) +10.0 points (95 % CI" in line
     assert "lead minus gain: the lead and the gain are not distinguishable with 3 seeds, -1.0 points (95 % CI" in line
-    assert describe_gap_vs_doubling({"rows": rows[1:]}) == ""  # no Single at the PE's member width: no sentence
+    assert describe_gap_vs_doubling(_sweep(rows[1:])) == ""  # no Single at the PE's member width: no sentence
 
 
 def test_the_committed_width_sweep_sets_the_de_lead_beside_the_single_doubling_gain():
     """The width sweep read by hand: 6.7 vs 6.6, 3.7 vs 5.4, 1.8 vs 1.7."""
     import re
 
-    from pe_lab.results.report import describe_gap_vs_doubling, load_sweep
+    from pe_lab.results.prose import describe_gap_vs_doubling
+    from pe_lab.results.sweeps import load_sweep
 
     lines = describe_gap_vs_doubling(load_sweep("width")).splitlines()
     pairs = [re.search(r"vs [\d.]+x\) ([+-][\d.]+) points.*same doubling \(.*?\) ([+-][\d.]+) points", line).groups()
@@ -216,7 +239,8 @@ def test_the_committed_width_sweep_sets_the_de_lead_beside_the_single_doubling_g
 
 
 def test_the_sweep_table_gives_each_row_its_difference_from_the_single_of_its_width():
-    from pe_lab.results.report import load_sweep, sweep_table
+    from pe_lab.results.sweeps import load_sweep
+    from pe_lab.results.tables import sweep_table
 
     table = sweep_table(load_sweep("width")).splitlines()
     assert "| Acc (%) | Acc − Single of its width (95 % CI) |" in table[0]

@@ -6,7 +6,9 @@ import pytest
 from helpers import cli_argv, cli_error
 
 from pe_lab.cli.experiment import main
-from pe_lab.results.report import load_predictions, read_report, report_lock
+from pe_lab.results.predictions import load_predictions
+from pe_lab.results.records import read_report
+from pe_lab.results.report_files import report_lock
 
 pytestmark = pytest.mark.usefixtures("private_cache")  # decode into a cache of its own, no $PE_LAB_DATA
 
@@ -17,7 +19,7 @@ def test_a_second_run_on_the_same_out_is_refused_while_the_first_writes(tmp_path
         message = cli_error(capsys, cli_argv(tmp_path), code=1)
     assert "is being written by another run (pid" in message
     main(cli_argv(tmp_path))  # once the first run is done, the lock is free again
-    assert read_report(out)["runs"]
+    assert read_report(out).runs
 
 
 def test_a_garbage_report_is_named(tmp_path, capsys):

@@ -19,15 +19,15 @@ def _collapsed(kind="single"):
 def test_a_collapsed_runs_ood_metrics_are_noted_not_dropped():
     test, ood = synthetic_dataset(2, 10, split="test"), synthetic_dataset(2, 10, seed=1)
     run, _, _ = evaluate_run("single", 0, _collapsed(), History(), test, ood, torch.device("cpu"))
-    assert run["metrics"]["ood"] == {}
-    assert set(run["metrics"]["ood_unscored"]) == {"msp", "entropy"}
-    assert "collapsed model" in run["metrics"]["ood_unscored"]["msp"]
+    assert run.metrics["ood"] == {}
+    assert set(run.metrics["ood_unscored"]) == {"msp", "entropy"}
+    assert "collapsed model" in run.metrics["ood_unscored"]["msp"]
 
 
 def test_an_ensemble_whose_members_agree_is_said_so():
     test, ood = synthetic_dataset(2, 10, split="test"), synthetic_dataset(2, 10, seed=1)
     run, _, _ = evaluate_run("deep", 0, _collapsed("deep"), History(), test, ood, torch.device("cpu"))
-    notes = run["metrics"]["ood_unscored"]
+    notes = run.metrics["ood_unscored"]
     assert "collapsed model" in notes["msp"] and "members agree" in notes["mutual_information"]
 
 

@@ -3,7 +3,6 @@ rebuilt from its spec, read with ``weights_only=True``, with the run's provenanc
 file and what there is."""
 
 import importlib.util
-import json
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import torch
 
 from pe_lab.cli.experiment import main as experiment
 from pe_lab.methods.packed import unpack
+from pe_lab.results.records import read_report
 from pe_lab.results.trained import TrainedCheckpointError, export_checkpoints, load_trained, trained_test_set
 from pe_lab.training.checkpoint import load_checkpoint
 
@@ -42,12 +42,17 @@ def test_an_exported_model_loads_with_weights_only_and_carries_its_run(trained_r
     assert not net.training and net(torch.zeros(3, 3, 32, 32)).shape == (3, 2, 10)
     assert len(unpack(net)) == 2
 
-    run = next(r for r in json.loads((trained_run / "tiny.json").read_text())["runs"] if r["method"] == "packed")
-    assert record["metrics"] == {key: run["metrics"][key] for key in ("accuracy", "nll", "ece")}
+    run = read_report(trained_run / "tiny.json").run("packed", 0)
+    assert record["metrics"] == {key: run.metrics[key] for key in ("accuracy", "nll", "ece")}
     assert record["recipe"]["epochs"] == 1 and record["recipe"]["batch_size"] == 10
     assert record["data"]["train"]["digest"] and record["data"]["test"]["count"] == 100
     assert record["report"]["file"] == "tiny-report.json" and record["report"]["git_commit"]
-    assert json.loads((tmp_path / "tiny-report.json").read_text())["runs"][0]["metrics"]  # the report, beside it
+    # the report beside them, written back unchanged
+    # the copy is the report, with no path of this machine: its runs name their checkpoints by file name
+    original, copy = read_report(trained_run / "tiny.json"), read_report(tmp_path / "tiny-report.json")
+    assert [r.replace(checkpoint=None) for r in copy.runs] == [r.replace(checkpoint=None) for r in original.runs]
+    assert [r.checkpoint for r in copy.runs] == [Path(r.checkpoint).name for r in original.runs]
+    assert copy.summary == original.summary and copy.identity == original.identity
     assert record["exported"]["git_commit"] and record["file"].endswith("tiny-packed-seed0.pt")
 
 
@@ -100,6 +105,5 @@ def test_the_committed_models_load_stay_small_and_match_their_report():
         model, method, seed = stem.rsplit("-", 2)
         assert (trained_dir() / f"{stem}.pt").stat().st_size < 3e6, stem
         net, record = load_trained(model, method, int(seed.removeprefix("seed")))
-        report = json.loads((trained_dir() / record["report"]["file"]).read_text())
-        run = next(r for r in report["runs"] if r["method"] == method and r["seed"] == record["seed"])
-        assert record["metrics"]["accuracy"] == run["metrics"]["accuracy"] and net.spec.to_dict() == run["spec"]
+        run = read_report(trained_dir() / record["report"]["file"]).run(method, record["seed"])
+        assert record["metrics"]["accuracy"] == run.metrics["accuracy"] and net.spec.to_dict() == run.spec

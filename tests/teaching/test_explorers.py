@@ -128,8 +128,17 @@ def test_the_standalone_explorer_opens_on_committed_results_and_every_tab_redraw
     assert updates["Masks"](num_estimators=3)["groups"] == 3
     shown = updates["Alpha sweep"](alpha=4.0)
     assert any(label.startswith("PE(4,4,1)") for label in shown["numbers"])
+    assert all(0 < stats["accuracy"].mean < 1 and stats["accuracy"].n >= 1 for stats in shown["numbers"].values())
     assert updates["Ensemble size"](n=2)["numbers"]
     assert set(updates["Width sweep"](width=4.0, compare="params")["numbers"]) == {"Single x8", "DE(4) x4",
                                                                                   "PE(2,4,1) x8"}
     assert updates["Toy (trains live)"](hidden=16, alpha=2.0)["figure"] is not None
     assert updates["Seeds"](seed=1)["numbers"]  # one seed of the six methods' report
+
+
+def test_a_summary_over_seeds_shows_its_spread_and_one_seed_its_value_alone():
+    from pe_lab.results.records import Statistics
+    from pe_lab.teaching.explore.state import mean_pm
+
+    assert mean_pm(Statistics(0.8123, 0.0107, 3), 100, 1) == "81.2 ± 1.1"
+    assert mean_pm(Statistics(0.25, 0.0, 1)) == "0.250"  # one seed: no fake ± 0

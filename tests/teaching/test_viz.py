@@ -16,7 +16,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from pe_lab.config import assets_dir  # noqa: E402
 from pe_lab.evaluation.metrics import diversity  # noqa: E402
 from pe_lab.nn.masks import member_mask  # noqa: E402
-from pe_lab.results.report import load_committed, load_results, load_sweep  # noqa: E402
+from pe_lab.results.report_files import load_committed, load_results  # noqa: E402
+from pe_lab.results.sweeps import load_sweep  # noqa: E402
 from pe_lab.teaching import viz  # noqa: E402
 from pe_lab.teaching.toy import toy_compare  # noqa: E402
 
@@ -126,7 +127,7 @@ def test_cost_figure_has_one_panel_per_key_and_a_bar_per_contender():
 def test_results_figure_reads_a_committed_report():
     report, _ = load_committed("cifar10_resnet20")
     fig = viz.results_figure(report, keys=("accuracy", "nll"))
-    assert len(fig.axes) == 2 and all(len(ax.patches) == len(report["summary"]) for ax in fig.axes)
+    assert len(fig.axes) == 2 and all(len(ax.patches) == len(report.summary) for ax in fig.axes)
 
 
 def test_toy_figure_has_a_row_per_model_and_four_maps():
@@ -147,5 +148,5 @@ def test_sweep_and_width_figures_read_the_committed_sweeps():
 def test_frontier_figure_has_a_point_per_method():
     report, _ = load_results(assets_dir() / "results" / "rivals_lenet.json")
     fig = viz.frontier_figure(report, x="params")
-    methods = {r["method"] for r in report["runs"]}
+    methods = report.methods
     assert len(fig.axes) == 2 and all(len(ax.lines) + len(ax.collections) >= len(methods) for ax in fig.axes)

@@ -47,10 +47,10 @@ def test_another_data_subset_is_another_run(tmp_path, capsys):
 def test_restart_trains_afresh_and_same_settings_resume(tmp_path, capsys):
     first = main(cli_argv(tmp_path))
     again = main(cli_argv(tmp_path))  # same settings: the checkpoint is the same run, reused
-    assert again["runs"][0]["metrics"] == first["runs"][0]["metrics"]
+    assert again.runs[0].metrics == first.runs[0].metrics
     changed = main(cli_argv(tmp_path, "--lr", "0.05", "--restart"))
-    assert changed["identity"]["recipe"]["lr"] == 0.05
-    assert changed["runs"][0]["history"]["train_loss"] != first["runs"][0]["history"]["train_loss"]
+    assert changed.identity["recipe"]["lr"] == 0.05
+    assert changed.runs[0].history["train_loss"] != first.runs[0].history["train_loss"]
 
 
 def test_the_same_out_name_in_another_folder_has_its_own_checkpoint(tmp_path):
@@ -68,7 +68,7 @@ def test_resume_refuses_runs_of_another_configuration(tmp_path, capsys):
 def test_resume_keeps_runs_of_the_same_configuration(tmp_path):
     main(cli_argv(tmp_path))
     report = main(cli_argv(tmp_path, "--resume"))
-    assert len(report["runs"]) == 1
+    assert len(report.runs) == 1
 
 
 def test_first_difference_finds_nested_and_missing_keys():

@@ -12,7 +12,7 @@ from pe_lab.cli.experiment import main
 from pe_lab.data.images import CIFAR10_CLASSES, Batches, ImageSet, load_cifar10, load_svhn, subset, synthetic_dataset
 from pe_lab.evaluation.prediction import evaluate, predict_member_probs
 from pe_lab.methods.registry import build
-from pe_lab.results.report import format_table
+from pe_lab.results.tables import format_table
 from pe_lab.training.loop import fit
 from pe_lab.training.step import TrainingDiverged
 
@@ -260,7 +260,7 @@ def test_resume_with_a_new_seed_keeps_the_finished_seeds(tmp_path):
     main([*common, "--seeds", "0,1"])
     first = json.loads((tmp_path / "r.json").read_text())
     report = main([*common, "--seeds", "2"])
-    assert sorted(r["seed"] for r in report["runs"]) == [0, 1, 2]
-    assert report["summary"]["single"]["accuracy"]["n"] == 3 and report["provenance"]["seeds"] == [0, 1, 2]
-    kept = {r["seed"]: r["metrics"] for r in report["runs"]}
+    assert sorted(r.seed for r in report.runs) == [0, 1, 2]
+    assert report.summary["single"]["accuracy"].n == 3 and report.provenance.seeds == (0, 1, 2)
+    kept = {r.seed: r.metrics for r in report.runs}
     assert kept[0] == next(r["metrics"] for r in first["runs"] if r["seed"] == 0)  # kept, not retrained

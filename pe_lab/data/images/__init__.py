@@ -33,11 +33,11 @@ from .folders import (
     reading,
     regular_file,
 )
-from .imageset import ImageSet, subset
+from .imageset import ImageSet, dataset_name, subset
 from .synthetic import synthetic_dataset, synthetic_splits
 
 __all__ = [
     "Batches", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataError", "ImageSet", "class_folders",
-    "crop_and_flip", "decode_image", "image_files", "lab_data", "list_files", "load_cifar10", "load_image_folder",
-    "load_svhn", "match_classes", "normalize", "reading", "regular_file", "subset", "synthetic_dataset",
-    "synthetic_splits"]
+    "crop_and_flip", "dataset_name", "decode_image", "image_files", "lab_data", "list_files", "load_cifar10",
+    "load_image_folder", "load_svhn", "match_classes", "normalize", "reading", "regular_file", "subset",
+    "synthetic_dataset", "synthetic_splits"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 import torch
 
 from ...validate import check_int
 
-__all__ = ["ImageSet", "subset"]
+__all__ = ["ImageSet", "dataset_name", "subset"]
 
 
 @dataclass
@@ -44,6 +45,33 @@ class ImageSet:
 
     def to(self, device: torch.device | str) -> ImageSet:
         return replace(self, images=self.images.to(device), labels=self.labels.to(device))
+
+
+_FOLDER = re.compile(r"^image folder (?P<path>.+?)(?P<rest>(?: \([^()]*\))*)$")
+
+
+# Folders that hold data sets rather than name one: ``data/svhn-test`` is named ``svhn-test``.
+_DATA_ROOTS = {"data", "<data>", "datasets", "shared", ".", ".."}
+
+
+def dataset_name(source: str) -> str:
+    """What a record calls a data set: its ``source`` with a folder's path cut to its last two parts (one where the
+    part above is only a data root such as ``data``), which name the data wherever it lies (a record never holds a
+    path of the machine that made it).
+
+    >>> dataset_name("image folder /home/me/data/cifar10-jpeg/test (subset: 100 per class)")
+    'image folder cifar10-jpeg/test (subset: 100 per class)'
+    >>> dataset_name("image folder ../shared/data/svhn-test")
+    'image folder svhn-test'
+    >>> dataset_name("synthetic")
+    'synthetic'
+    """
+    found = _FOLDER.match(str(source))
+    if found is None:
+        return str(source)
+    parts = found["path"].replace("\\", "/").rstrip("/").split("/")
+    named = parts[-1:] if len(parts) < 2 or parts[-2].lower() in _DATA_ROOTS else parts[-2:]
+    return f"image folder {'/'.join(named)}{found['rest']}"
 
 
 def subset(data: ImageSet, per_class: int, seed: int = 0) -> ImageSet:

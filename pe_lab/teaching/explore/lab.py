@@ -23,22 +23,18 @@ def lab_definitions(*, toy_epochs: int = 300, toy_grid_steps: int = 70, toy_comp
     trains a toy state (the site passes a cached ``toy_compare``)."""
     from ...config import assets_dir
     from ...methods.registry import label_for
-    from ...results.report import (
-        load_committed,
-        load_committed_samples,
-        load_sweep,
-        load_sweep_predictions,
-        read_report,
-    )
+    from ...results.predictions import load_committed_samples
+    from ...results.records import read_report
+    from ...results.report_files import load_committed
+    from ...results.sweeps import load_sweep, load_sweep_predictions
 
     results = assets_dir() / "results"
     report, predictions = load_committed("cifar10_resnet20")
-    names = {r["method"]: label_for(r["spec"]) for r in report["runs"]}
+    names = {r.method: label_for(r.spec) for r in report.runs}
     shift_report = json.loads((results / "lenet_converged-shift.json").read_text())
     samples = load_committed_samples("cifar10_resnet20")
     alpha = load_sweep("alpha")
-    stored = {row["label"]: load_sweep_predictions(alpha, row["label"]) for row in alpha["rows"]
-              if row["method"] != "single"}
+    stored = {row.label: load_sweep_predictions(alpha, row.label) for row in alpha.rows if row.method != "single"}
     rivals = read_report(results / "rivals_lenet.json")
     return {
         "masks": mask_definition(6, 6),

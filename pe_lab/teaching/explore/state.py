@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
 
+from ...results.records import Statistics
+
 SELECTION_SEPARATOR = "~"
 _URL_SAFE = "-_.!~*'()"  # the characters encodeURIComponent leaves as they are (besides letters and digits)
 
@@ -183,11 +185,11 @@ def table_html(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def mean_pm(stats: dict, scale: float = 1, digits: int = 3) -> str:
+def mean_pm(stats: Statistics, scale: float = 1, digits: int = 3) -> str:
     """``mean ± std`` of a summary over seeds; the mean alone for one seed (no fake ``± 0``)."""
-    if stats.get("n", 2) < 2:
-        return f"{stats['mean'] * scale:.{digits}f}"
-    return f"{stats['mean'] * scale:.{digits}f} ± {stats['std'] * scale:.{digits}f}"
+    if stats.n < 2:
+        return f"{stats.mean * scale:.{digits}f}"
+    return f"{stats.mean * scale:.{digits}f} ± {stats.std * scale:.{digits}f}"
 
 
 # ------------------------------------------------------------------------------------------------- links

@@ -29,12 +29,12 @@ def exercise_2():
     runs: the verdict from seed 0 alone, then from all the run's seeds, paired."""
     from pe_lab import compare
     committed04, _ = load_committed("cifar10_resnet20")   # the real run, over several seeds
-    epochs04 = len(committed04["runs"][0]["history"]["epoch_seconds"])   # the epochs it trained
-    per_epoch = {r["method"]: r["train_seconds"] / epochs04 for r in committed04["runs"] if r["seed"] == 0}
+    epochs04 = len(committed04.runs[0].history["epoch_seconds"])   # the epochs it trained
+    per_epoch = {r.method: r.train_seconds / epochs04 for r in committed04.runs if r.seed == 0}
     print(f"CPU seconds per epoch (committed run of {epochs04} epochs, seed 0, "
-          f"{committed04['provenance']['hardware']}):", {m: round(s) for m, s in per_epoch.items()})
-    by_seed = {m: [r["metrics"]["accuracy"] for r in sorted(committed04["runs"], key=lambda r: r["seed"])
-                   if r["method"] == m] for m in per_epoch}
+          f"{committed04.provenance.hardware}):", {m: round(s) for m, s in per_epoch.items()})
+    by_seed = {m: [r.metrics["accuracy"] for r in sorted(committed04.runs_of(m), key=lambda r: r.seed)]
+               for m in per_epoch}
     for a, b in (("packed", "single"), ("deep", "single")):
         alone = compare(by_seed[a][:1], by_seed[b][:1])
         print("seed 0 alone:", alone.sentence(a, b, scale=100, digits=1, unit=" points"))
@@ -54,19 +54,19 @@ def exercise_3():
     line prints the time first):"""
     from pe_lab import compare, load_sweep
     alpha_sweep = load_sweep("alpha")
-    swept = {r["label"]: r for r in alpha_sweep["rows"]}
-    recipe = alpha_sweep["recipe"]
+    recipe = alpha_sweep.recipe
     print(f"the sweep's recipe: {recipe['model']}, {recipe['epochs']} epochs, train {recipe['data']['train'][0]}")
     def sweep_runs(label):
-        return sorted(swept[label]["runs"], key=lambda r: r["seed"])
+        return sorted(alpha_sweep.row(label).runs, key=lambda r: r.seed)
     alpha_verdicts = {}
     for label in ("PE(4,4,1) x2", "PE(3,4,1) x2"):
-        assert [r["seed"] for r in sweep_runs(label)] == [r["seed"] for r in sweep_runs("DE(4) x2")]   # paired by seed
-        alpha_verdicts[label] = compare([r["metrics"]["accuracy"] for r in sweep_runs(label)],
-                                        [r["metrics"]["accuracy"] for r in sweep_runs("DE(4) x2")], paired=True)
-        print(f"{label} ({swept[label]['params']:,} params) vs DE(4) x2 ({swept['DE(4) x2']['params']:,}): "
+        assert [r.seed for r in sweep_runs(label)] == [r.seed for r in sweep_runs("DE(4) x2")]   # paired by seed
+        alpha_verdicts[label] = compare([r.metrics["accuracy"] for r in sweep_runs(label)],
+                                        [r.metrics["accuracy"] for r in sweep_runs("DE(4) x2")], paired=True)
+        print(f"{label} ({alpha_sweep.row(label).params:,} params) vs DE(4) x2 "
+              f"({alpha_sweep.row('DE(4) x2').params:,}): "
               + alpha_verdicts[label].sentence(label, "DE(4) x2", scale=100, digits=1, unit=" points"))
-    assert swept["PE(4,4,1) x2"]["params"] == swept["DE(4) x2"]["params"]
+    assert alpha_sweep.row("PE(4,4,1) x2").params == alpha_sweep.row("DE(4) x2").params
     assert not alpha_verdicts["PE(4,4,1) x2"].separated
     assert alpha_verdicts["PE(3,4,1) x2"].separated and alpha_verdicts["PE(3,4,1) x2"].difference < 0
 

@@ -54,11 +54,11 @@ def exercise_3():
     for name in ("mimo_rho_0", "mimo_rho_1"):
         report_ = exercise_run(name)
         if report_ is not None:
-            run = report_["runs"][0]
+            run = report_.runs[0]
             stored = load_predictions(assets_dir() / "results" / "exercises" / f"{name}-predictions-mimo-seed0.pt")
             measured[name] = diversity(stored["test"], stored["test_labels"])
-            print(f"{name}: accuracy {100 * run['metrics']['accuracy']:.1f} %, disagreement "
-                  f"{100 * measured[name]['disagreement']:.1f} %, {run['train_seconds']:.0f} s CPU")
+            print(f"{name}: accuracy {100 * run.metrics['accuracy']:.1f} %, disagreement "
+                  f"{100 * measured[name]['disagreement']:.1f} %, {run.train_seconds:.0f} s CPU")
     if len(measured) == 2:
         assert measured["mimo_rho_0"]["disagreement"] > measured["mimo_rho_1"]["disagreement"]
         assert measured["mimo_rho_0"]["ensemble_accuracy"] < measured["mimo_rho_1"]["ensemble_accuracy"]

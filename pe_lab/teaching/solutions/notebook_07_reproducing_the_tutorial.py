@@ -29,14 +29,14 @@ def exercise_2():
     rest is the other explanation, the tutorial's short training for half-width members (its recipe is printed at
     the top of the notebook). Commands:"""
     from pe_lab import exercise_run
-    base = {r["method"]: r["metrics"]["accuracy"] for r in tutorial["runs"] if r["seed"] == 0}
+    base = {r.method: r.metrics["accuracy"] for r in tutorial.runs if r.seed == 0}
     fixed = {}
     for name in ("tutorial_member_loss_sum", "tutorial_lr_0.004"):
         report_ = exercise_run(name)
         if report_ is not None:
-            run = report_["runs"][0]
-            fixed[name] = run["metrics"]["accuracy"]
-            print(f"{name}: PE {100 * fixed[name]:.1f} % ({run['train_seconds']:.0f} s CPU) vs tutorial PE "
+            run = report_.runs[0]
+            fixed[name] = run.metrics["accuracy"]
+            print(f"{name}: PE {100 * fixed[name]:.1f} % ({run.train_seconds:.0f} s CPU) vs tutorial PE "
                   f"{100 * base['packed']:.1f} %, Single {100 * base['single']:.1f} % (seed 0)")
     if len(fixed) == 2:
         assert abs(fixed["tutorial_member_loss_sum"] - fixed["tutorial_lr_0.004"]) < 0.005   # the same step
@@ -83,10 +83,9 @@ def exercise_4():
     with_aug, without = exercise_run("lenet_5_epochs"), exercise_run("lenet_5_epochs_no_augment")
     change = {}
     for method in ("single", "packed") if with_aug and without else ():
-        a = next(r for r in with_aug["runs"] if r["method"] == method)
-        b = next(r for r in without["runs"] if r["method"] == method)
-        acc_a, acc_b = a["metrics"]["accuracy"], b["metrics"]["accuracy"]
+        a, b = with_aug.runs_of(method)[0], without.runs_of(method)[0]
+        acc_a, acc_b = a.metrics["accuracy"], b.metrics["accuracy"]
         change[method] = acc_a - acc_b
         print(f"{method:7s} with crop+flip {100 * acc_a:.1f} %, without {100 * acc_b:.1f} % "
-              f"({100 * (acc_a - acc_b):+.1f} points; {a['train_seconds']:.0f} s CPU)")
+              f"({100 * (acc_a - acc_b):+.1f} points; {a.train_seconds:.0f} s CPU)")
     assert all(delta < 0 for delta in change.values())

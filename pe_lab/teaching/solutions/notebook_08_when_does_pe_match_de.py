@@ -54,8 +54,8 @@ def exercise_3():
     finding only when `compare`'s interval for DE minus Single excludes zero, which needs more seeds than the widest
     rows have (the table's last column; asserted). PE(2,4,1) at $2w$ is DE(4) at $w$ packed into one network, so the
     two track each other: not distinguishable at any budget (printed, asserted)."""
-    rows_by = {(r["method"], r["width"]): r for r in width["rows"]}
-    singles = sorted((r for r in width["rows"] if r["method"] == "single"), key=lambda r: r["width"])
+    rows_by = {(r.method, r.width): r for r in width.rows}
+    singles = sorted((r for r in width.rows if r.method == "single"), key=lambda r: r.width)
     for narrow_single, wide_single in zip(singles, singles[1:], strict=False):
         print("one doubling:", versus(wide_single, narrow_single))
     def difference(first, second):  # first minus second, compared as versus does (paired over the same seeds)
@@ -63,12 +63,12 @@ def exercise_3():
         if a.keys() == b.keys():
             return compare([a[s] for s in sorted(a)], [b[s] for s in sorted(a)], paired=True)
         return compare(list(a.values()), list(b.values()))
-    budgets = [w for w in sorted({r["width"] for r in width["rows"]})
+    budgets = [w for w in sorted({r.width for r in width.rows})
                if ("deep", w) in rows_by and ("single", 2 * w) in rows_by]
     de_minus_single, packed_minus_de = {}, {}
     for w in budgets:
         de, one, pe = rows_by[("deep", w)], rows_by[("single", 2 * w)], rows_by.get(("packed", 2 * w))
-        print(f"equal parameters ({one['params']:,} vs {de['params']:,}):", versus(de, one))
+        print(f"equal parameters ({one.params:,} vs {de.params:,}):", versus(de, one))
         de_minus_single[w] = difference(de, one)
         if pe:
             print("  the same members packed:", versus(pe, de))

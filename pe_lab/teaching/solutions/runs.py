@@ -9,6 +9,10 @@ prints what the run measured and the time it took on the machine that made it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ...results.records import Report
 
 __all__ = ["EXERCISE_RUNS", "ends_with_commands", "exercise_command", "exercise_experiment", "exercise_run"]
 
@@ -44,11 +48,11 @@ def exercise_command(name: str) -> str:
     return f'run_experiment(preset("{base}", {shown}, root=DATA, out="runs/exercises/{name}.json"))'
 
 
-def exercise_run(name: str) -> dict | None:
-    """The committed report of exercise run ``name`` (``assets/results/exercises/<name>.json``), or ``None``
-    (and its call printed) where it was not run yet."""
+def exercise_run(name: str) -> Report | None:
+    """The committed report of exercise run ``name`` (``assets/results/exercises/<name>.json``) as a ``Report``,
+    or ``None`` (and its call printed) where it was not run yet."""
     from ...config import assets_dir
-    from ...results.report import read_report
+    from ...results.records import read_report
 
     path = assets_dir() / "results" / "exercises" / f"{name}.json"
     if not path.exists():

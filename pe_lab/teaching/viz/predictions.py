@@ -21,6 +21,7 @@ from ...evaluation.metrics import (
     reliability_data,
 )
 from ...methods.registry import METHODS
+from ...results.records import Report
 from .style import SYNTHETIC_NOTE, member_colour, method_colour, metric_title
 
 __all__ = ["confusion_matrix_figure", "diversity_figure", "learning_curves", "ood_curves", "ood_histogram",
@@ -237,30 +238,30 @@ def ood_curves(scores: dict[str, tuple[torch.Tensor, torch.Tensor]], *, syntheti
     return fig
 
 
-def results_figure(report: dict,
+def results_figure(report: Report,
                    keys: tuple[str, ...] = ("accuracy", "nll", "ece", "brier", "auroc", "fpr95")) -> Figure:
     """Bars of each method's mean over seeds with one standard deviation, one panel per metric (a key of ``METRICS``
     or ``OOD_METRICS``), from a report written by ``pe-lab experiment`` (its ``summary``), each method in
     its record's colour."""
-    summary = report["summary"]
+    summary = report.summary
     methods = list(summary)
-    criterion = summary[methods[0]].get("ood_criterion", "msp")
+    criterion = summary[methods[0]].ood_criterion or "msp"
     labels = {m: METHODS[m].title if m in METHODS else m for m in methods}
     fig, axes = plt.subplots(1, len(keys), figsize=(2.6 * len(keys), 3.0), squeeze=False)
     for ax, key in zip(axes[0], keys, strict=True):
         entry = METRICS.get(key) or OOD_METRICS.get(key)
         scale = entry.scale if entry is not None else 1  # rates in %, as in the tables
-        means = [summary[m][key]["mean"] * scale for m in methods]
-        stds = [summary[m][key]["std"] * scale for m in methods]
+        means = [summary[m][key].mean * scale for m in methods]
+        stds = [summary[m][key].std * scale for m in methods]
         ax.bar([labels[m] for m in methods], means, yerr=stds, capsize=4,
                color=[method_colour(m, i) for i, m in enumerate(methods)])
         low, high = min(means) - 3 * max(stds + [1e-3]), max(means) + 3 * max(stds + [1e-3])
         ax.set_ylim(max(0, low - 0.1 * (high - low)), high + 0.1 * (high - low))
         ax.set_title(metric_title(key, criterion), fontsize=10)
         ax.tick_params(axis="x", labelsize=9)
-    seeds = "/".join(str(n) for n in sorted({summary[m]["accuracy"]["n"] for m in methods}))
-    synthetic = SYNTHETIC_NOTE if report["provenance"]["data"]["synthetic"] else ""
-    fig.suptitle(f"{report['provenance']['data']['num_train']} training images, mean ± std over {seeds} seeds "
+    seeds = "/".join(str(n) for n in sorted({summary[m]["accuracy"].n for m in methods}))
+    synthetic = SYNTHETIC_NOTE if report.provenance.data.synthetic else ""
+    fig.suptitle(f"{report.provenance.data.num_train} training images, mean ± std over {seeds} seeds "
                  f"(y axes do not start at 0){synthetic}", fontsize=10)
     fig.tight_layout()
     return fig

@@ -13,6 +13,7 @@ from ...evaluation.metrics import (
     OOD_METRICS,
     mutual_information,
 )
+from ...results.records import Report, Sweep, SweepRow
 from .style import member_colour, method_colour, metric_title
 
 __all__ = ["frontier_figure", "sweep_figure", "toy_figure", "width_figure"]
@@ -76,27 +77,27 @@ _SWEEP_COSTS = {"params": "parameters", "flops_per_image": "FLOPs per image", "t
                 "member_width": "member width (x the base LeNet)"}
 
 
-def _data_label(report: dict) -> str:
-    data = report["provenance"]["data"]
-    if data.get("synthetic"):
+def _data_label(sweep: Sweep) -> str:
+    data = sweep.provenance.data
+    if data.synthetic:
         return "SYNTHETIC DATA"
-    return "JPEG CIFAR-10" if "cifar10-jpeg" in str(data.get("train")) else str(data.get("train"))
+    return "JPEG CIFAR-10" if "cifar10-jpeg" in str(data.train) else str(data.train)
 
 
-def _sweep_value(row: dict, key: str) -> tuple[float, float]:
+def _sweep_value(row: SweepRow, key: str) -> tuple[float, float]:
     if key in ("params", "flops_per_image", "member_width", "width"):
-        return float(row[key]), 0.0
-    stats = row["summary"][key]
-    return stats["mean"], stats["std"]
+        return float(getattr(row, key)), 0.0
+    stats = row.summary[key]
+    return stats.mean, stats.std
 
 
-def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | None = None) -> Figure:
+def sweep_figure(sweep: Sweep, *, x: str = "member_width", highlight: float | None = None) -> Figure:
     """The alpha sweep (``assets/results/sweep_alpha_lenet.json``): accuracy, NLL, ECE and OOD AUROC of
     PE(alpha, M, 1) against ``x`` (member width, parameters, FLOPs or train seconds), the Single and the DE of
     the same base network beside it, mean ± std over seeds; ``highlight`` circles the PE of that alpha."""
-    rows = report["rows"]
-    packed = sorted((r for r in rows if r["method"] == "packed"), key=lambda r: r["alpha"])
-    others = [r for r in rows if r["method"] != "packed"]
+    rows = sweep.rows
+    packed = sorted((r for r in rows if r.method == "packed"), key=lambda r: r.alpha)
+    others = [r for r in rows if r.method != "packed"]
     fig, axes = plt.subplots(1, len(_SWEEP_METRICS), figsize=(3.3 * len(_SWEEP_METRICS), 3.2))
     for ax, (key, title, scale) in zip(axes, _SWEEP_METRICS, strict=True):
         xs = [_sweep_value(r, x)[0] for r in packed]
@@ -104,19 +105,19 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
         stds = [_sweep_value(r, key)[1] * scale for r in packed]
         ax.errorbar(xs, means, yerr=stds, marker="o", capsize=3, color=method_colour("packed"), label="PE(alpha,4,1)")
         for i, r in enumerate(others):
-            mean, std, colour = *_sweep_value(r, key), method_colour(r["method"], i)
+            mean, std, colour = *_sweep_value(r, key), method_colour(r.method, i)
             if x == "member_width":
-                ax.axhline(mean * scale, color=colour, linestyle="--", label=r["label"])
+                ax.axhline(mean * scale, color=colour, linestyle="--", label=r.label)
                 ax.axhspan((mean - std) * scale, (mean + std) * scale, color=colour, alpha=0.12)
             else:
                 ax.errorbar([_sweep_value(r, x)[0]], [mean * scale], yerr=[std * scale], marker="s", capsize=3,
-                            color=colour, linestyle="none", label=r["label"])
+                            color=colour, linestyle="none", label=r.label)
         for r in packed:
-            if r["alpha"] == r["runs"][0]["spec"]["num_estimators"]:
+            if r.alpha == r.runs[0].spec["num_estimators"]:
                 ax.plot([_sweep_value(r, x)[0]], [_sweep_value(r, key)[0] * scale], marker="*", markersize=14,
                         color=method_colour("packed"), linestyle="none",
                         label="alpha = M: the DE's architecture in one network")
-            if highlight is not None and r["alpha"] == highlight:
+            if highlight is not None and r.alpha == highlight:
                 ax.plot([_sweep_value(r, x)[0]], [_sweep_value(r, key)[0] * scale], marker="o", markersize=13,
                         markerfacecolor="none", markeredgecolor="black")
         if x in ("params", "flops_per_image", "train_seconds"):
@@ -124,22 +125,22 @@ def sweep_figure(report: dict, *, x: str = "member_width", highlight: float | No
         ax.set_xlabel(_SWEEP_COSTS.get(x, x), fontsize=9)
         ax.set_title(title, fontsize=10)
     axes[0].legend(fontsize=7, loc="lower right")
-    seeds = "/".join(map(str, sorted({r["summary"]["accuracy"]["n"] for r in rows})))
-    fig.suptitle(f"{_data_label(report)}, LeNet x{packed[0]['width']:g}, {report['recipe']['epochs']} epochs; "
+    seeds = "/".join(map(str, sorted({r.summary["accuracy"].n for r in rows})))
+    fig.suptitle(f"{_data_label(sweep)}, LeNet x{packed[0].width:g}, {sweep.recipe['epochs']} epochs; "
                  f"mean ± std over {seeds} seeds", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def width_figure(report: dict, *, highlight: list[dict] | None = None) -> Figure:
+def width_figure(sweep: Sweep, *, highlight: list[SweepRow] | None = None) -> Figure:
     """The width sweep (``sweep_width_lenet.json``): top row, each metric of Single, DE(4) and PE(2,4,1) against
     the base width; middle row, the gaps PE - DE and PE - Single against the PE's member width (seeds as error
     bars: the gap's std is the two stds combined, as for independent runs); bottom row, each metric against the
     parameter count, where PE(2,4,1) at base width 2w sits on DE(4) at w and the Single at 2w: at equal
     parameters, one network or an ensemble? ``highlight``: rows circled in the top and bottom rows."""
-    rows = report["rows"]
-    by = {(r["method"], r["width"]): r for r in rows}
-    widths = sorted({r["width"] for r in rows})
+    rows = sweep.rows
+    by = {(r.method, r.width): r for r in rows}
+    widths = sorted({r.width for r in rows})
     fig, axes = plt.subplots(3, len(_SWEEP_METRICS), figsize=(3.3 * len(_SWEEP_METRICS), 9.3))
     for col, (key, title, scale) in enumerate(_SWEEP_METRICS):
         ax = axes[0, col]
@@ -150,7 +151,7 @@ def width_figure(report: dict, *, highlight: list[dict] | None = None) -> Figure
             stats = [_sweep_value(by[(method, w)], key) for w in present]
             ax.errorbar(present, [m * scale for m, _ in stats], yerr=[s * scale for _, s in stats], marker="o",
                         capsize=3, color=method_colour(method, i),
-                        label=by[(method, present[0])]["label"].split(" x")[0])
+                        label=by[(method, present[0])].label.split(" x")[0])
         ax.set_xscale("log", base=2)
         ax.set_xlabel("base width (x LeNet)", fontsize=9)
         ax.set_title(title, fontsize=10)
@@ -172,12 +173,12 @@ def width_figure(report: dict, *, highlight: list[dict] | None = None) -> Figure
         _metric_against_parameters(axes[2, col], by, widths, key, title, scale)
         for r in highlight or ():
             mean = _sweep_value(r, key)[0] * scale
-            for ax, x in ((axes[0, col], r["width"]), (axes[2, col], r["params"])):
+            for ax, x in ((axes[0, col], r.width), (axes[2, col], r.params)):
                 ax.plot([x], [mean], marker="o", markersize=13, markerfacecolor="none", markeredgecolor="black")
     for row in range(3):
         axes[row, 0].legend(fontsize=7)
-    fig.suptitle(f"{_data_label(report)}, LeNet at base widths {', '.join(f'{w:g}' for w in widths)}, "
-                 f"{report['recipe']['epochs']} epochs; error bars: std over seeds", fontsize=10)
+    fig.suptitle(f"{_data_label(sweep)}, LeNet at base widths {', '.join(f'{w:g}' for w in widths)}, "
+                 f"{sweep.recipe['epochs']} epochs; error bars: std over seeds", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -188,39 +189,37 @@ def _metric_against_parameters(ax, by: dict, widths: list[float], key: str, titl
         if not present:
             continue
         stats = [_sweep_value(r, key) for r in present]
-        ax.errorbar([r["params"] for r in present], [m * scale for m, _ in stats], yerr=[s * scale for _, s in stats],
-                    marker="o", capsize=3, color=method_colour(method, i), label=present[0]["label"].split(" x")[0])
+        ax.errorbar([r.params for r in present], [m * scale for m, _ in stats], yerr=[s * scale for _, s in stats],
+                    marker="o", capsize=3, color=method_colour(method, i), label=present[0].label.split(" x")[0])
         for r, (mean, _) in zip(present, stats, strict=True):
-            ax.annotate(f"x{r['width']:g}", (r["params"], mean * scale), fontsize=7, textcoords="offset points",
+            ax.annotate(f"x{r.width:g}", (r.params, mean * scale), fontsize=7, textcoords="offset points",
                         xytext=(3, 3), color=method_colour(method, i))
     ax.set_xscale("log")
     ax.set_xlabel("parameters (log)", fontsize=9)
     ax.set_title(title + " at equal parameters", fontsize=10)
 
 
-def frontier_figure(report: dict, *, x: str = "params", metrics: tuple[str, ...] = ("accuracy", "nll")) -> Figure:
+def frontier_figure(report: Report, *, x: str = "params", metrics: tuple[str, ...] = ("accuracy", "nll")) -> Figure:
     """Every method of one report (e.g. ``rivals_lenet.json``) as a point of ``metrics`` against a cost ``x``
     (``params``, ``flops_per_image`` or ``train_seconds``, log scale): the efficiency frontier, mean ± std over
     seeds. FLOPs are counted on a model rebuilt from each run's spec."""
     from ...methods.registry import build_from_spec, label_for
     from ...results.cost import count_flops
 
-    runs = {}
-    for run in report["runs"]:
-        runs.setdefault(run["method"], run)
+    runs = {method: report.runs_of(method)[0] for method in report.methods}
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.4 * len(metrics), 3.6), squeeze=False)
     titles = {key: (title, scale) for key, title, scale in _SWEEP_METRICS}
     for ax, key in zip(axes[0], metrics, strict=True):
         title, scale = titles.get(key, (key, 1))
         for i, (method, run) in enumerate(runs.items()):
-            stats = report["summary"][method]
+            stats = report.summary[method]
             if x == "flops_per_image":
-                cost = count_flops(build_from_spec(run["spec"]))
+                cost = count_flops(build_from_spec(run.spec))
             else:
-                cost = stats[x]["mean"]
-            ax.errorbar([cost], [stats[key]["mean"] * scale], yerr=[stats[key]["std"] * scale], marker="o",
+                cost = stats[x].mean
+            ax.errorbar([cost], [stats[key].mean * scale], yerr=[stats[key].std * scale], marker="o",
                         capsize=3, color=method_colour(method, i), linestyle="none")
-            ax.annotate(label_for(run["spec"]), (cost, stats[key]["mean"] * scale), fontsize=8,
+            ax.annotate(label_for(run.spec), (cost, stats[key].mean * scale), fontsize=8,
                         textcoords="offset points", xytext=(5, 4))
         ax.set_xscale("log")
         ax.margins(x=0.3)  # room for the labels of the widest methods
