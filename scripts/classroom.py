@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from pe_lab.results.provenance import provenance, write_json  # noqa: E402
+from pe_lab.results.provenance import provenance, without_paths, write_json  # noqa: E402
 from pe_lab.results.records import read_report  # noqa: E402
 from pe_lab.teaching.solutions import EXERCISE_RUNS, exercise_command  # noqa: E402
 
@@ -83,7 +83,7 @@ def measure(notebooks: list[Path]) -> dict:
     note = ("each notebook as a class runs it on a CPU: not quick mode, committed results where offered; wall time "
             "from the first cell to the last")
     report = {"provenance": provenance("python scripts/classroom.py --measure", torch.device("cpu"),
-                                       environment=env, note=note),
+                                       environment=without_paths(env), note=note),
               "notebooks": results}
     write_json(report, TIMINGS)
     return report

@@ -102,7 +102,8 @@ def recorded_command(program: str, words: list[str]) -> str:
 
 def without_paths(record, key: str = ""):
     """``record`` (JSON-like) with every path of this machine replaced by a name: data sets by ``dataset_name``,
-    command lines by ``recorded_command``, files (``checkpoint``, ``written_as``) by their name."""
+    command lines by ``recorded_command``, files (``checkpoint``, ``written_as``) by their name, the data root
+    (``PE_LAB_DATA``) by the variable."""
     if isinstance(record, dict):
         return {k: without_paths(v, k) for k, v in record.items()}
     if isinstance(record, (list, tuple)):
@@ -116,4 +117,6 @@ def without_paths(record, key: str = ""):
         return recorded_command(program, words)
     if key in ("checkpoint", "written_as", "file"):
         return Path(record).name
+    if key == "PE_LAB_DATA":
+        return "$PE_LAB_DATA"
     return record
