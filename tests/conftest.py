@@ -53,3 +53,19 @@ def pytest_terminal_summary(terminalreporter):
         memory = f", peak kernel memory {_memory[name]} MiB" if name in _memory else ""
         terminalreporter.write_line(f"{name}: {seconds:.0f} s of a {QUICK_BUDGET_SECONDS} s budget{over}{memory}")
     terminalreporter.write_line(f"recorded in {TIMINGS.relative_to(ROOT)}")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium driven by Playwright, for the browser tests (skipped where either is missing)."""
+    from browser_support import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test-browser does it)")
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,36 +19,13 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, free_port, wait_until_served
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "runs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_served(url: str, server: subprocess.Popen, timeout_s: float, log: Path | None = None) -> None:
-    """Poll ``url`` until it answers; fail with the server's log if it exits or ``timeout_s`` passes."""
-    deadline = time.time() + timeout_s
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except OSError as error:
-            if time.time() > deadline or server.poll() is not None:
-                tail = log.read_text()[-3000:] if log is not None and log.exists() else "(no log)"
-                raise AssertionError(f"{url} was not served:\n{tail}") from error
-            time.sleep(0.5)
-
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
@@ -66,7 +42,7 @@ def lab(tmp_path_factory):
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
         '{"fetchNews": "false", "checkForUpdates": false}')
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ, PE_LAB_QUICK="1", PE_LAB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(workdir / "config"),
                MPLBACKEND="module://matplotlib_inline.backend_inline")
     if SHARED_DATA.exists():
@@ -80,7 +56,7 @@ def lab(tmp_path_factory):
         stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_served(f"{base}/api/status?token={token}", server, 90, workdir / "jupyter.log")
+        wait_until_served(f"{base}/api/status?token={token}", server, 90, workdir / "jupyter.log")
         yield base, token
     finally:
         server.terminate()
@@ -89,17 +65,6 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _open_and_run_all(browser, lab, notebook: str):
@@ -211,7 +176,7 @@ def test_make_lab_opens_notebook_01(browser, tmp_path):
     open (which the test then loads in Chromium). As root, the Makefile must add --allow-root itself."""
     notebook = ROOT / "notebooks" / "01_convolution_math.ipynb"
     original = notebook.read_bytes()
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     opened = tmp_path / "opened-url.txt"
     recorder = tmp_path / "record_url.py"
     recorder.write_text(f"import sys, pathlib; pathlib.Path({str(opened)!r}).write_text(sys.argv[1])\n")
@@ -257,7 +222,7 @@ def test_make_explorer_serves_every_explorer_and_a_slider_redraws(browser, tmp_p
     """`make explorer` (Voila) as an instructor types it: the page opens on the committed results with no code
     shown; the alpha-sweep tab's slider moves and its figure changes. Requests that would leave localhost are
     recorded (Voila's lab template links a Font Awesome stylesheet on a CDN: icons only)."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, PE_LAB_OFFLINE="1", JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
                JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"))
     log_path = tmp_path / "make-explorer.log"
@@ -265,7 +230,7 @@ def test_make_explorer_serves_every_explorer_and_a_slider_redraws(browser, tmp_p
         server = subprocess.Popen(["make", "explorer", f"VOILA_ARGS=--no-browser --port={port} --Voila.ip=127.0.0.1"],
                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
-        _wait_until_served(f"http://127.0.0.1:{port}/voila/static/voila.js", server, 300, log_path)
+        wait_until_served(f"http://127.0.0.1:{port}/voila/static/voila.js", server, 300, log_path)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         outside = []
         page.on("request", lambda request: outside.append(request.url)
@@ -305,11 +270,11 @@ def book():
     site = ROOT / "runs" / "book"
     if not (site / "book.json").exists():
         pytest.fail("runs/book is missing: run `make book` first (.ci/run does)")
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=site,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_until_served(f"http://127.0.0.1:{port}/index.html", server, 30)
+        wait_until_served(f"http://127.0.0.1:{port}/index.html", server, 30)
         yield f"http://127.0.0.1:{port}", site
     finally:
         server.terminate()

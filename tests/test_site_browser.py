@@ -11,23 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from browser_support import free_port, wait_until_served
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "runs" / "screenshots" / "site"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"]
 READY = "#explorer[data-ready='1']"
 # What the page shows of its view: the state, the summary's HTML, and each figure (its file and, for a plotly
 # figure, the traces plotly drew; for an image, whether it loaded).
@@ -41,25 +36,6 @@ VIEW = """() => ({
   hash: location.hash.slice(1)})"""
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium (make test-browser does it)")
-    playwright_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The site's folder (built here unless PE_LAB_SITE names one), served on 127.0.0.1; yields (base, folder)."""
@@ -69,20 +45,12 @@ def site(tmp_path_factory):
         built = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_site.py"), "--quick", "--out",
                                 str(folder)], capture_output=True, text=True, timeout=1800)
         assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-3000:]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=folder,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/index.html", timeout=5).close()
-                break
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.3)
+        wait_until_served(f"{base}/index.html", server, 30)
         yield base, folder
     finally:
         server.terminate()
