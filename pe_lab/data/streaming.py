@@ -31,8 +31,7 @@ from .images import (
     crop_and_flip,
     dataset_name,
     decode_image,
-    image_files,
-    match_classes,
+    labelled_files,
     normalize,
     reading,
 )
@@ -74,15 +73,7 @@ class FolderSet:
             raise DataError(f"image folder {self.root} does not exist or is not a folder")
         self.image_size = check_int("image_size", image_size, minimum=8)
         self.num_workers = check_int("num_workers", num_workers, minimum=0)
-        class_dirs, self.classes = match_classes(self.root, None if classes is None else tuple(classes))
-        files, labels = [], []
-        for label, class_dir in enumerate(class_dirs):
-            images = image_files(class_dir)
-            if not images:
-                raise DataError(f"class folder {class_dir} has no images; a class with no images would "
-                                "silently shrink the data set")
-            files += images
-            labels += [label] * len(images)
+        files, labels, self.classes = labelled_files(self.root, None if classes is None else tuple(classes))
         self.files = files
         self.labels = torch.tensor(labels, dtype=torch.int64)
         self.source = f"image folder {self.root} (streamed, {self.image_size}x{self.image_size} crops)"

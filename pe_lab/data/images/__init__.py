@@ -27,6 +27,7 @@ from .folders import (
     class_folders,
     decode_image,
     image_files,
+    labelled_files,
     list_files,
     load_image_folder,
     match_classes,
@@ -38,6 +39,6 @@ from .synthetic import synthetic_dataset, synthetic_splits
 
 __all__ = [
     "Batches", "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "DataError", "ImageSet", "class_folders",
-    "crop_and_flip", "dataset_name", "decode_image", "image_files", "lab_data", "list_files", "load_cifar10",
-    "load_image_folder", "load_svhn", "match_classes", "normalize", "reading", "regular_file", "subset",
+    "crop_and_flip", "dataset_name", "decode_image", "image_files", "lab_data", "labelled_files", "list_files",
+    "load_cifar10", "load_image_folder", "load_svhn", "match_classes", "normalize", "reading", "regular_file", "subset",
     "synthetic_dataset", "synthetic_splits"]

@@ -20,8 +20,8 @@ from ...config import WriteError, atomic_save, cache_dir
 from .imageset import ImageSet
 
 __all__ = [
-    "DataError", "class_folders", "decode_image", "image_files", "list_files", "load_image_folder", "match_classes",
-    "reading", "regular_file"]
+    "DataError", "class_folders", "decode_image", "image_files", "labelled_files", "list_files",
+    "load_image_folder", "match_classes", "reading", "regular_file"]
 
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"}  # what Pillow decodes
@@ -243,7 +243,10 @@ def _folder_fingerprint(folder: Path, classes: tuple[str, ...] | None) -> str:
     return digest.hexdigest()
 
 
-def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -> tuple:
+def labelled_files(folder: Path, expected_classes: tuple[str, ...] | None = None,
+                   ) -> tuple[list[Path], list[int], tuple[str, ...]]:
+    """Every image file under ``folder``'s class folders with its label, and the class names (``match_classes``
+    order); ``DataError`` naming a class folder with no images, which would silently shrink the data set."""
     class_dirs, names = match_classes(folder, expected_classes)
     files, labels = [], []
     for label, class_dir in enumerate(class_dirs):
@@ -253,6 +256,11 @@ def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -
                             "a class with no images would silently shrink the data set")
         files += found
         labels += [label] * len(found)
+    return files, labels, names
+
+
+def _read_image_folder(folder: Path, expected_classes: tuple[str, ...] | None) -> tuple:
+    files, labels, names = labelled_files(folder, expected_classes)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         images = list(pool.map(decode_image, files, chunksize=256))
     shapes = [tuple(im.shape) for im in images]
