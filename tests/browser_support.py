@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -31,3 +34,24 @@ def wait_until_served(url: str, server: subprocess.Popen, timeout_s: float, log:
                 tail = log.read_text()[-3000:] if log is not None and log.exists() else "(no log)"
                 raise AssertionError(f"{url} was not served:\n{tail}") from error
             time.sleep(0.3)
+
+
+def stop_group(process: subprocess.Popen, grace_s: float = 20) -> None:
+    """Stop ``process`` (started with ``start_new_session=True``) and everything in its process group: SIGTERM, then
+    SIGKILL to whatever is left after ``grace_s``. A server that ``make`` started can outlive ``make`` itself, so
+    waiting for ``make`` alone would leave it running after the test."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.time() + grace_s
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=grace_s)  # reap the leader: a zombie still counts as a member of its group
+    while time.time() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=5)

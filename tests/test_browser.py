@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, free_port, wait_until_served
+from browser_support import CHROMIUM, free_port, stop_group, wait_until_served
 
 pytestmark = pytest.mark.browser
 
@@ -208,11 +208,7 @@ def test_make_lab_opens_notebook_01(browser, tmp_path):
         assert "No such file or directory" not in log_path.read_text()
         page.close()
     finally:
-        os.killpg(server.pid, 15)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
+        stop_group(server)
         if notebook.read_bytes() != original:  # never leave an autosaved notebook in the repository
             notebook.write_bytes(original)
             raise AssertionError("make lab's server rewrote notebooks/01_convolution_math.ipynb")
@@ -257,11 +253,7 @@ def test_make_explorer_serves_every_explorer_and_a_slider_redraws(browser, tmp_p
         page.close()
         assert all("fontawesome" in url for url in outside), outside  # nothing else leaves localhost
     finally:
-        os.killpg(server.pid, 15)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, 9)
+        stop_group(server)
 
 
 @pytest.fixture(scope="module")
