@@ -18,6 +18,7 @@ from ..config import set_seed
 from ..data.images import ImageSet
 from ..files import doing, probe_writable
 from ..results.predictions import pick_sample_images, save_predictions, save_sample_images
+from ..results.provenance import recorded_value
 from ..results.records import Report, ReportError, Run, read_report, write_record
 from ..results.report_files import report_lock
 from ..results.tables import summarise
@@ -173,14 +174,14 @@ def _train_and_measure(experiment: Experiment, method: str, seed: int, data: tup
 
 
 def _recorded(experiment: Experiment) -> Experiment:
-    """``experiment`` as its report records it: a data root by ``$PE_LAB_DATA`` and each folder by its last two
-    parts, so that the report holds no path of the machine that made it."""
-    from ..data.images import dataset_name
-
-    named = {name: dataset_name(f"image folder {value}").removeprefix("image folder ")
-             for name in ("train_folder", "test_folder", "ood_folder", "cifar10c", "texture_folder")
+    """``experiment`` as its report records it: each data option as ``recorded_value`` names it (the root by
+    ``$PE_LAB_DATA``, a folder by its last two parts), the same rule as a recorded command line, so that the report
+    holds no path of the machine that made it."""
+    fields = {"root": "--data", "train_folder": "--train-folder", "test_folder": "--test-folder",
+              "ood_folder": "--ood-folder", "cifar10c": "--cifar10c", "texture_folder": "--texture-folder"}
+    named = {name: recorded_value(flag, value) for name, flag in fields.items()
              if (value := getattr(experiment.data, name, None) or getattr(experiment.evaluation, name, None))}
-    return experiment.replace(**named, **({"root": "$PE_LAB_DATA"} if experiment.data.root else {}))
+    return experiment.replace(**named)
 
 
 def _with_checkpoint(run: Run, checkpoint: Path) -> Run:

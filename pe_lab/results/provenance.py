@@ -19,8 +19,8 @@ import torch
 from ..config import atomic_save
 from ..data.images import dataset_name
 
-__all__ = ["DATA_FLAGS", "FILE_FLAGS", "git_commit", "hardware", "provenance", "recorded_command", "without_paths",
-           "write_json"]
+__all__ = ["DATA_FLAGS", "FILE_FLAGS", "git_commit", "hardware", "provenance", "recorded_command", "recorded_value",
+           "without_paths", "write_json"]
 
 
 def git_commit() -> str:
@@ -68,7 +68,7 @@ DATA_FLAGS = ("--data", "--train-folder", "--test-folder", "--ood-folder", "--te
 FILE_FLAGS = ("--out", "--report", "--runs-dir", "--dir", "--out-dir", "--results")
 
 
-def _named(flag: str, value: str) -> str:
+def recorded_value(flag: str, value: str) -> str:
     """A path option's value as a record keeps it: a data root as ``$PE_LAB_DATA`` (which pe-lab reads for it), a
     data folder by its last two parts, a file inside the working folder as given, any other file by its name."""
     if flag == "--data":
@@ -80,8 +80,8 @@ def _named(flag: str, value: str) -> str:
 
 
 def recorded_command(program: str, words: list[str]) -> str:
-    """The command line a record keeps: ``program`` and its words, each path option's value as ``_named`` gives it,
-    so that no record holds a path of the machine that made it.
+    """The command line a record keeps: ``program`` and its words, each path option's value as ``recorded_value``
+    gives it, so that no record holds a path of the machine that made it.
 
     >>> recorded_command("pe-lab experiment", ["--data", "/home/me/data", "--test-folder=/x/cifar10-jpeg/test"])
     'pe-lab experiment --data $PE_LAB_DATA --test-folder=cifar10-jpeg/test'
@@ -90,10 +90,10 @@ def recorded_command(program: str, words: list[str]) -> str:
     for word in words:
         flag, equals, value = word.partition("=")
         if after is not None:
-            recorded.append(_named(after, word))
+            recorded.append(recorded_value(after, word))
             after = None
         elif flag in DATA_FLAGS + FILE_FLAGS and equals:
-            recorded.append(f"{flag}={_named(flag, value)}")
+            recorded.append(f"{flag}={recorded_value(flag, value)}")
         else:
             recorded.append(word)
             after = word if word in DATA_FLAGS + FILE_FLAGS else None
