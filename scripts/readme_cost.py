@@ -10,25 +10,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from readme_markers import BOOK, ROOT, run
+from readme_markers import BOOK, ROOT, run, shown_command
 
 SCRIPT = "readme_cost.py"
 BENCHES = ("bench-resnet18-cpu", "bench-resnet20-cpu")
-OLD_ENTRY = "python -m pe_lab.bench "  # the module these benchmarks were run as, before the one pe-lab entry point
-
-
-def todays_command(recorded: str) -> str:
-    """The recorded command as it is typed today (``pe-lab bench ...``), the same flags."""
-    return "pe-lab bench " + recorded[len(OLD_ENTRY):] if recorded.startswith(OLD_ENTRY) else recorded
-
-
 def section(name: str) -> str:
     bench = json.loads((ROOT / "assets" / "results" / f"{name}.json").read_text())
     config, prov = bench["config"], bench["provenance"]
     table, _, ratios = bench["table"].partition("\n\n")  # the ratio lines become a list, one ratio a line
-    command = todays_command(prov["command"])
-    recorded = "" if command == prov["command"] else f" (recorded as `{prov['command']}`)"
-    return (f"**{config['model']}**, batch {config['batch']}, `{command}`{recorded}, {prov['hardware']}, "
+    return (f"**{config['model']}**, batch {config['batch']}, {shown_command(prov['command'])}, {prov['hardware']}, "
             f"torch {prov['torch']}, commit `{prov['git_commit'][:12]}` ({prov['date']}); medians of "
             f"{config['repeats']} interleaved repeats (`assets/results/{name}.json`):\n\n{table}\n\n"
             + "\n".join(f"* {line}" for line in ratios.splitlines() if line.strip()))

@@ -22,6 +22,15 @@ def _shown(path: Path) -> Path:
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
+def shown_command(recorded: str) -> str:
+    """A recorded command in Markdown as a student types it today, with what was recorded beside it if that
+    differs (a run made before the one entry point ``pe-lab COMMAND``)."""
+    from pe_lab.results.provenance import todays_command
+
+    today = todays_command(recorded)
+    return f"`{today}`" + ("" if today == recorded else f" (recorded as `{recorded}`)")
+
+
 def markers(name: str, script: str) -> tuple[str, str]:
     """The begin and end markers of the section ``name`` written by ``scripts/<script>``."""
     return f"<!-- {name}:begin (python scripts/{script}) -->", f"<!-- {name}:end -->"

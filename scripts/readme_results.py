@@ -8,9 +8,10 @@ report's table and its reading, between their markers): the tables are ``pe_lab.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from readme_markers import BOOK, ROOT, run
+from readme_markers import BOOK, ROOT, run, shown_command
 
 from pe_lab import describe, format_table, read_report
 
@@ -18,12 +19,22 @@ SCRIPT = "readme_results.py"
 HEADLINE = "cifar10_resnet20"  # the README's one table: ResNet-20 Single / DE / PE over three seeds
 TABLES = ("cifar10_resnet20", "quick_preset", "lenet_converged", "rivals_lenet")
 READINGS = ("cifar10_resnet20", "lenet_converged", "rivals_lenet")
+SHIFT = "lenet_converged-shift"  # the shift evaluation's record (its own validated JSON)
+
+
+def _made_by(provenance: dict) -> str:
+    """The command that made a record, as typed today, and where and when it ran: read, never typed."""
+    return (f"{shown_command(provenance['command'])}; {provenance['hardware']}, commit "
+            f"`{provenance['git_commit'][:12]}`, {provenance['date'][:10]}")
 
 
 def sections() -> dict[Path, dict[str, str]]:
     reports = {name: read_report(ROOT / "assets" / "results" / f"{name}.json") for name in TABLES}
     page = {f"table:{name}": format_table(reports[name]) for name in TABLES}
     page |= {f"describe:{name}": describe(reports[name]) for name in READINGS}
+    page |= {f"command:{name}": _made_by(reports[name].to_json()["provenance"]) for name in TABLES}
+    shift = json.loads((ROOT / "assets" / "results" / f"{SHIFT}.json").read_text())
+    page[f"command:{SHIFT}"] = _made_by(shift["provenance"])
     return {ROOT / "README.md": {f"table:{HEADLINE}": format_table(reports[HEADLINE])},
             BOOK / "results.md": page}
 

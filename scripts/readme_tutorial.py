@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from readme_markers import BOOK, run
+from readme_markers import BOOK, run, shown_command
 
 from pe_lab.results.tutorial import compare_networks, load_tutorial, runs_by_network, tutorial_table
 
@@ -33,14 +33,14 @@ def section() -> str:
         f"**The seed's tutorial** ({seed['recipe']['source']}), its PE built from torch-uncertainty "
         f"{seed['provenance'].get('torch_uncertainty', '')} layers with the tutorial's head (each member outputs "
         "10 x M = 40 logits, 30 of them for classes that never occur) beside the same network with one logit per "
-        f"class, same recipe and seeds: `{seed['provenance']['command']}`", "",
+        f"class, same recipe and seeds: {shown_command(seed['provenance']['command'])}", "",
         tutorial_table(seed), "",
         f"First printed running loss (mean over the first 2,000 mini-batches, averaged over seeds; ln 10 = "
         f"{math.log(10):.3f}, ln 40 = {math.log(40):.3f}): {_first_losses(seed)}. The 40-logit head against one "
         "logit per class, paired by seed (95 % intervals; \"better\" only when the interval excludes zero):", "",
         compare_networks(seed, "packed-seed-head", "packed-class-head"), "",
         f"**Today's tutorial** ({today['recipe']['source']}), the same network and head, with the tutorial's Net "
-        f"and a DE(4) of Nets trained by the same loop: `{today['provenance']['command']}`", "",
+        f"and a DE(4) of Nets trained by the same loop: {shown_command(today['provenance']['command'])}", "",
         tutorial_table(today), "",
         "The tutorial's PE against the Single and the DE(4), paired by seed:", "",
         compare_networks(today, "packed-seed-head", "single"),

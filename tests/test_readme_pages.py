@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-GENERATORS = ["readme_results", "readme_sweeps", "readme_tutorial", "readme_cost"]
+GENERATORS = ["readme_results", "readme_sweeps", "readme_tutorial", "readme_cost", "readme_shift_gpu", "classroom"]
 
 
 @pytest.fixture

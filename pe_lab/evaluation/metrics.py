@@ -148,7 +148,7 @@ def calibration_direction(probs: torch.Tensor, labels: torch.Tensor, num_bins: i
 
 
 def ece_by_hand(probs: torch.Tensor, labels: torch.Tensor, num_bins: int = 15) -> float:
-    """Expected calibration error written out: ``sum_b |B_b|/N * |acc(B_b) - conf(B_b)|``.
+    """Expected calibration error written out: ``sum_b |S_b|/N * |acc(S_b) - conf(S_b)|``.
 
     This is the formula the notebooks teach; ``ece`` (torchmetrics) is what reports use. Tests check
     that both agree.

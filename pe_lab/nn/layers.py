@@ -1,13 +1,13 @@
 """Packed layers: one grouped layer that holds the layers of ``num_estimators`` networks.
 
-Notation (paper, Laurent et al. 2023, and the notebooks): base layer ``j`` maps ``C_j -> C_{j+1}`` channels, and
-those *base* widths are the arguments: ``PackedConv2d(C_j, C_{j+1}, ...)``. Its packed version widens both sides
+Notation (paper, Laurent et al. 2023, and the notebooks): base layer ``j`` maps ``C_{j-1} -> C_j`` channels, and
+those *base* widths are the arguments: ``PackedConv2d(C_{j-1}, C_j, ...)``. Its packed version widens both sides
 by ``alpha`` and splits them into ``G = num_estimators * gamma`` groups, so
 
-* a hidden layer maps ``alpha*C_j -> alpha*C_{j+1}`` channels in ``G`` groups;
-* a ``first`` layer reads the raw ``C_j`` input densely (``groups=1``: every member sees the same image)
-  and emits ``alpha*C_{j+1}`` channels;
-* a ``last`` layer maps ``alpha*C_j -> num_estimators*C_{j+1}`` in ``num_estimators`` groups (one head each).
+* a hidden layer maps ``alpha*C_{j-1} -> alpha*C_j`` channels in ``G`` groups;
+* a ``first`` layer reads the raw ``C_{j-1}`` input densely (``groups=1``: every member sees the same image)
+  and emits ``alpha*C_j`` channels;
+* a ``last`` layer maps ``alpha*C_{j-1} -> num_estimators*C_j`` in ``num_estimators`` groups (one head each).
 
 Both layers name their sizes alike. The torch attributes ``.in_channels`` / ``.out_channels`` (``.in_features`` /
 ``.out_features``) are the *widened* sizes above, since they describe the grouped layer torch runs

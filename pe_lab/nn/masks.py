@@ -1,15 +1,15 @@
 """The paper's mask formulation, executable: a packed layer is a dense layer times a block mask.
 
 For a layer with ``G`` groups (``G = num_estimators*gamma`` for a hidden layer), the dense weight entry
-``(k, l)`` (output channel ``k``, input channel ``l``) is used iff
+``(c, l)`` (output channel ``c``, input channel ``l``) is used iff
 
-    floor(l / (alpha*C_j / G)) == floor(k / (alpha*C_{j+1} / G))
+    floor(l / (alpha*C_{j-1} / G)) == floor(c / (alpha*C_j / G))
 
 ``mask^j`` is that 0/1 pattern and ``mask_m^j`` keeps only the rows of member ``m``, which owns groups
 ``m*gamma ... m*gamma + gamma - 1``; so ``mask^j = sum_m mask_m^j``. Names as in the notebooks and
-``pe_lab.nn.layers``: ``C_j`` / ``C_{j+1}`` are the *base* widths you pass (``PackedConv2d(C_j, C_{j+1}, ...)``);
+``pe_lab.nn.layers``: ``C_{j-1}`` / ``C_j`` are the *base* widths you pass (``PackedConv2d(C_{j-1}, C_j, ...)``);
 the layer's torch attributes ``.in_channels`` / ``.out_channels`` and every mask here are in the *widened*
-sizes ``alpha*C_j`` / ``alpha*C_{j+1}`` (for a first layer the input stays ``C_1``; for a last layer the
+sizes ``alpha*C_{j-1}`` / ``alpha*C_j`` (for a first layer the input stays ``C_0``; for a last layer the
 output is ``M*K``).
 """
 
@@ -36,7 +36,7 @@ def _sizes(layer: PackedLayer) -> tuple[int, int, int, tuple[int, ...]]:
 
 
 def block_mask(out_size: int, in_size: int, groups: int) -> torch.Tensor:
-    """0/1 matrix ``(out_size, in_size)``: entry (k, l) is 1 iff l and k fall in the same group.
+    """0/1 matrix ``(out_size, in_size)``: entry (c, l) is 1 iff l and c fall in the same group.
 
     >>> block_mask(4, 4, 2)
     tensor([[1., 1., 0., 0.],
@@ -54,8 +54,8 @@ def block_mask(out_size: int, in_size: int, groups: int) -> torch.Tensor:
 
 
 def layer_mask(layer: PackedLayer) -> torch.Tensor:
-    """``mask^j``: 0/1 tensor shaped like the dense weight, ``(alpha*C_{j+1}, alpha*C_j, kh, kw)`` (conv) or
-    ``(alpha*C_{j+1}, alpha*C_j)`` (linear): the layer's ``(out_channels, in_channels)``.
+    """``mask^j``: 0/1 tensor shaped like the dense weight, ``(alpha*C_j, alpha*C_{j-1}, kh, kw)`` (conv) or
+    ``(alpha*C_j, alpha*C_{j-1})`` (linear): the layer's ``(out_channels, in_channels)``.
 
     >>> layer = PackedConv2d(2, 2, 3, alpha=2, num_estimators=2)
     >>> layer_mask(layer).shape, int(layer_mask(layer).sum()) == layer.weight.numel()

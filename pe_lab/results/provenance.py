@@ -20,7 +20,7 @@ from ..config import atomic_save
 from ..data.images import dataset_name
 
 __all__ = ["DATA_FLAGS", "FILE_FLAGS", "git_commit", "hardware", "provenance", "recorded_command", "recorded_value",
-           "without_paths", "write_json"]
+           "todays_command", "without_paths", "write_json"]
 
 
 def git_commit() -> str:
@@ -98,6 +98,25 @@ def recorded_command(program: str, words: list[str]) -> str:
             recorded.append(word)
             after = word if word in DATA_FLAGS + FILE_FLAGS else None
     return " ".join([program, *recorded])
+
+
+# The modules commands were run as before the one entry point ``pe-lab COMMAND``, and the command each is today.
+_OLD_ENTRIES = {"python -m pe_lab.experiment": "experiment", "python -m pe_lab.bench": "bench",
+                "python -m pe_lab.shift": "shift", "python -m pe_lab.sweep": "sweep",
+                "python -m pe_lab.cli.tutorial": "tutorial", "python -m pe_lab.cli.experiment": "experiment"}
+
+
+def todays_command(recorded: str) -> str:
+    """A recorded command as it is typed today: a run made before the one entry point ``pe-lab COMMAND`` recorded
+    the module it ran (``python -m pe_lab.experiment ...``); the flags are the same.
+
+    >>> todays_command("python -m pe_lab.cli.tutorial --version 2024-02")
+    'pe-lab tutorial --version 2024-02'
+    """
+    for old, command in _OLD_ENTRIES.items():
+        if recorded == old or recorded.startswith(old + " "):
+            return f"pe-lab {command}{recorded[len(old):]}"
+    return recorded
 
 
 def without_paths(record, key: str = ""):

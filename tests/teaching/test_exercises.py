@@ -215,12 +215,12 @@ def test_grouped_index_and_ensemble_checkers_name_the_mistake_hide_the_answer_an
     assert check_grouped_index(right)
     classic = {"output channel's own index": lambda c, k, c_in, c_out, g: k + c,
                "offset inside the group is right": lambda c, k, c_in, c_out, g: k + (c % g) * (c_in // g),
-               "add the offset k": lambda c, k, c_in, c_out, g: 0,
+               "add the offset r": lambda c, k, c_in, c_out, g: 0,
                "find the group": lambda c, k, c_in, c_out, g: k + 3 * (c % 2) + 1}
     for reason, wrong in classic.items():
         verdict = check_grouped_index(wrong, reveal=False)
         assert not verdict and reason in verdict.message and "c_out // groups" not in verdict.message
-        assert "k + (c // (c_out // groups)) * (c_in // groups)" in check_grouped_index(wrong, reveal=True).message
+        assert "r + (c // (c_out // groups)) * (c_in // groups)" in check_grouped_index(wrong, reveal=True).message
     assert check_ensemble_average(lambda z: z.softmax(-1).mean(1))
     assert check_ensemble_average(lambda z: z.double().softmax(-1).mean(1))  # float64 is a right answer too
     assert check_ensemble_average(lambda z: np.asarray(z.softmax(-1).mean(1)))  # and NumPy

@@ -118,7 +118,23 @@ def test_pe_params_refuses_the_librarys_count():
     count = pe_lab.count_params
     _refused(ex.check_pe_params(count), "library function")
     _refused(ex.check_pe_params(lambda i, o, s, a, m, g: count(PackedConv2d(i, o, s, alpha=a, num_estimators=m,
-                                                                             gamma=g, bias=False))), "count_params")
+                                                                             gamma=g, bias=False))), "calls `")
+
+
+@pytest.mark.parametrize("typed,name", [
+    (lambda i, o, s, a, m, g: (a * i) * (a * o) * s ** 2 / (4 * g), "M = 4"),
+    (lambda i, o, s, a, m, g: (a * i) * (a * o) * s ** 2 / (m * 2), "gamma = 2"),
+    (lambda i, o, s, a, m, g: (2 * i) * (2 * o) * s ** 2 / (m * g), "alpha = 2"),
+    (lambda i, o, s, a, m, g: (a * i) * (a * o) * 9 / (m * g), "k = 3"),
+])
+def test_pe_params_names_a_value_typed_in_from_the_exercise_layer(typed, name):
+    # on one layer a typed value can equal a classic mistake's count; the name must hold on every layer tried
+    _refused(ex.check_pe_params(typed), f"does not change with {name.split(' = ')[0]}: it uses {name}")
+
+
+def test_pe_params_refuses_torchs_layer_counted():
+    _refused(ex.check_pe_params(lambda i, o, s, a, m, g: torch.nn.Conv2d(int(a * i), int(a * o), s, groups=m * g,
+                                                                        bias=False).weight.numel()), "calls `Conv2d`")
 
 
 # --- check_mask -----------------------------------------------------------------------------------------------
@@ -241,6 +257,7 @@ def test_ece_test_data_keeps_away_from_every_bin_edge():
     (lambda p, y, b: math.sqrt(sum(w * g * g for w, g, _ in _bins(p, y, b))), "L2"),
     (lambda p, y, b: max(abs(g) for _, g, _ in _bins(p, y, b)), "maximum calibration error"),
     (lambda p, y, b: 100 * _ece(p, y, b), "percentage"),
+    (lambda p, y, b: len(y) * _ece(p, y, b), "not by its count"),  # sum_b |S_b| |gap_b|: the share's N forgotten
     (lambda p, y, b: sum(w * abs(g) for w, g, i in _bins(p, y, b) if i < b - 1), "top bin"),
     (lambda p, y, b: _ece(p, y, b - 1), "num_bins + 1 edges"),
     (lambda p, y, b: _ece(p, y, b + 1), "num_bins + 1 edges"),
@@ -295,15 +312,25 @@ def _readers(channel, c_in, c_out, groups):
     (lambda ch, i, o, g: [ch], "output of the same index"),
     (lambda ch, i, o, g: range((ch // (i // g)) * (i // g), (ch // (i // g) + 1) * (i // g)), "*input* block"),
     (lambda ch, i, o, g: range((ch // g) * (o // g), (ch // g + 1) * (o // g)), "wrong output channel"),
-    (lambda ch, i, o, g: range((ch // (o // g)) * (o // g), (ch // (o // g) + 1) * (o // g)), "not only by the output"),
+    (lambda ch, i, o, g: range((ch // (o // g)) * (o // g), (ch // (o // g) + 1) * (o // g)), "wrong output channel"),
     (lambda ch, i, o, g: range(_readers(ch, i, o, g).start, _readers(ch, i, o, g).stop + 1), "one channel too many"),
-    (lambda ch, i, o, g: range(_readers(ch, i, o, g).start, _readers(ch, i, o, g).stop - 1), "*input* block"),
+    (lambda ch, i, o, g: range(_readers(ch, i, o, g).start, _readers(ch, i, o, g).stop - 1), "too few at an end"),
     (lambda ch, i, o, g: range(ch % g, o, g), "wrong output channel"),  # interleaved groups
     (lambda ch, i, o, g: ch // (i // g) * (o // g), "return *all*"),  # the forward formula copied
-    (lambda ch, i, o, g: range(3), "*input* block"),  # hard-coded for one shape
+    (lambda ch, i, o, g: range(3), "same for every shape"),  # hard-coded for one shape
+    (lambda ch, i, o, g: pe_lab.layer_mask(pe_lab.PackedConv2d(i, o, 1, alpha=1, num_estimators=g))[:, ch, 0, 0]
+     .nonzero().flatten().tolist(), "calls `layer_mask`"),  # the lab's mask read off, through `import pe_lab`
+    (lambda ch, i, o, g: member_mask(PackedConv2d(i, o, 1, alpha=1, num_estimators=g), 0), "calls `"),
 ])
 def test_readers_names_each_classic_mistake(wrong, reason):
     _refused(ex.check_readers(wrong), reason)
+
+
+def test_readers_takes_a_right_answer_in_any_container():
+    for as_container in (list, tuple, torch.tensor):
+        assert ex.check_readers(lambda ch, i, o, g, wrap=as_container: wrap(list(_readers(ch, i, o, g))))
+    # a one-element block (C_out = groups) is still a block of readers, not "one channel"
+    assert ex.check_readers(lambda ch, i, o, g: torch.arange(_readers(ch, i, o, g).start, _readers(ch, i, o, g).stop))
 
 
 @pytest.mark.parametrize("wrong,reason", [
@@ -312,7 +339,7 @@ def test_readers_names_each_classic_mistake(wrong, reason):
     (lambda c, k, i, o, g: k + (c // g) * (i // g), "not the channel it reads"),  # groups as block size
     (lambda c, k, i, o, g: k + (c // (i // g)) * (i // g), "not the channel it reads"),  # input block
     (lambda c, k, i, o, g: k + (c // (o // g)) * (o // g), "own index"),  # output block as the stride
-    (lambda c, k, i, o, g: (c // (o // g)) * (i // g), "add the offset k"),
+    (lambda c, k, i, o, g: (c // (o // g)) * (i // g), "add the offset r"),
     (lambda c, k, i, o, g: k + 1 + (c // (o // g)) * (i // g), "find the group"),
     (lambda c, k, i, o, g: [k], "one channel index"),
 ])
@@ -325,6 +352,10 @@ def test_grouped_index_names_each_classic_mistake(wrong, reason):
 def test_ensemble_settings_tell_the_dimensions_apart():
     assert all(len({b, m, k}) == 3 and m > 1 for b, m, k in ex.ENSEMBLE_SETTINGS)
     assert len({m for _, m, _ in ex.ENSEMBLE_SETTINGS}) == len(ex.ENSEMBLE_SETTINGS)
+
+
+def test_rules_differ_names_a_tie_in_both_rules():
+    _refused(ex.check_rules_differ([[[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]]), "both rules tie")
 
 
 @pytest.mark.parametrize("wrong,reason", [
@@ -351,7 +382,8 @@ def test_ensemble_average_names_each_classic_mistake(wrong, reason):
 def test_rules_differ_refuses_ties_and_non_finite_logits():
     assert ex.check_rules_differ([[[10.0, 0.0, 0.0], [0.0, 12.0, 11.0]]])
     assert ex.check_rules_differ([[[-1.0, 0.0], [-1.0, 0.0], [3.0, 0.0]]])  # two classes, three members
-    _refused(ex.check_rules_differ([[[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]]]), "every member agrees")
+    _refused(ex.check_rules_differ([[[2.0, 1.0, 0.0], [2.0, 1.0, 0.0]]]), "every member agrees")
+    _refused(ex.check_rules_differ([[[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]]]), "both rules tie")
     # the mean logits tie between classes 0 and 1 (argmax says 0); the mean probability picks 1 by a hair
     _refused(ex.check_rules_differ([[[2.0, 0.0], [0.0, 2.0]]]), "same class")  # both rules tie, argmax says 0
     tie = torch.tensor([[[4.0, 0.0, 3.0], [0.0, 4.0, -10.0]]])  # mean logits [2, 2, -3.5]: a tie argmax breaks
@@ -376,6 +408,13 @@ def test_rules_differ_refuses_ties_and_non_finite_logits():
 ])
 def test_member_weight_names_each_classic_mistake(wrong, reason):
     _refused(ex.check_member_weight(wrong), reason)
+
+
+def test_tutorial_loss_names_a_fixed_repeat_and_rows_reordered_against_their_labels():
+    _refused(ex.check_tutorial_loss(lambda z, y: F.cross_entropy(z, y.repeat(4))), "not a fixed number")
+    reordered = (lambda z, y: F.cross_entropy(
+        z.view(z.shape[0] // len(y), len(y), -1).transpose(0, 1).reshape(z.shape[0], -1), y.repeat(z.shape[0] // len(y))))
+    _refused(ex.check_tutorial_loss(reordered), "same order")
 
 
 def test_member_weight_accepts_equivalent_forms():

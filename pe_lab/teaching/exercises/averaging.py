@@ -29,12 +29,13 @@ def check_rules_differ(your_logits, *, reveal: bool | None = None) -> Check:
         return Check(False, "logits are finite numbers (no inf or NaN): large ones such as 20 are enough")
     mean_of_softmax = logits.softmax(-1).mean(1)
     mean_logits = logits.mean(1)
-    differ, tied = False, False
+    differ, tied, both_tied = False, False, False
     for image in range(logits.shape[0]):
         clear = []
         for scores in (mean_of_softmax[image], mean_logits[image]):
             top2 = scores.topk(2).values
             clear.append(bool(top2[0] - top2[1] > 1e-9 * max(1.0, abs(float(top2[0])))))
+        both_tied = both_tied or not any(clear)
         if mean_of_softmax[image].argmax() != mean_logits[image].argmax():
             if all(clear):
                 differ = True
@@ -42,7 +43,10 @@ def check_rules_differ(your_logits, *, reveal: bool | None = None) -> Check:
                 tied = True
     if differ:
         return Check(True, "the two rules disagree here: averaging logits is not averaging predictions.")
-    if tied:
+    if both_tied:
+        hint = ("both rules tie between two classes here (the members' logits are mirror images), so neither makes "
+                "a prediction: break the symmetry so that each rule has a clear winner")
+    elif tied:
         hint = ("the rules differ only where one of them has a tie, which argmax breaks by its order: make each "
                 "rule's winner clear")
     elif bool((logits.argmax(-1) == logits.argmax(-1)[:, :1]).all()):

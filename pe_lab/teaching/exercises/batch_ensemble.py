@@ -48,11 +48,11 @@ def check_member_weight(your_weight: Callable[[torch.Tensor, torch.Tensor, torch
             (weight + torch.outer(s, r), "the rank-1 factor multiplies W entrywise (∘), it is not added"),
             (weight * torch.outer(s, r).abs(), "keep the signs of r_m and s_m"),
             (weight * torch.outer(r, s) if c_in == c_out else None,
-             "r_m scales the input channels (columns l) and s_m the output channels (rows k): yours are swapped"),
+             "r_m scales the input channels (columns l) and s_m the output channels (rows c): yours are swapped"),
         ]
         for value, reason in mistakes:
             if value is not None and torch.allclose(got, value, atol=1e-5):
                 return with_answer(Check(False, f"for {where}: {reason}."), f"\n{expected}", reveal)
-        return with_answer(Check(False, f"for {where} that is not member m's weight: each entry W[k, l] is scaled by "
-                                        "s_m[k] * r_m[l]."), f"\n{expected}", reveal)
-    return Check(True, "W ∘ (s_m r_mᵀ): output channel k scaled by s_m[k], input channel l by r_m[l].")
+        return with_answer(Check(False, f"for {where} that is not member m's weight: each entry W[c, l] is scaled by "
+                                        "s_m[c] * r_m[l]."), f"\n{expected}", reveal)
+    return Check(True, "W ∘ (s_m r_mᵀ): output channel c scaled by s_m[c], input channel l by r_m[l].")

@@ -67,9 +67,11 @@ def _ece_mistakes(probs: torch.Tensor, labels: torch.Tensor, num_bins: int) -> l
          "before |.| gives the same); ECE takes |acc - conf| in each confidence bin, so over- and under-confident "
          "bins cannot cancel"),
         (sum(abs(g) for g in gaps) / len(gaps), "each bin's gap must be weighted by its share of the samples "
-                                                "|B_b|/N, not averaged over bins"),
-        (sum(abs(g) for g in gaps) / num_bins, "each bin's gap must be weighted by its share of the samples |B_b|/N, "
+                                                "|S_b|/N, not averaged over bins"),
+        (sum(abs(g) for g in gaps) / num_bins, "each bin's gap must be weighted by its share of the samples |S_b|/N, "
                                                "not averaged over the bins"),
+        (sum(w * len(confidence) * abs(g) for w, g in zip(shares, gaps, strict=True)),
+         "weight each bin by its share of the samples |S_b|/N, not by its count |S_b|"),
         (ece_with_true_class_confidence(probs, labels, num_bins), "the confidence is the maximum probability (of the "
                                                                   "predicted class), not the probability of the "
                                                                   "true class"),

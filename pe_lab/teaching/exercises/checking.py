@@ -108,18 +108,36 @@ def _borrowed(answer, helpers: frozenset[str], depth: int = 3, seen: set | None 
             else:
                 value, found = None, False
             if not found:  # an attribute (pe_lab.ece_by_hand, tm.functional.calibration_error): its name decides
-                if name in helpers:
+                if name in helpers or (name in _lab_routines() and _sees_the_lab(function)):
                     return name
                 continue
             value = _unwrap(value)
-            if _home(value) is not None:
-                if getattr(value, "__name__", name) in helpers or name in helpers:
+            home = _home(value)
+            if home is not None:
+                # Every graded answer is computed somewhere in pe_lab: any call into it is the lab's answer.
+                if getattr(value, "__name__", name) in helpers or name in helpers or home.startswith("pe_lab."):
                     return getattr(value, "__name__", name)
             elif inspect.isfunction(value) and value is not function:  # the student's own helper: look inside
                 inner = _borrowed(value, helpers, depth - 1, seen)
                 if inner is not None:
                     return inner
     return None
+
+
+@functools.cache
+def _lab_routines() -> frozenset[str]:
+    """The names of pe_lab's public functions and classes (what ``import pe_lab`` offers as ``pe_lab.NAME``)."""
+    import pe_lab
+
+    return frozenset(name for name in pe_lab.__all__ if callable(getattr(pe_lab, name, None)))
+
+
+def _sees_the_lab(function) -> bool:
+    """Whether ``function`` can reach pe_lab as a module (``import pe_lab``; ``from pe_lab import teaching``)."""
+    import types
+
+    return any(isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "pe_lab"
+               for value in function.__globals__.values())
 
 
 def _filled(cell) -> bool:
@@ -131,8 +149,9 @@ def _filled(cell) -> bool:
 
 
 def refuse_library(answer, what: str, helpers: frozenset[str] = frozenset()) -> Check | None:
-    """A ``Check`` refusing ``answer`` when it is not a function, is a library's, or calls the library's own
-    answer (one of ``helpers``); ``None`` when it may be graded."""
+    """A ``Check`` refusing ``answer`` when it is not a function, is a library's, calls any function or class of
+    pe_lab (whose code computes every graded answer), or calls another library's own answer (one of ``helpers``);
+    ``None`` when it may be graded."""
     if not callable(answer):
         return Check(False, f"{what} must be a function (def ... or lambda), got {type(answer).__name__}")
     home = _home(_unwrap(answer))

@@ -23,33 +23,34 @@ def _grouped_shapes() -> list[tuple[int, int, int]]:
 
 
 def check_grouped_index(your_index: Callable[[int, int, int, int, int], int], *, reveal: bool | None = None) -> Check:
-    """Check ``your_index(c, k, c_in, c_out, groups)``: the input channel that output channel ``c`` reads as
-    its ``k``-th input in a grouped convolution (``k`` in ``[0, c_in/groups)``). Tried on every channel of 20
-    shapes (1 to 5 groups, non-square, odd block sizes); the message names the mistake (which group, or the offset
-    inside it) without giving the formula; ``reveal=True`` (or instructor mode) does."""
-    answer = "k + (c // (c_out // groups)) * (c_in // groups)"
+    """Check ``your_index(c, r, c_in, c_out, groups)``: the input channel that output channel ``c`` reads as
+    its ``r``-th input in a grouped convolution (``r`` in ``[0, c_in/groups)``, the offset inside its group).
+    Tried on every channel of 20 shapes (1 to 5 groups, non-square, odd block sizes); the message names the
+    mistake (which group, or the offset inside it) without giving the formula; ``reveal=True`` (or instructor
+    mode) does."""
+    answer = "r + (c // (c_out // groups)) * (c_in // groups)"
     refused = refuse_library(your_index, "the index")
     if refused is not None:
         return refused
     for c_in, c_out, groups in _grouped_shapes():
         in_block, out_block = c_in // groups, c_out // groups
         for c in range(c_out):
-            for k in range(in_block):
-                expected = k + (c // out_block) * in_block
-                setting = f"c={c}, k={k}, C_in={c_in}, C_out={c_out}, groups={groups}"
+            for r in range(in_block):
+                expected = r + (c // out_block) * in_block
+                setting = f"c={c}, r={r}, C_in={c_in}, C_out={c_out}, groups={groups}"
                 try:
-                    got = as_number(your_index(c, k, c_in, c_out, groups))
+                    got = as_number(your_index(c, r, c_in, c_out, groups))
                 except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
                     return raised(setting, error)
                 if got == expected:
                     continue
                 if got is None:
                     hint = "return one channel index (an int)"
-                elif got - k == c:
+                elif got - r == c:
                     hint = "you used the output channel's own index as the group's start"
-                elif got == expected - k:
-                    hint = "that is where the group's inputs start; add the offset k inside the group"
-                elif (got - k) % in_block == 0:
+                elif got == expected - r:
+                    hint = "that is where the group's inputs start; add the offset r inside the group"
+                elif (got - r) % in_block == 0:
                     hint = "the offset inside the group is right; the group's first input channel is not"
                 else:
                     hint = "find the group of output channel c first, then where that group's inputs start"
@@ -63,12 +64,14 @@ def check_readers(your_readers: Callable[[int, int, int, int], range], *, reveal
     """Check ``your_readers(l, c_in, c_out, groups)``: the output channels of a grouped convolution that read input
     channel ``l``, as a ``range`` (or any sequence of ints). The inverse of the index formula in notebook 01, so it
     needs that formula turned around, not copied. Tried on every input channel of 20 shapes; the message names the
-    classic mistakes (the input block's size used for outputs, the group count used as a block size, a dense or an
-    identity answer, one channel too many or too few)."""
+    classic mistakes (an answer that ignores the shape, a dense or an identity answer, one channel too many or too
+    few, the input block's size used for outputs, a block of the right size in the wrong place)."""
     answer = "range(g * (c_out // groups), (g + 1) * (c_out // groups)) with g = l // (c_in // groups)"
     refused = refuse_library(your_readers, "the readers")
     if refused is not None:
         return refused
+    ignores_shape = _ignores_the_shape(your_readers)
+    wrong = []  # (setting, what was returned, the mistakes it fits): named once every setting has been tried
     for c_in, c_out, groups in _grouped_shapes():
         in_block, size = c_in // groups, c_out // groups
         for channel in range(c_in):
@@ -77,30 +80,55 @@ def check_readers(your_readers: Callable[[int, int, int, int], range], *, reveal
             setting = f"l={channel}, C_in={c_in}, C_out={c_out}, groups={groups}"
             try:
                 readers = your_readers(channel, c_in, c_out, groups)
-                if isinstance(readers, numbers.Integral | torch.Tensor) and as_number(readers) is not None:
+                if isinstance(readers, numbers.Integral) or (isinstance(readers, torch.Tensor) and readers.dim() == 0):
                     check = Check(False, f"for {setting} you returned one channel; return *all* the output "
                                          "channels that read l (a range).")
                     return with_answer(check, answer, reveal)
                 got = sorted(int(v) for v in readers)
             except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
                 return raised(setting, error)
-            if got == expected:
-                continue
-            if got == list(range(c_out)) and groups > 1:
-                hint = "that is every output channel, as in a dense convolution; a group reads only its own block"
-            elif got == [channel]:
-                hint = "one input is read by a whole block of outputs, not only by the output of the same index"
-            elif got == list(range(group * in_block, (group + 1) * in_block)):
-                hint = "you used the size of the *input* block; the readers form a block of output channels"
-            elif got and got == list(range(got[0], got[-1] + 1)) and abs(len(got) - size) == 1 and (
-                    got[0] == expected[0] or got[-1] == expected[-1]):
-                hint = "one channel too many or too few at an end of the block: range(a, b) stops before b"
-            elif len(got) == size:
-                hint = "the block has the right size but starts at the wrong output channel: which group is l in?"
-            else:
-                hint = f"the readers of one input are exactly one group's block of {size} output channel(s)"
-            check = Check(False, f"for {setting} your readers {got} are not the output channels that read l: "
-                                 f"{hint}.")
-            return with_answer(check, answer, reveal)
-    return Check(True, "your readers match the grouped convolution on every input channel of 20 shapes "
-                       "(1 to 5 groups).")
+            if got != expected:
+                wrong.append((setting, got, _readers_mistakes(got, expected, channel, c_out, groups, in_block,
+                                                              ignores_shape)))
+    if not wrong:
+        return Check(True, "your readers match the grouped convolution on every input channel of 20 shapes "
+                           "(1 to 5 groups).")
+    # On one shape two mistakes can give the same channels; the mistake that fits every failing setting is named.
+    fits_all = set.intersection(*(set(mistakes) for _, _, mistakes in wrong))
+    setting, got, mistakes = wrong[0]
+    hint = next((mistake for mistake in mistakes[:-1] if mistake in fits_all), mistakes[0])  # last: the generic
+    check = Check(False, f"for {setting} your readers {got} are not the output channels that read l: {hint}.")
+    return with_answer(check, answer, reveal)
+
+
+def _readers_mistakes(got: list[int], expected: list[int], channel: int, c_out: int, groups: int,
+                      in_block: int, ignores_shape: bool) -> list[str]:
+    """The classic mistakes that wrong readers ``got`` fit, most telling first; the last always fits."""
+    size, group = len(expected), channel // in_block
+    fits = []
+    if got == list(range(c_out)) and groups > 1:
+        fits.append("that is every output channel, as in a dense convolution; a group reads only its own block")
+    if got == [channel]:
+        fits.append("one input is read by a whole block of outputs, not only by the output of the same index")
+    if got and got == list(range(got[0], got[-1] + 1)) and abs(len(got) - size) == 1 and (
+            got[0] == expected[0] or got[-1] == expected[-1]):
+        fits.append("one channel too many or too few at an end of the block: range(a, b) stops before b")
+    if got == list(range(group * in_block, (group + 1) * in_block)):
+        fits.append("you used the size of the *input* block; the readers form a block of output channels")
+    if len(got) == size:
+        fits.append("the block has the right size but starts at the wrong output channel: which group is l in?")
+    if ignores_shape:
+        fits.append("your readers are the same for every shape; they must depend on C_in, C_out and groups")
+    return [*fits, f"the readers of one input are exactly one group's block of {size} output channel(s)"]
+
+
+def _ignores_the_shape(your_readers) -> bool:
+    """Whether ``your_readers`` gives input channel 0 the same non-empty readers for shapes whose readers differ
+    (a hard-coded answer)."""
+    answers = set()
+    for c_in, c_out, groups in ((4, 6, 2), (6, 4, 1), (2, 10, 2)):
+        try:
+            answers.add(tuple(sorted(int(v) for v in your_readers(0, c_in, c_out, groups))))
+        except Exception:  # noqa: BLE001 - the checker's own loop reports what the student's code raises
+            return False
+    return len(answers) == 1 and answers != {()}

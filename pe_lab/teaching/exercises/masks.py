@@ -38,7 +38,7 @@ def mask_mistakes(in_channels, out_channels, alpha, num_estimators, gamma, membe
     groups = num_estimators * gamma
     k, col = torch.arange(rows)[:, None], torch.arange(cols)[None, :]
     mistakes = [
-        (expected.T, "rows are output channels k and columns input channels l: your mask is transposed"),
+        (expected.T, "rows are output channels c and columns input channels l: your mask is transposed"),
         (torch.eye(rows, cols), "the identity connects each channel to itself only; in a grouped layer every "
                                 f"output channel reads all the {cols // groups} input channels of its group"),
     ]
@@ -81,7 +81,7 @@ def _grade_mask(your_mask, setting: tuple, name: str) -> Check:
     if mask.shape != expected.shape:
         hint = ""
         if mask.shape == expected.T.shape and expected.shape[0] != expected.shape[1]:
-            hint = " Rows are output channels k, columns input channels l: yours is transposed."
+            hint = " Rows are output channels c, columns input channels l: yours is transposed."
         elif mask.shape == (num_estimators * out_channels, num_estimators * in_channels):
             hint = " You widened by M; the layer is widened by alpha."
         elif mask.dim() == 2 and (mask.shape[0] * alpha == expected.shape[0]
@@ -101,14 +101,14 @@ def _grade_mask(your_mask, setting: tuple, name: str) -> Check:
     groups = num_estimators * gamma
     rows_per, cols_per = full.shape[0] // groups, full.shape[1] // groups
     wrong = (mask != expected).nonzero()
-    k, col = (int(v) for v in wrong[0])
-    why = (f"output channel k={k} is in group floor(k/{rows_per})={k // rows_per} and input channel l={col} in "
+    row, col = (int(v) for v in wrong[0])
+    why = (f"output channel c={row} is in group floor(c/{rows_per})={row // rows_per} and input channel l={col} in "
            f"group floor(l/{cols_per})={col // cols_per}")
-    if member is not None and k // (full.shape[0] // num_estimators) != member:
-        rule = f"row k={k} belongs to another member than m={member}, so all of it is 0"
+    if member is not None and row // (full.shape[0] // num_estimators) != member:
+        rule = f"row c={row} belongs to another member than m={member}, so all of it is 0"
     else:
         rule = "the entry is 1 iff the groups are equal"
-    return Check(False, f"for {where} entry (k={k}, l={col}) is wrong: {why}; {rule}. ({len(wrong)} wrong entries "
+    return Check(False, f"for {where} entry (c={row}, l={col}) is wrong: {why}; {rule}. ({len(wrong)} wrong entries "
                         "in all.)")
 
 

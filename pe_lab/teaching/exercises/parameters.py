@@ -113,13 +113,15 @@ def check_pe_params(your_count, *, in_channels: int | None = None, out_channels:
 
 
 def _check_pe_params_function(your_count: Callable, given: tuple | None, reveal: bool | None) -> Check:
-    refused = refuse_library(your_count, "the count", frozenset({"count_params"}))
+    refused = refuse_library(your_count, "the count", frozenset({"count_params", "Conv2d", "Linear"}))
     if refused is not None:
         return refused
     answer = "alpha * C_{j-1} * alpha * C_j * k**2 / (M * gamma)"
-    # the drawn layers first: on each, every classic formula gives its own count, so the message names the right
-    # mistake; the caller's layer last (where alpha^2 = M, two mistakes can give the same count)
+    # the drawn layers first: on each, every classic formula gives its own count; the caller's layer last (where
+    # alpha^2 = M, two mistakes can give the same count). A wrong answer is named by the mistake that explains it on
+    # every layer where it is wrong, so a coincidence on one layer does not name the wrong mistake.
     settings = list(PARAM_SETTINGS) + ([given] if given is not None else [])
+    wrong = []
     for setting in settings:
         where = _param_setting(*setting)
         try:
@@ -128,12 +130,33 @@ def _check_pe_params_function(your_count: Callable, given: tuple | None, reveal:
             return raised(where, error)
         if got is None:
             return Check(False, f"for {where} return the count as a number")
-        expected = param_count(*setting)
-        if math.isclose(got, expected):
-            continue
-        reason = next((r for v, r in param_mistakes(setting) if math.isclose(got, v)),
-                      "that is not the number of weights: start from the dense layer's C_{j-1}*C_j*k^2, then apply "
-                      "alpha and the M*gamma groups")
-        return with_answer(Check(False, f"for {where} your count {got:g} is wrong: {reason}."), answer, reveal)
-    return Check(True, f"your formula gives the weights of all {len(settings)} layers tried (alpha^2 != M, "
-                       "non-square, odd channel counts, gamma > 1).")
+        if not math.isclose(got, param_count(*setting)):
+            wrong.append((where, got, _param_explanations(setting, got, given or EXERCISE_LAYER)))
+    if not wrong:
+        return Check(True, f"your formula gives the weights of all {len(settings)} layers tried (alpha^2 != M, "
+                           "non-square, odd channel counts, gamma > 1).")
+    fits_all = set.intersection(*(set(reasons) for _, _, reasons in wrong))
+    where, got, reasons = wrong[0]
+    reason = next((r for r in reasons[:-1] if r in fits_all), reasons[0])  # the last reason is the generic one
+    return with_answer(Check(False, f"for {where} your count {got:g} is wrong: {reason}."), answer, reveal)
+
+
+# The layer of notebook 03's exercise, PackedConv2d(64, 128, 3, alpha=2, num_estimators=4, gamma=2): a value of it
+# typed into a formula shows as a count that is right only where that argument has this value.
+EXERCISE_LAYER = (64, 128, 3, 2, 4, 2)
+_ARGUMENTS = ("C_{j-1}", "C_j", "k", "alpha", "M", "gamma")
+
+
+def _param_explanations(setting: tuple, got: float, typed_from: tuple) -> list[str]:
+    """Every reason that explains the count ``got`` on ``setting``: the classic formulas, then an argument whose
+    value was typed in from the layer ``typed_from``; the last always fits."""
+    reasons = [r for v, r in param_mistakes(setting) if math.isclose(got, v)]
+    for index, name in enumerate(_ARGUMENTS):
+        typed = (*setting[:index], typed_from[index], *setting[index + 1:])
+        i, o, k, alpha, members, gamma = typed  # the formula, not a layer: a typed value need not build one
+        count = alpha * i * alpha * o * k ** 2 / (members * gamma)
+        if setting[index] != typed_from[index] and math.isclose(got, count):
+            reasons.append(f"your count does not change with {name}: it uses {name} = {typed_from[index]:g} "
+                           "whatever the layer; use the argument")
+    return [*reasons, "that is not the number of weights: start from the dense layer's C_{j-1}*C_j*k^2, then "
+                      "apply alpha and the M*gamma groups"]

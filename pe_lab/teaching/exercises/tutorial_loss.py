@@ -35,6 +35,10 @@ def check_tutorial_loss(your_loss: Callable[[torch.Tensor, torch.Tensor], torch.
         try:
             got = your_loss(logits.clone(), labels.clone())
         except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
+            if "batch_size" in str(error) and members != 4:  # cross_entropy's rows vs targets: a fixed repeat
+                return with_answer(Check(False, f"for {where} your labels do not match the {members * batch} rows: "
+                                                "repeat them M times, M read from the shapes, not a fixed number"),
+                                   f"{expected.item():.5f}", reveal)
             return raised(where, error)
         if not isinstance(got, torch.Tensor) or got.numel() != 1:
             return Check(False, f"for {where} return the loss as a scalar tensor, got "
@@ -46,6 +50,9 @@ def check_tutorial_loss(your_loss: Callable[[torch.Tensor, torch.Tensor], torch.
             (F.cross_entropy(logits, labels.repeat_interleave(members)),
              "the rows are member-major (all of member 0's batch, then member 1's...): your labels are in "
              "another order than the rows they should match"),
+            (F.cross_entropy(logits.view(members, batch, classes).transpose(0, 1).reshape(-1, classes), rows),
+             "you reordered the rows batch-major ((m b) -> (b m)) but repeated the labels member-major: rows and "
+             "labels must follow the same order"),
             (F.cross_entropy(logits, rows, reduction="sum"),
              "the tutorial averages over the rows (nn.CrossEntropyLoss's default), it does not sum them"),
             (F.cross_entropy(logits, rows) * members,

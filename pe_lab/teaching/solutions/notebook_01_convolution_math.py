@@ -27,11 +27,11 @@ def exercise_2():
     def conv2d_by_loops_strided(h, weight, bias, stride=1, padding=0):
         h = F.pad(h, (padding, padding, padding, padding))
         c_out, _, k, _ = weight.shape
-        height, width = (h.shape[1] - k) // stride + 1, (h.shape[2] - k) // stride + 1
-        z = torch.zeros(c_out, height, width)
+        out_height, out_width = (h.shape[1] - k) // stride + 1, (h.shape[2] - k) // stride + 1
+        z = torch.zeros(c_out, out_height, out_width)
         for c in range(c_out):
-            for u in range(height):
-                for v in range(width):
+            for u in range(out_height):
+                for v in range(out_width):
                     window = h[:, u * stride:u * stride + k, v * stride:v * stride + k]
                     z[c, u, v] = (weight[c] * window).sum() + bias[c]
         return z

@@ -9,20 +9,30 @@ from pe_lab import PackedConv2d, check_mask, layer_mask, mask_figure, member_mas
 def exercise_1():
     r"""With $G = M\gamma = 6$ groups, each maps $12/6 = 2$ output channels from $6/6 = 1$ input channel; member $m
     = 1$ owns groups $m\gamma = 2$ and 3: the blocks rows (output channels $c$) 4-5 x column (input channel $l$) 2
-    and rows 6-7 x column 3."""
-    your_mask = torch.zeros(12, 6)
-    for group in (2, 3):                                  # member m owns groups m*gamma ... m*gamma + gamma - 1
-        your_mask[2 * group:2 * group + 2, group] = 1
-    verdict = check_mask(your_mask, in_channels=3, out_channels=6, num_estimators=3, gamma=2, alpha=2, member=1)
+    and rows 6-7 x column 3. In general member $m$ owns groups $g = m\gamma, \dots, m\gamma + \gamma - 1$, and group
+    $g$ is the block of rows $g \cdot \alpha C_j/G, \dots, (g+1) \alpha C_j/G - 1$ and columns $g \cdot \alpha
+    C_{j-1}/G, \dots, (g+1) \alpha C_{j-1}/G - 1$: the function fills those $\gamma$ blocks with 1."""
+    def your_member_mask(in_channels, out_channels, alpha, num_estimators, gamma, member):
+        rows, cols = round(alpha * out_channels), round(alpha * in_channels)
+        groups = num_estimators * gamma
+        out_block, in_block = rows // groups, cols // groups   # one group's output and input channels
+        mask = torch.zeros(rows, cols)
+        for group in range(member * gamma, (member + 1) * gamma):
+            mask[group * out_block:(group + 1) * out_block, group * in_block:(group + 1) * in_block] = 1
+        return mask
+
+    print(your_member_mask(3, 6, 2, 3, 2, 1).int())
+    verdict = check_mask(your_member_mask, in_channels=3, out_channels=6, num_estimators=3, gamma=2, alpha=2, member=1)
     assert verdict, verdict
 
 
 def exercise_2():
     r"""At $\alpha = 2$ the layer has 12 channels, and $M\gamma$ must divide them: $M\gamma \in \{1, 2, 3, 4, 6,
-    12\}$. Every other pair breaks that one rule, and its error says so."""
+    12\}$. Every other pair breaks that one rule, and its error says so. The cell tries every pair the sliders
+    allow ($M \le 6$, $\gamma \le 4$)."""
     valid, refused = [], {}
     for num_estimators in range(1, 7):
-        for gamma in range(1, 7):
+        for gamma in range(1, 5):
             try:
                 PackedConv2d(6, 6, 1, alpha=2, num_estimators=num_estimators, gamma=gamma)
                 valid.append((num_estimators, gamma))
@@ -52,7 +62,7 @@ def exercise_4():
     packed = PackedConv2d(4, 4, 3, alpha=2, num_estimators=2)
     dense = to_dense(packed)
     with torch.no_grad():
-        dense.weight[0, -1] = 1.0                      # output channel 0 (member 0) reads input 7 (member 1)
+        dense.weight[0, -1, 0, 0] = 1.0                # output channel 0 (member 0) reads input 7 (member 1)
     try:
         from_dense(dense, like=packed)
         raise AssertionError("from_dense accepted a weight outside the mask")

@@ -70,16 +70,19 @@ def exercise_3():
 
 
 def exercise_4():
-    r"""Yes, where the two are measured alike. The cell groups the committed CPU benchmarks
+    r"""In the committed benchmarks it is, with a caveat: one benchmark per network gives a ratio without an
+    interval, so this is an observation, not a tested finding. The cell groups the committed CPU benchmarks
     (`assets/results/bench-*.json`) by what moves a timing besides the network (batch size, compilation, memory
-    layout, PE shape, machine), prints every PE/Single train-step ratio under its group, and compares ResNet-18
-    with ResNet-20 only inside a group: there ResNet-18's ratio is the smaller (asserted), although both FLOPs
-    ratios are within 2 % of 1 (asserted). A benchmark alone in its group, such as one at another batch size, is
-    printed but not compared: the ratio moves with the batch size too. Grouped convolutions with many channels per
-    group do more arithmetic per byte moved and per kernel launched; with 8 channels per group (ResNet-20's first
-    stage: $\alpha C_j/(M\gamma) = 32/4$) fixed overheads weigh more. The cell also measures the exercise's setting
-    now, both networks at batch 16 (single and packed only, so that ResNet-18 fits Binder's 2 GB; in QUICK mode
-    ResNet-20 alone, a smoke test): a benchmark, not a test, since a busy machine moves it."""
+    layout, PE shape, machine), prints every PE/Single train-step ratio under its group with the commit and date
+    that made it, and compares ResNet-18 with ResNet-20 only inside a group: there ResNet-18's ratio is the
+    smaller (asserted), although both FLOPs ratios are within 2 % of 1 (asserted). Where the two of a group were
+    made on different dates or commits (printed), they are only as alike as the grouping says. A benchmark alone
+    in its group, such as one at another batch size, is printed but not compared: the ratio moves with the batch
+    size too. Grouped convolutions with many channels per group do more arithmetic per byte moved and per kernel
+    launched; with 8 channels per group (ResNet-20's first stage: $\alpha C_j/(M\gamma) = 32/4$) fixed overheads
+    weigh more. The cell also measures the exercise's setting now, both networks at batch 16 (single and packed
+    only, so that ResNet-18 fits Binder's 2 GB; in QUICK mode ResNet-20 alone, a smoke test): a benchmark, not a
+    test, since a busy machine moves it."""
     groups = {}  # what a timing depends on besides the network -> model -> (file, train-step ratio, FLOPs ratio)
     for path in sorted((assets_dir() / "results").glob("bench-*.json")):
         bench = json.loads(path.read_text())
@@ -90,8 +93,9 @@ def exercise_4():
                    "contiguous" if config["no_channels_last"] else "channels-last",
                    f"PE({config['alpha']:g},{config['num_estimators']},{config['gamma']})",
                    bench["provenance"]["hardware"])
+        made = f"commit {bench['provenance']['git_commit'][:10]}, {bench['provenance']['date'][:10]}"
         groups.setdefault(setting, {})[config["model"]] = (
-            path.name, cost["packed"]["train_step_ms"] / cost["single"]["train_step_ms"],
+            f"{path.name}, {made}", cost["packed"]["train_step_ms"] / cost["single"]["train_step_ms"],
             cost["packed"]["flops"] / cost["single"]["flops"])
     for setting, models in groups.items():
         print("committed,", ", ".join(setting) + ":")
@@ -110,7 +114,7 @@ def exercise_4():
 
 def exercise_5():
     r"""A `GroupNorm` normalises each sample over the channels of one group, in either mode (it keeps no running
-    statistics). With one group over all $\alpha C = 16$ channels it mixes the two members in both modes, as
+    statistics). With one group over all $\alpha C_j = 16$ channels it mixes the two members in both modes, as
     torch-uncertainty's non-first `PackedLayerNorm` does; with `num_groups` a multiple of $M$ (here 2) every group
     lies inside one member's channel block, so the members stay apart. A `BatchNorm2d(16)` over the packed channels
     normalises each channel on its own (each channel belongs to one member), so it is independent in both modes too;

@@ -46,14 +46,15 @@ def exercise_2():
 def exercise_3():
     """At a small budget one network wins; at the largest the sweep cannot yet tell. The cell prints, each through
     `compare`, the Single's gain from each doubling of its width and DE(4) at $w$ against the Single at $2w$ (the
-    same parameters) at each budget. A LeNet at 1x or 2x is far from saturated: a doubling buys the Single a lot, so
-    four networks of half the width lose more to their narrowness than averaging wins back (asserted: at the
-    smallest budget the DE is worse than the Single, its 95 % interval below zero). As the Single's gain per
-    doubling flattens, a network twice as wide buys less than four independent ones, and the ensemble can pass it:
-    the regime the paper works in. At the largest budget the verdict is *not distinguishable*: a flip becomes a
-    finding only when `compare`'s interval for DE minus Single excludes zero, which needs more seeds than the widest
-    rows have (the table's last column; asserted). PE(2,4,1) at $2w$ is DE(4) at $w$ packed into one network, so the
-    two track each other: not distinguishable at any budget (printed, asserted)."""
+    same parameters) at each budget. A LeNet at 1x or 2x is far from saturated: a doubling buys the Single a lot
+    (printed: better, interval above zero), so four networks of half the width lose more to their narrowness than
+    averaging wins back (asserted: at the smallest budget the DE is worse than the Single, its 95 % interval below
+    zero). Where a doubling no longer buys the Single a measurable gain (from 4x to 8x it is not distinguishable,
+    printed), a network twice as wide can buy less than four independent ones, and the ensemble can pass it; this
+    sweep does not reach a budget where that is shown. At the largest budget the verdict is *not distinguishable*: a
+    flip becomes a finding only when `compare`'s interval for DE minus Single excludes zero, which needs more seeds
+    than the widest rows have (the table's last column; asserted). PE(2,4,1) at $2w$ is DE(4) at $w$ packed into one
+    network, so the two track each other: not distinguishable at any budget (printed, asserted)."""
     rows_by = {(r.method, r.width): r for r in width.rows}
     singles = sorted((r for r in width.rows if r.method == "single"), key=lambda r: r.width)
     for narrow_single, wide_single in zip(singles, singles[1:], strict=False):

@@ -20,7 +20,7 @@ def mask_figure(member_masks: list[torch.Tensor], *, title: str = "", ax=None) -
     """Heatmap of a layer's mask, each member's entries in its own colour, white where the mask is 0.
 
     ``member_masks``: the ``mask_m^j`` of each member, 2-D ``(C_out, C_in)`` (a conv mask is reduced
-    over its kernel). Rows are output channels k, columns input channels l, as in the paper's figure.
+    over its kernel). Rows are output channels c, columns input channels l (notebook 01's notation).
     """
     masks = [m if m.dim() == 2 else m.flatten(2).amax(-1) for m in member_masks]
     owner = torch.zeros_like(masks[0])
@@ -35,7 +35,7 @@ def mask_figure(member_masks: list[torch.Tensor], *, title: str = "", ax=None) -
         fig = ax.figure
     ax.imshow(owner.numpy(), cmap=ListedColormap(colours), vmin=0, vmax=len(masks), interpolation="nearest")
     ax.set_xlabel("input channel l")
-    ax.set_ylabel("output channel k")
+    ax.set_ylabel("output channel c")
     ax.set_title(title, fontsize=10)
     out_size, in_size = owner.shape
     ax.set_xticks(np.arange(-0.5, in_size, 1), minor=True)
