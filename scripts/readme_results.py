@@ -13,7 +13,7 @@ from pathlib import Path
 
 from readme_markers import BOOK, ROOT, run, shown_command
 
-from pe_lab import describe, format_table, read_report
+from pe_lab import describe, format_table, label_for, read_report
 
 SCRIPT = "readme_results.py"
 HEADLINE = "cifar10_resnet20"  # the README's one table: ResNet-20 Single / DE / PE over three seeds
@@ -28,6 +28,31 @@ def _made_by(provenance: dict) -> str:
             f"`{provenance['git_commit'][:12]}`, {provenance['date'][:10]}")
 
 
+ENGINES = {"pe-lab-1proc": "pe-lab, 1 process", "lightning-1proc": "Lightning, 1 process",
+           "lightning-2proc": "Lightning, 2 processes (DDP, gloo)"}
+
+
+def engines_table() -> str:
+    """The two engines' runs of one recipe side by side, and how far apart they land (read, never typed)."""
+    reports = {name: read_report(ROOT / "assets" / "results" / f"engines_lenet-{name}.json") for name in ENGINES}
+    lines = ["| Method | Engine | Acc (%) | NLL | ECE | AUROC SVHN (%) | Train s |", "|---|---|---|---|---|---|---|"]
+    accuracy: dict[str, dict[str, float]] = {}
+    for method in reports["pe-lab-1proc"].methods:
+        for name, shown in ENGINES.items():
+            run = reports[name].run(method, 0)
+            accuracy.setdefault(label_for(run.spec), {})[name] = 100 * run.metrics["accuracy"]
+            lines.append(f"| {label_for(run.spec)} | {shown} | {100 * run.metrics['accuracy']:.1f} | "
+                         f"{run.metrics['nll']:.3f} | {run.metrics['ece']:.3f} | {100 * run.ood('msp')['auroc']:.1f} | "
+                         f"{run.train_seconds:.0f} |")
+    spread = {label: max(by.values()) - min(by.values()) for label, by in accuracy.items()}
+    processes = {label: abs(by["lightning-1proc"] - by["lightning-2proc"]) for label, by in accuracy.items()}
+    widest = max(spread, key=spread.get)
+    lines += ["", f"Largest accuracy spread between the three engines: {spread[widest]:.1f} points ({widest}); one and "
+              f"two Lightning processes end {min(processes.values()):.1f} to {max(processes.values()):.1f} points "
+              "apart. One seed each: no comparison here is a test."]
+    return "\n".join(lines)
+
+
 def sections() -> dict[Path, dict[str, str]]:
     reports = {name: read_report(ROOT / "assets" / "results" / f"{name}.json") for name in TABLES}
     page = {f"table:{name}": format_table(reports[name]) for name in TABLES}
@@ -36,7 +61,7 @@ def sections() -> dict[Path, dict[str, str]]:
     shift = json.loads((ROOT / "assets" / "results" / f"{SHIFT}.json").read_text())
     page[f"command:{SHIFT}"] = _made_by(shift["provenance"])
     return {ROOT / "README.md": {f"table:{HEADLINE}": format_table(reports[HEADLINE])},
-            BOOK / "results.md": page}
+            BOOK / "results.md": page, BOOK / "command-line.md": {"engines:lenet": engines_table()}}
 
 
 if __name__ == "__main__":

@@ -131,13 +131,13 @@ def run_sweep(folder: Path, data: str | None, points: list[Point] | None = None,
         if point in done or (out.exists() and read_report(out).runs):
             continue
         experiment = point.experiment(data, folder, **(changes or {}))
-        start = time.process_time()
+        start, cpu = time.process_time(), folder / f"{point.name}.cpu"
         try:
             run_experiment(experiment)
         except RunLocked:
             continue
-        cpu = folder / f"{point.name}.cpu"
-        atomic_save(str(_cpu_seconds(cpu) + time.process_time() - start), cpu)
+        finally:  # an attempt cut short by an error still counts: its resumed run adds to it
+            atomic_save(str(_cpu_seconds(cpu) + time.process_time() - start), cpu)
         print(f"[sweep] done {point.name}", flush=True)
 
 
@@ -253,6 +253,7 @@ def collect_sweep(folder: Path, out_dir: Path, command: str = "") -> dict[str, P
             first_report.provenance, command=command or f"pe_lab.collect_sweep({str(folder)!r}, {str(out_dir)!r})",
             merged_with=earlier[name].provenance.to_json() if name in earlier else None,
             point_preset={"preset": SWEEP_PRESET, **SWEEP_SETTINGS},
+            seeds=tuple(sorted({seed for row in rows for seed in row.seeds})),  # every row's, not the first point's
             date_collected=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         note = "the lenet preset's recipe at 10 epochs; width/alpha/methods vary per row"
         sweep = Sweep(provenance=provenance, recipe={**recipe, "note": note},

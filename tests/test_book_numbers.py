@@ -1,0 +1,35 @@
+"""No measured number is typed into the README or a book page: outside the sections a script generates from the
+committed JSON (and outside code blocks), a number with a unit of measurement is either a setting or a target,
+named below with why, or it fails here. Typed numbers go stale when a run is redone; generated ones cannot."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "book").glob("*.md"))]
+GENERATED = re.compile(r"<!-- ([\w:.-]+):begin.*?<!-- \1:end -->", re.S)
+CODE = re.compile(r"```.*?```", re.S)
+MEASURED = re.compile(r"(?<![\w.`/-])(?P<bound>[≤≥<>] ?)?\d+(?:[.,]\d+)?\s?(?:%|×|x\b|ms\b|s\b|h\b|MiB|GB|MB|points)")
+# Numbers with a unit that are not measurements: the confidence level every interval uses, and limits of the code.
+NOT_MEASURED = {"95 %": "the confidence level of every interval", "64 MiB": "the data pack's index limit"}
+
+
+def typed_measurements(text: str) -> list[str]:
+    prose = CODE.sub("", GENERATED.sub("", text))
+    return [m.group(0) for m in MEASURED.finditer(prose)
+            if not m.group("bound") and m.group(0) not in NOT_MEASURED]  # a bound is a target, not a result
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_no_measured_number_is_typed(page):
+    assert typed_measurements(page.read_text()) == [], (
+        f"{page.name}: generate these from the committed JSON (a section between markers) instead of typing them")
+
+
+def test_a_typed_measurement_is_found():
+    assert typed_measurements("the PE took 38 s, 1.45× the Single's, at 61.8 %") == ["38 s", "1.45×", "61.8 %"]
+    assert typed_measurements("<!-- t:begin (x) -->\n38 s\n<!-- t:end -->\nwithin ≤ 1.25× and 95 %") == []
