@@ -20,7 +20,7 @@ from ..config import atomic_save
 from ..data.images import dataset_name
 
 __all__ = ["DATA_FLAGS", "FILE_FLAGS", "git_commit", "hardware", "provenance", "recorded_command", "recorded_value",
-           "todays_command", "without_paths", "write_json"]
+           "shown_command", "todays_command", "without_paths", "write_json"]
 
 
 def git_commit() -> str:
@@ -117,6 +117,12 @@ def todays_command(recorded: str) -> str:
         if recorded == old or recorded.startswith(old + " "):
             return f"pe-lab {command}{recorded[len(old):]}"
     return recorded
+
+
+def shown_command(recorded: str) -> str:
+    """A recorded command as a student types it today, followed by what was recorded where that differs."""
+    today = todays_command(recorded)
+    return today if today == recorded else f"{today}   (recorded as: {recorded})"
 
 
 def without_paths(record, key: str = ""):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -26,7 +27,8 @@ from ..training.checkpoint import checkpoint_digest, load_checkpoint
 from .provenance import provenance, without_paths
 from .records import Report, Run, read_report, write_record
 
-__all__ = ["TrainedCheckpointError", "available_trained", "export_checkpoints", "load_trained", "trained_dir",
+__all__ = ["TrainedCheckpointError", "TrainedModel", "available_trained", "export_checkpoints", "load_trained",
+           "load_all_trained", "trained_dir", "trained_table",
            "trained_path", "trained_test_set"]
 
 SLIM_KEYS = ("spec", "model", "provenance")
@@ -78,6 +80,54 @@ def load_trained(model: str = "lenet", method: str = "packed", seed: int = 0, *,
     except ValueError:
         shown = path
     return net, {**stored["provenance"], "file": str(shown)}
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A committed trained model: which network it is, the model (eval mode) and its provenance record."""
+
+    model: str
+    method: str
+    seed: int
+    net: nn.Module
+    record: dict
+
+
+_METHOD_ORDER = ("single", "deep", "packed")
+
+
+def load_all_trained(folder: str | os.PathLike | None = None) -> list[TrainedModel]:
+    """Every committed trained model (``available_trained``), each loaded by ``load_trained``, by model name and
+    then Single, DE, PE, any other method last."""
+    loaded = []
+    for name in available_trained(folder):  # "<model>-<method>-seed<seed>"
+        stem, seed = name.rsplit("-seed", 1)
+        model, method = stem.rsplit("-", 1)
+        net, record = load_trained(model, method, int(seed), folder=folder)
+        loaded.append(TrainedModel(model, method, int(seed), net, record))
+    rank = {method: i for i, method in enumerate(_METHOD_ORDER)}
+    return sorted(loaded, key=lambda t: (t.model, rank.get(t.method, len(rank)), t.seed))
+
+
+def trained_table(trained: list[TrainedModel]) -> str:
+    """A Markdown table of committed models: members, parameters (and their ratio to the Single of the same
+    model), epochs and the test accuracy its run recorded, with the test set it was recorded on."""
+    from ..methods.registry import label_for
+    from .cost import count_params
+
+    singles = {t.model: t for t in trained if t.method == "single"}
+    rows = ["| Model | Network | Members $M$ | Parameters | × the Single's | Epochs | Test accuracy (its run) |",
+            "|---|---|---|---|---|---|---|"]
+    for t in trained:
+        single = singles.get(t.model)
+        ratio = f"{count_params(t.net) / count_params(single.net):.2f}" if single is not None else "n/a"
+        epochs = (t.record.get("recipe") or {}).get("epochs", "n/a")
+        rows.append(f"| {t.model} | {label_for(t.net.spec.to_dict())} | {t.net.spec.num_estimators} | "
+                    f"{count_params(t.net):,} | {ratio} | {epochs} | {100 * t.record['metrics']['accuracy']:.1f} % |")
+    tested_on = trained[0].record["data"]["test"] if trained else {}
+    return ("\n".join(rows) + "\n\nTest accuracy as each run's report recorded it, on the "
+            f"{tested_on.get('count', 0):,} images of {tested_on.get('source', 'n/a')} (JPEG CIFAR-10); one seed each, "
+            "so no comparison is stated from this table.")
 
 
 def trained_test_set(quick: bool, per_class: int = 100) -> ImageSet:

@@ -110,3 +110,18 @@ def test_the_committed_models_load_stay_small_and_match_their_report():
         net, record = load_trained(model, method, int(seed.removeprefix("seed")))
         run = read_report(trained_dir() / record["report"]["file"]).run(method, record["seed"])
         assert record["metrics"]["accuracy"] == run.metrics["accuracy"] and net.spec.to_dict() == run.spec
+
+
+def test_every_committed_model_is_tabled_with_its_parameters_against_its_single():
+    from pe_lab import available_trained, load_all_trained, trained_table
+
+    trained = load_all_trained()
+    assert [f"{t.model}-{t.method}-seed{t.seed}" for t in trained] != [] and len(trained) == len(available_trained())
+    table = trained_table(trained).splitlines()
+    rows = [line for line in table if line.startswith("| ") and not line.startswith("| Model")]
+    assert len(rows) == len(trained)
+    for t, row in zip(trained, rows, strict=True):
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[0] == t.model and cells[6] == f"{100 * t.record['metrics']['accuracy']:.1f} %"
+        if t.method == "deep":  # a DE of M Singles has M times the Single's parameters
+            assert cells[4] == f"{t.net.spec.num_estimators:.2f}"
