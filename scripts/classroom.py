@@ -136,7 +136,8 @@ def _probe_notebook(notebook: str, how: tuple, out: Path):
     kind, what = how
     if kind == "cells":
         first = next(cell for cell in nb.cells if cell.cell_type == "code")
-        code = "import os\nfrom pe_lab.teaching.solutions import exercise_experiment\n" + what.format(out=out)
+        code = ("import os\nfrom pe_lab import measure, run_experiment\n"
+                "from pe_lab.teaching.solutions import exercise_experiment\n" + what.format(out=out))
         nb.cells = [first, nbformat.v4.new_code_cell(code)]
         return nb
     for old, new in what.items():

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from readme_markers import BOOK, ROOT, run, shown_command
@@ -66,9 +67,32 @@ def compiled() -> str:
             ".json`).")
 
 
+_LAYOUTS = {(False, False): "oneDNN off, NCHW", (True, False): "oneDNN on (default), NCHW",
+            (True, True): "oneDNN on, channels_last (pe-lab's default)"}
+
+
+def layout_trials() -> str:
+    """The CPU layout trials as a table, read from the lines ``cpu_layout_trials.py`` wrote."""
+    found = {}
+    for line in (ROOT / "assets" / "results" / "cpu_layout_trials.txt").read_text().splitlines():
+        match = re.match(r"(resnet\d+) mkldnn=(\w+) channels_last=(\w+): single (\d+) ms, PE (\d+) ms", line)
+        if match:
+            model, mkldnn, last, single, packed = match.groups()
+            found[(model, mkldnn == "True", last == "True")] = (int(single), int(packed))
+    lines = ["| change | ResNet-18 Single / PE step (ms) | PE/Single | ResNet-20 Single / PE step (ms) | PE/Single |",
+             "|---|---|---|---|---|"]
+    for (mkldnn, last), name in _LAYOUTS.items():
+        cells = [name]
+        for model in ("resnet18", "resnet20"):
+            single, packed = found[(model, mkldnn, last)]
+            cells += [f"{single} / {packed}", f"{packed / single:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def sections() -> dict[Path, dict[str, str]]:
     return {BOOK / "cost.md": {**{f"cost:{name}": section(name) for name in BENCHES}, "cost:reading": reading(),
-                               "cost:compile": compiled()}}
+                               "cost:compile": compiled(), "cost:layouts": layout_trials()}}
 
 
 if __name__ == "__main__":

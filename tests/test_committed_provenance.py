@@ -15,7 +15,7 @@ from pe_lab.results.provenance import recorded_command, without_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 # Where data and scratch files lay on the machines that made the committed results, and home folders anywhere.
-MACHINE_PATH = re.compile(r"(/work/|\.\./shared/|/home/|/root/|/Users/|[A-Za-z]:\\\\)")
+MACHINE_PATH = re.compile(r"(/work/|/tmp/|\.\./shared/|/home/|/root/|/Users/|[A-Za-z]:\\\\)")
 
 
 def _strings(value, where=""):

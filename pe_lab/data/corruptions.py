@@ -1,4 +1,4 @@
-"""Distribution shift in the style of CIFAR-10-C, offline: ten corruptions at five severities, and procedural
+"""Distribution shift in the style of CIFAR-10-C, offline: eleven corruptions at five severities, and procedural
 textures as a far-OOD set. ``corrupt(images, name, severity)`` maps uint8 images ``(N, 3, H, W)`` to uint8
 images of the same shape; each corruption is seeded, so a result can be pinned."""
 

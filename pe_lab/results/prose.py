@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..evaluation.metrics import METRICS, OOD_METRICS
+from ..evaluation.verdict import compare
 from ..methods.registry import label_for
 from .comparisons import (
     METRIC_READING,
@@ -158,10 +159,11 @@ def describe_sweeps(alpha: Sweep, width: Sweep | None = None) -> str:
     full = [r for r in packed if r.alpha == r.runs[0].spec["num_estimators"]]
     if full:
         r = full[0]
+        times = compare([run.train_seconds for run in r.runs], [run.train_seconds for run in deep.runs])
         lines.append(f"* At alpha = M ({r.label}) the PE has the DE's parameters ({r.params:,} vs "
-                     f"{deep.params:,}) and FLOPs, and trained in {r.summary['train_seconds'].mean:.0f} s "
-                     f"against the DE's {deep.summary['train_seconds'].mean:.0f} s (one network instead of "
-                     f"{deep.runs[0].spec['num_estimators']} passes, same machine and sweep).")
+                     f"{deep.params:,}) and FLOPs; its training time per seed against the DE's: "
+                     + times.sentence(r.label, deep.label, higher_is_better=False, digits=0, unit=" s")
+                     + " (wall clock on a machine shared with other runs: read it as rough).")
     if width is not None:
         lines += _width_sentences(width)
     return "\n".join(lines)
