@@ -88,6 +88,11 @@ def shift_tables() -> str:
             lines.append(f"* {column}: " + verdict.sentence(_label(first, seed0[first]), _label(second, seed0[second]),
                                                          higher_is_better=higher, scale=scale,
                                                          digits=1 if higher else 3, unit=unit))
+    for method in ("packed", "deep"):
+        verdict = compare([_cells(results[method])["textures AUROC (MI)"] for results in per_seed],
+                          [_cells(results[method])["textures AUROC (msp)"] for results in per_seed], paired=True)
+        lines.append(f"* textures AUROC, {_label(method, seed0[method])}: " + verdict.sentence(
+            "mutual information", "the maximum softmax probability", digits=1, unit=" points"))
     return "\n".join(lines)
 
 

@@ -45,6 +45,9 @@ def test_notebook_follows_the_notebook_rules(path):
     ids = [c.get("id") for c in json.loads(path.read_text())["cells"]]  # nbformat 4.5: every cell has its own id
     assert None not in ids and len(set(ids)) == len(ids), f"{path.name}: a cell without an id, or a repeated id"
     for before, cell in zip(nb.cells, nb.cells[1:], strict=False):
+        if before.cell_type == "markdown" and "**Predict, then run.**" in before.source:
+            # the prediction is checked by running: the next cell is the code that prints the answer
+            assert cell.cell_type == "code", f"{path.name}: a Predict-then-run prompt without a cell to run after it"
         if cell.cell_type == "code" and before.cell_type == "code":
             # prose before every cell, except a cell that only calls what the previous cell built
             assert len(cell.source.splitlines()) <= 3, f"code cell without prose before it:\n{cell.source[:200]}"

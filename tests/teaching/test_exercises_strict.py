@@ -166,11 +166,11 @@ def test_mask_drawn_layers_separate_every_classic_mask():
     (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, a, m, 1, mb), "split further into gamma groups"),
     (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, a, m, g, None), "whole layer's mask"),
     (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, a, m, g, (mb + 1) % m), "another member's mask"),
-    (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, m, m, g, mb), "You widened by M"),
+    (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, m, m, g, mb), "by M"),
     (lambda i, o, a, m, g, mb: torch.ones(o, i), "forget to widen by alpha"),
     (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, a, m * g, 1, mb), "member m owns gamma groups"),  # group m
     (lambda i, o, a, m, g, mb: torch.eye(int(a * o), int(a * i)), "identity"),
-    (lambda i, o, a, m, g, mb: torch.zeros(12, 6), "shape"),  # hard-coded for one layer
+    (lambda i, o, a, m, g, mb: torch.zeros(12, 6), "same whatever the layer"),  # hard-coded for one layer
     (lambda i, o, a, m, g, mb: _mask_by_hand(i, o, a, m, g, mb) * 2, "only 0s and 1s"),
     (lambda i, o, a, m, g: _mask_by_hand(i, o, a, m, g), "TypeError"),
 ])
@@ -300,6 +300,20 @@ def test_ece_refuses_the_library_however_it_is_passed():
         _refused(ex.check_ece(answer), reason)
 
 
+@pytest.mark.parametrize("typed,name", [
+    (lambda i, o, a, m, g, member: _mask_by_hand(i, o, 2, m, g, member), "alpha"),
+])
+def test_mask_names_an_argument_typed_in(typed, name):
+    # a value of the exercise's layer typed in: on the first layer it can look like another classic mistake
+    _refused(ex.check_mask(typed, in_channels=3, out_channels=6, num_estimators=3, gamma=2, alpha=2, member=1),
+             f"does not change with {name}:")
+
+
+def test_mask_still_names_a_forgotten_gamma_as_such():
+    _refused(ex.check_mask(lambda i, o, a, m, g, member: _mask_by_hand(i, o, a, m, 1, member), in_channels=3,
+                           out_channels=6, num_estimators=3, gamma=2, alpha=2, member=1), "split further into gamma")
+
+
 # --- check_readers and check_grouped_index --------------------------------------------------------------------
 
 def _readers(channel, c_in, c_out, groups):
@@ -318,6 +332,8 @@ def _readers(channel, c_in, c_out, groups):
     (lambda ch, i, o, g: range(ch % g, o, g), "wrong output channel"),  # interleaved groups
     (lambda ch, i, o, g: ch // (i // g) * (o // g), "return *all*"),  # the forward formula copied
     (lambda ch, i, o, g: range(3), "same for every shape"),  # hard-coded for one shape
+    # transposed: the input channel's group found with the output block, then the input block's channels
+    (lambda ch, i, o, g: range((ch // (o // g)) * (i // g), (ch // (o // g) + 1) * (i // g)), "*input* block"),
     (lambda ch, i, o, g: pe_lab.layer_mask(pe_lab.PackedConv2d(i, o, 1, alpha=1, num_estimators=g))[:, ch, 0, 0]
      .nonzero().flatten().tolist(), "calls `layer_mask`"),  # the lab's mask read off, through `import pe_lab`
     (lambda ch, i, o, g: member_mask(PackedConv2d(i, o, 1, alpha=1, num_estimators=g), 0), "calls `"),
@@ -352,6 +368,12 @@ def test_grouped_index_names_each_classic_mistake(wrong, reason):
 def test_ensemble_settings_tell_the_dimensions_apart():
     assert all(len({b, m, k}) == 3 and m > 1 for b, m, k in ex.ENSEMBLE_SETTINGS)
     assert len({m for _, m, _ in ex.ENSEMBLE_SETTINGS}) == len(ex.ENSEMBLE_SETTINGS)
+    assert 4 not in {m for _, m, _ in ex.ENSEMBLE_SETTINGS}  # the notebook's M: a typed-in 4 never happens to be right
+
+
+def test_ensemble_average_names_a_typed_in_m_and_a_transposed_result():
+    _refused(ex.check_ensemble_average(lambda z: z.softmax(-1).sum(1) / 4), "you divided by 4")
+    _refused(ex.check_ensemble_average(lambda z: z.softmax(-1).mean(1).T), "transposed")
 
 
 def test_rules_differ_names_a_tie_in_both_rules():
@@ -385,7 +407,7 @@ def test_rules_differ_refuses_ties_and_non_finite_logits():
     _refused(ex.check_rules_differ([[[2.0, 1.0, 0.0], [2.0, 1.0, 0.0]]]), "every member agrees")
     _refused(ex.check_rules_differ([[[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]]]), "both rules tie")
     # the mean logits tie between classes 0 and 1 (argmax says 0); the mean probability picks 1 by a hair
-    _refused(ex.check_rules_differ([[[2.0, 0.0], [0.0, 2.0]]]), "same class")  # both rules tie, argmax says 0
+    _refused(ex.check_rules_differ([[[2.0, 0.0], [0.0, 2.0]]]), "neither rule")  # both rules tie, argmax says 0
     tie = torch.tensor([[[4.0, 0.0, 3.0], [0.0, 4.0, -10.0]]])  # mean logits [2, 2, -3.5]: a tie argmax breaks
     _refused(ex.check_rules_differ(tie), "tie")
     _refused(ex.check_rules_differ([[[math.inf, 0.0], [0.0, 1.0]]]), "finite")
@@ -408,6 +430,10 @@ def test_rules_differ_refuses_ties_and_non_finite_logits():
 ])
 def test_member_weight_names_each_classic_mistake(wrong, reason):
     _refused(ex.check_member_weight(wrong), reason)
+
+
+def test_member_weight_names_r_and_s_swapped_where_the_shapes_clash():
+    _refused(ex.check_member_weight(lambda w, r, s: w * torch.outer(r, s)), "yours are swapped")
 
 
 def test_tutorial_loss_names_a_fixed_repeat_and_rows_reordered_against_their_labels():

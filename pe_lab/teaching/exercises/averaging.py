@@ -44,9 +44,10 @@ def check_rules_differ(your_logits, *, reveal: bool | None = None) -> Check:
     if differ:
         return Check(True, "the two rules disagree here: averaging logits is not averaging predictions.")
     if both_tied:
-        hint = ("both rules tie between two classes here (the members' logits are mirror images), so neither makes "
-                "a prediction: break the symmetry so that each rule has a clear winner")
-    elif tied:
+        return with_answer(Check(False, "neither rule has a clear winner here: both rules tie between two classes "
+                                        "(the members' logits mirror each other), so neither makes a prediction; "
+                                        "break the symmetry so that each rule has a clear winner."), answer, reveal)
+    if tied:
         hint = ("the rules differ only where one of them has a tie, which argmax breaks by its order: make each "
                 "rule's winner clear")
     elif bool((logits.argmax(-1) == logits.argmax(-1)[:, :1]).all()):
@@ -87,7 +88,8 @@ def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Te
             shape = tuple(getattr(got, "shape", ())) or type(got).__name__
             hint = {(members, classes): " You averaged over dim 0, which holds the images.",
                     (batch, members): " You reduced dim -1, which holds the K classes.",
-                    (batch, members, classes): " Average over the members."}.get(shape, "") if isinstance(
+                    (batch, members, classes): " Average over the members.",
+                    (classes, batch): " Yours is (K, B): transposed; one row per image."}.get(shape, "") if isinstance(
                         shape, tuple) else ""
             return Check(False, f"for {where} expected a tensor of shape (B, K) = {tuple(expected.shape)}, got "
                                 f"{shape}.{hint}")
@@ -100,6 +102,8 @@ def check_ensemble_average(your_predict_proba: Callable[[torch.Tensor], torch.Te
                                         "dimension holds K?"),
             (logits.softmax(0).mean(1), "your softmax runs over the images (dim 0): which dimension holds K?"),
             (logits.softmax(-1).sum(1), "the sum over members adds up to M, not 1: the ensemble averages"),
+            (logits.softmax(-1).sum(1) / 4, "you divided by 4, the M of the notebook's example: read M from the "
+                                            "logits' shape (dim 1)"),
             (logits[:, 0].softmax(-1), "that is member 0 alone; the ensemble averages all M members"),
             (expected.log(), "those are log-probabilities; return the probabilities"),
             (F.one_hot(logits.argmax(-1), classes).double().mean(1), "those are the members' votes (hard "

@@ -31,6 +31,10 @@ def check_member_weight(your_weight: Callable[[torch.Tensor, torch.Tensor, torch
         try:
             got = your_weight(weight.clone(), r.clone(), s.clone())
         except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
+            if c_out != c_in and _swapped_on_a_square_layer(your_weight):  # r and s trade places: shapes clash
+                return with_answer(Check(False, f"for {where} your function raised {type(error).__name__}: r_m "
+                                                "scales the input channels (columns l) and s_m the output channels "
+                                                "(rows c): yours are swapped."), f"\n{expected}", reveal)
             return raised(where, error)
         if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
             shape = tuple(getattr(got, "shape", ())) or type(got).__name__
@@ -56,3 +60,15 @@ def check_member_weight(your_weight: Callable[[torch.Tensor, torch.Tensor, torch
         return with_answer(Check(False, f"for {where} that is not member m's weight: each entry W[c, l] is scaled by "
                                         "s_m[c] * r_m[l]."), f"\n{expected}", reveal)
     return Check(True, "W ∘ (s_m r_mᵀ): output channel c scaled by s_m[c], input channel l by r_m[l].")
+
+
+def _swapped_on_a_square_layer(your_weight: Callable) -> bool:
+    """Whether ``your_weight`` gives ``W ∘ (r_m s_mᵀ)`` (r and s swapped) on a square layer, where it can run."""
+    generator = torch.Generator().manual_seed(1)
+    weight, r, s = torch.randn(4, 4, generator=generator), torch.randn(4, generator=generator), \
+        torch.randn(4, generator=generator)
+    try:
+        got = torch.as_tensor(your_weight(weight.clone(), r.clone(), s.clone())).float()
+    except Exception:  # noqa: BLE001 - the student's code fails there too: not this mistake
+        return False
+    return got.shape == (4, 4) and torch.allclose(got, weight * torch.outer(r, s), atol=1e-5)

@@ -14,7 +14,8 @@ import torch
 
 from ...config import env_flag
 
-__all__ = ["Check", "INSTRUCTOR_ENV", "LIBRARIES", "as_number", "raised", "refuse_library", "with_answer"]
+__all__ = ["Check", "INSTRUCTOR_ENV", "LIBRARIES", "as_number", "most_telling", "raised", "refuse_library",
+           "with_answer"]
 
 
 INSTRUCTOR_ENV = "PE_LAB_INSTRUCTOR"
@@ -162,6 +163,23 @@ def refuse_library(answer, what: str, helpers: frozenset[str] = frozenset()) -> 
         return Check(False, f"your function calls `{used}`, which computes the answer for you: write {what} "
                             "from the formula yourself.")
     return None
+
+
+def most_telling(fits: list[list[str]]) -> str:
+    """The mistake to name, given for each failing setting the reasons that explain it (the last of each list is
+    the generic one, which always fits): on one setting two mistakes can give the same answer, so the reason that
+    explains the most failing settings is named (on a tie, the first setting's order decides); the generic one only
+    when no specific reason explains any."""
+    counts: dict[str, int] = {}
+    for reasons in fits:
+        for reason in reasons[:-1]:
+            counts[reason] = counts.get(reason, 0) + 1
+    if not counts:
+        return fits[0][-1]
+    order: dict[str, int] = {}
+    for reason in (r for reasons in fits for r in reasons[:-1]):
+        order.setdefault(reason, len(order))
+    return max(counts, key=lambda reason: (counts[reason], -order[reason]))
 
 
 def as_number(value) -> float | None:

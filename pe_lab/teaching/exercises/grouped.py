@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import torch
 
-from .checking import Check, as_number, raised, refuse_library, with_answer
+from .checking import Check, as_number, most_telling, raised, refuse_library, with_answer
 
 __all__ = ["check_grouped_index", "check_readers"]
 
@@ -93,10 +93,9 @@ def check_readers(your_readers: Callable[[int, int, int, int], range], *, reveal
     if not wrong:
         return Check(True, "your readers match the grouped convolution on every input channel of 20 shapes "
                            "(1 to 5 groups).")
-    # On one shape two mistakes can give the same channels; the mistake that fits every failing setting is named.
-    fits_all = set.intersection(*(set(mistakes) for _, _, mistakes in wrong))
-    setting, got, mistakes = wrong[0]
-    hint = next((mistake for mistake in mistakes[:-1] if mistake in fits_all), mistakes[0])  # last: the generic
+    # On one shape two mistakes can give the same channels: the one that explains the most failing settings is named.
+    hint = most_telling([mistakes for _, _, mistakes in wrong])
+    setting, got, _ = next(entry for entry in wrong if hint in entry[2])
     check = Check(False, f"for {setting} your readers {got} are not the output channels that read l: {hint}.")
     return with_answer(check, answer, reveal)
 

@@ -8,7 +8,7 @@ import torch
 
 from ...nn.layers import PackedConv2d
 from ...nn.masks import layer_mask, member_mask
-from .checking import Check, raised, refuse_library, with_answer
+from .checking import Check, most_telling, raised, refuse_library, with_answer
 
 __all__ = ["MASK_SETTINGS", "check_mask", "expected_mask", "mask_mistakes"]
 
@@ -40,7 +40,7 @@ def mask_mistakes(in_channels, out_channels, alpha, num_estimators, gamma, membe
     mistakes = [
         (expected.T, "rows are output channels c and columns input channels l: your mask is transposed"),
         (torch.eye(rows, cols), "the identity connects each channel to itself only; in a grouped layer every "
-                                f"output channel reads all the {cols // groups} input channels of its group"),
+                                "output channel reads all the input channels of its group"),
     ]
     if groups > 1:
         mistakes.append(((k % groups == col % groups).float(), "a group is a block of *consecutive* channels, not "
@@ -70,6 +70,18 @@ def mask_mistakes(in_channels, out_channels, alpha, num_estimators, gamma, membe
     return mistakes
 
 
+def _shape_hint(mask: torch.Tensor, expected: torch.Tensor, setting: tuple) -> str:
+    """What a mask of the wrong shape tells of the mistake (empty when nothing)."""
+    in_channels, out_channels, alpha, num_estimators, _, _ = setting
+    if mask.shape == expected.T.shape and expected.shape[0] != expected.shape[1]:
+        return " Rows are output channels c, columns input channels l: yours is transposed."
+    if mask.shape == (num_estimators * out_channels, num_estimators * in_channels):
+        return " You widened by M; the layer is widened by alpha."
+    if mask.dim() == 2 and (mask.shape[0] * alpha == expected.shape[0] or mask.shape[1] * alpha == expected.shape[1]):
+        return " Did you forget to widen by alpha?"
+    return ""
+
+
 def _grade_mask(your_mask, setting: tuple, name: str) -> Check:
     expected = expected_mask(*setting)
     in_channels, out_channels, alpha, num_estimators, gamma, member = setting
@@ -79,14 +91,7 @@ def _grade_mask(your_mask, setting: tuple, name: str) -> Check:
         return Check(False, f"{name} must be a 0/1 matrix (a tensor or nested lists), got {type(your_mask).__name__}")
     where = _mask_setting(*setting)
     if mask.shape != expected.shape:
-        hint = ""
-        if mask.shape == expected.T.shape and expected.shape[0] != expected.shape[1]:
-            hint = " Rows are output channels c, columns input channels l: yours is transposed."
-        elif mask.shape == (num_estimators * out_channels, num_estimators * in_channels):
-            hint = " You widened by M; the layer is widened by alpha."
-        elif mask.dim() == 2 and (mask.shape[0] * alpha == expected.shape[0]
-                                  or mask.shape[1] * alpha == expected.shape[1]):
-            hint = " Did you forget to widen by alpha?"
+        hint = _shape_hint(mask, expected, setting)
         return Check(False, f"for {where} your mask has shape {tuple(mask.shape)}; {name} has one row per output "
                             f"channel and one column per input channel of the packed layer "
                             f"(alpha*C_j, alpha*C_{{j-1}}).{hint}")
@@ -161,6 +166,8 @@ def _check_mask_function(your_mask: Callable, given: tuple | None, with_member: 
     settings = [s if with_member else (*s[:5], None) for s in MASK_SETTINGS]
     if given is not None:  # last: on a square layer a transposed mask looks right, and other mistakes may coincide
         settings.append(given)
+    ignored = None  # the arguments the student's function does not read, found once a layer fails
+    wrong = []  # (setting, its verdict, the reasons that explain it): named once every layer has been tried
     for setting in settings:
         member = setting[5]
         arguments = setting if member is not None else setting[:5]
@@ -170,7 +177,64 @@ def _check_mask_function(your_mask: Callable, given: tuple | None, with_member: 
         except Exception as error:  # noqa: BLE001 - the student's code; say what it raised
             return raised(_mask_setting(*setting), error)
         check = _grade_mask(got, setting, name)
-        if not check.ok:
-            return with_answer(check, f"\n{expected_mask(*setting).int()}", reveal)
-    return Check(True, f"your masks are right on all {len(settings)} layers tried (non-square, alpha != M, "
-                       "gamma > 1, first, middle and last members).")
+        if check.ok:
+            continue
+        ignored = _ignored_arguments(your_mask, settings) if ignored is None else ignored
+        wrong.append((setting, check, [*_mask_explanations(got, setting, ignored), check.message]))
+    if not wrong:
+        return Check(True, f"your masks are right on all {len(settings)} layers tried (non-square, alpha != M, "
+                           "gamma > 1, first, middle and last members).")
+    # On one layer two mistakes can give the same mask: the one that explains the most failing layers is named.
+    reason = most_telling([reasons for _, _, reasons in wrong])
+    setting, check, _ = next(entry for entry in wrong if reason in entry[2])
+    message = check.message if reason == check.message else f"for {_mask_setting(*setting)}: {reason}."
+    return with_answer(Check(False, message), f"\n{expected_mask(*setting).int()}", reveal)
+
+
+_MASK_ARGUMENTS = ("C_{j-1}", "C_j", "alpha", "M", "gamma", "m")
+
+
+def _ignored_arguments(your_mask: Callable, settings: list[tuple]) -> list[str]:
+    """The arguments whose change leaves the student's mask as it was where the right mask changes (a value
+    typed in instead of the argument)."""
+    ignored = []
+    for index, name in enumerate(_MASK_ARGUMENTS):
+        values = {setting[index] for setting in settings} - {None}
+        for base in settings:
+            if base[index] is None:
+                continue
+            for value in sorted(values - {base[index]}):
+                other = (*base[:index], value, *base[index + 1:])
+                try:
+                    right_base, right_other = expected_mask(*base), expected_mask(*other)
+                    if right_base.shape == right_other.shape and torch.equal(right_base, right_other):
+                        continue
+                    call = (lambda s: your_mask(*s) if s[5] is not None else your_mask(*s[:5]))
+                    mine, theirs = torch.as_tensor(call(base)).float(), torch.as_tensor(call(other)).float()
+                except Exception:  # noqa: BLE001 - a layer the value cannot build, or the student's code failing
+                    continue
+                if mine.shape == theirs.shape and torch.equal(mine, theirs):
+                    ignored.append(name)
+                    break
+            if name in ignored:
+                break
+    return ignored
+
+
+def _mask_explanations(got, setting: tuple, ignored: list[str]) -> list[str]:
+    """What explains the wrong mask ``got`` on ``setting``, most telling first: the classic mistakes, what its
+    shape says, the arguments the student's function does not read."""
+    try:
+        mask = torch.as_tensor(got).float()
+    except (TypeError, ValueError, RuntimeError):
+        return []
+    expected = expected_mask(*setting)
+    reasons = [reason for wrong, reason in mask_mistakes(*setting) if wrong.shape == mask.shape
+               and torch.equal(mask, wrong)]
+    hint = _shape_hint(mask, expected, setting) if mask.shape != expected.shape else ""
+    if hint:
+        reasons.append(hint.strip().rstrip("."))
+    if len(ignored) >= 3:  # hard-coded: the same mask whatever the layer
+        return [*reasons, "your mask is the same whatever the layer: build it from the arguments"]
+    return reasons + [f"your mask does not change with {name}: a value is typed in where the argument belongs"
+                      for name in ignored]

@@ -7,7 +7,7 @@ import numbers
 from collections.abc import Callable
 
 from ...nn.layers import PackedConv2d
-from .checking import Check, as_number, raised, refuse_library, with_answer
+from .checking import Check, as_number, most_telling, raised, refuse_library, with_answer
 
 __all__ = ["PARAM_SETTINGS", "check_pe_params", "param_count", "param_mistakes"]
 
@@ -135,9 +135,8 @@ def _check_pe_params_function(your_count: Callable, given: tuple | None, reveal:
     if not wrong:
         return Check(True, f"your formula gives the weights of all {len(settings)} layers tried (alpha^2 != M, "
                            "non-square, odd channel counts, gamma > 1).")
-    fits_all = set.intersection(*(set(reasons) for _, _, reasons in wrong))
-    where, got, reasons = wrong[0]
-    reason = next((r for r in reasons[:-1] if r in fits_all), reasons[0])  # the last reason is the generic one
+    reason = most_telling([reasons for _, _, reasons in wrong])
+    where, got, _ = next(entry for entry in wrong if reason in entry[2])
     return with_answer(Check(False, f"for {where} your count {got:g} is wrong: {reason}."), answer, reveal)
 
 

@@ -52,9 +52,10 @@ def exercise_3():
 
 def exercise_4():
     """The library is far faster: the cell prints the ratio measured now, after a warm-up call (the first call of
-    `F.conv2d` pays a one-off setup). The loops run one tiny tensor operation per (output channel, input channel,
-    position), each paying Python and dispatch overhead of microseconds; `F.conv2d` runs one vectorised kernel
-    (oneDNN on a CPU). The loops show *which* numbers are summed; they are a specification, not an implementation."""
+    `F.conv2d` pays a one-off setup). The loops run one tiny tensor operation per (output channel, input channel of
+    its group, position), each paying Python and dispatch overhead of microseconds; `F.conv2d` runs one vectorised
+    kernel (oneDNN on a CPU). The loops show *which* numbers are summed; they are a specification, not an
+    implementation."""
     import time
     h64, w64, b64 = torch.randn(64, 6, 6), torch.randn(64, 8, 3, 3), torch.randn(64)   # 64 channels, 8 groups
     start = time.perf_counter()

@@ -27,8 +27,9 @@ def exercise_1():
 
 def exercise_2():
     """ECE is an estimate from binned data. With few bins, over- and under-confident images in one bin cancel; with
-    many, each bin holds few images and its |accuracy - confidence| is noisy, which never cancels, so ECE grows. The
-    cell prints every model's ECE at 5 and 30 bins and names the one that moves most."""
+    many, each bin holds few images and its |accuracy - confidence| is noisy, and the absolute value never lets that
+    noise cancel, so ECE tends to grow with the number of bins (it need not on every run; on the committed run it
+    does for every model). The cell prints every model's ECE at 5 and 30 bins and names the one that moves most."""
     by_bins = {NAMES[m]: [ece(p["test"].mean(1), p["test_labels"], n) for n in (5, 30)]
                for m, p in predictions.items()}
     for name, (five, thirty) in by_bins.items():
@@ -57,7 +58,10 @@ def exercise_3():
 def exercise_4():
     """Choose $T$ by NLL on the validation half only, then report the test half. On the committed run the PE is
     under-confident in every filled bin (the cell counts them, as section 3 does), so the chosen $T$ is below 1 (it
-    sharpens), and it lowers the NLL on the held-out half (printed below). Choosing $T$ on the half you report fits
+    sharpens). It is only just below 1: after 3 epochs the ResNet-20 PE is only slightly too soft, and the validation
+    NLL is nearly flat around $T = 1$ (the cell prints it at the chosen $T$ and at 1). On the held-out half the ECE
+    falls, while the NLL, the quantity $T$ was chosen for, hardly moves and may even rise a little (both printed):
+    a $T$ chosen on one half is an estimate, not the other half's optimum. Choosing $T$ on the half you report fits
     the reported number itself: an optimistic, not a measured, result."""
     from pe_lab import nll, with_temperature
     member_probs, labels_ = predictions["packed"]["test"], predictions["packed"]["test_labels"]
@@ -67,11 +71,12 @@ def exercise_4():
     before = nll(held[0].mean(1), held[1]), ece(held[0].mean(1), held[1], 15)
     scaled = with_temperature(held[0], best_t).mean(1)
     after = nll(scaled, held[1]), ece(scaled, held[1], 15)
-    print(f"T = {best_t:.1f} (chosen on the validation half); test half NLL {before[0]:.3f} -> {after[0]:.3f}, "
-          f"ECE {before[1]:.4f} -> {after[1]:.4f}")
+    at_best, at_one = nll(with_temperature(val[0], best_t).mean(1), val[1]), nll(val[0].mean(1), val[1])
+    print(f"T = {best_t:.1f} (chosen on the validation half: NLL there {at_best:.4f}, at T = 1 {at_one:.4f}); "
+          f"test half NLL {before[0]:.4f} -> {after[0]:.4f}, ECE {before[1]:.4f} -> {after[1]:.4f}")
     direction = calibration_direction(member_probs.mean(1), labels_, 15)
     print(f"PE over-confident in {direction['over_bins']} of {direction['filled_bins']} bins, under-confident in "
           f"{direction['under_bins']}")
     assert after[0] <= before[0] + 0.01
     if source == "committed real run":
-        assert direction["over_bins"] == 0 and best_t < 1
+        assert direction["over_bins"] == 0 and best_t < 1 and after[1] < before[1]

@@ -24,10 +24,10 @@ def exercise_2():
     """The cell prints, for each scale, the channels a mask keeps and the most channels two masks share. At
     `scale=1` every mask keeps all 8 channels: one network run $M$ times, $M$ identical members. Larger scales keep
     fewer channels and overlap less, but not steadily: the overlap is not monotone in the scale (a larger scale can
-    share more channels than a smaller one; the cell finds such a pair), so there is no threshold beyond which the
-    masks stay apart. In this grid no two masks share a channel only at `scale=8`, where each mask keeps 2 of the 8
-    channels: four disjoint quarter-width members, an ensemble of thin independent networks like a PE's (a member's
-    width is what the mask keeps, not $1/s$)."""
+    share more channels than a smaller one; the cell finds such a pair), so whether the masks stay apart at one
+    scale cannot be read off a neighbouring scale: each is measured. In this grid no two masks share a channel only
+    at `scale=8`, where each mask keeps 2 of the 8 channels: four disjoint quarter-width members, an ensemble of
+    thin independent networks like a PE's (a member's width is what the mask keeps, not $1/s$)."""
     from pe_lab import generate_masks
     overlaps, kept = {}, {}
     for scale in (1, 1.5, 2, 3, 4, 6, 8):
@@ -48,7 +48,10 @@ def exercise_3():
     disagree: MIMO's diversity comes from the independent inputs. But diversity is not accuracy: at this budget
     (10,000 images, 5 epochs, a LeNet) the independent members are also much weaker, and the ensemble with $\rho =
     1$ is the more accurate one (the cell prints both; the default $\rho = 0.6$ was not run at this budget). One
-    seed each: a measured pair of runs, not a tested ranking. The committed exercise runs, with their CPU time:"""
+    seed each: a measured pair of runs, not a tested ranking. `batch_repetition` (2 in both runs, the preset's) is
+    the other knob: each step repeats the batch that many times and every slot draws its own permutation of the
+    repeated batch, so each member sees every image that many times per step, each time beside a new draw for the
+    other slots; these runs do not vary it. The committed exercise runs, with their CPU time:"""
     from pe_lab import assets_dir, exercise_run, load_predictions
     measured = {}
     for name in ("mimo_rho_0", "mimo_rho_1"):

@@ -24,10 +24,11 @@ def exercise_2():
     with DE through `compare`, paired by seed (the same data and initial random state on both sides). Read the
     interval of PE - DE: *within 2 points* is shown only when its lower end lies above -2 points; *more than 2
     points behind* only when its upper end lies below -2; otherwise three seeds cannot tell, and the next step is
-    more seeds at that width, or the next width. Why the two datasets can differ: the capacity a member needs is
-    set by the boundary it must draw, one curved boundary between two classes on moons, interleaved arms on
-    spirals. Whether this lab's runs show the narrowest width differing is a comparison of the printed intervals,
-    width by width, never of two single runs."""
+    more seeds at that width, or the next width. The cell tests one candidate; the narrowest width is the smallest
+    one whose interval shows it, found by repeating the cell one width down (8, then 4) until it no longer does.
+    Why the two datasets can differ: the capacity a member needs is set by the boundary it must draw, one curved
+    boundary between two classes on moons, interleaved arms on spirals. Whether this lab's runs show the narrowest
+    width differing is a comparison of the printed intervals, width by width, never of two single runs."""
     seeds, hidden = (0, 1, 2), 16
     for kind in ("moons", "spirals"):
         pe_acc, de_acc = [], []
@@ -54,7 +55,8 @@ def exercise_3():
     sweep does not reach a budget where that is shown. At the largest budget the verdict is *not distinguishable*: a
     flip becomes a finding only when `compare`'s interval for DE minus Single excludes zero, which needs more seeds
     than the widest rows have (the table's last column; asserted). PE(2,4,1) at $2w$ is DE(4) at $w$ packed into one
-    network, so the two track each other: not distinguishable at any budget (printed, asserted)."""
+    network, so the two track each other: not distinguishable where both rows have three seeds, and not tested where
+    a row has one seed (the widest PE row, in the committed sweep; printed; asserted: never separated)."""
     rows_by = {(r.method, r.width): r for r in width.rows}
     singles = sorted((r for r in width.rows if r.method == "single"), key=lambda r: r.width)
     for narrow_single, wide_single in zip(singles, singles[1:], strict=False):
