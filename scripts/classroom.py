@@ -106,11 +106,11 @@ def _class_environment() -> dict[str, str]:
     return env
 
 
-def _timings_record(env: dict[str, str], command: str, note: str, **parts) -> dict:
+def _started(env: dict[str, str], command: str, note: str) -> dict:
+    """The provenance of a measurement, taken before it runs (the commit it starts from)."""
     import torch
 
-    return {"provenance": provenance(command, torch.device("cpu"), environment=without_paths(env), note=note),
-            **parts}
+    return provenance(command, torch.device("cpu"), environment=without_paths(env), note=note)
 
 
 def measure(notebooks: list[Path]) -> dict:
@@ -118,14 +118,14 @@ def measure(notebooks: list[Path]) -> dict:
     from notebook_client import execute_measured
 
     env = _class_environment()
-    results = {}
+    note = ("each notebook as a class runs it on a CPU: not quick mode, committed results where offered; wall time "
+            "from the first cell to the last")
+    started, results = _started(env, "python scripts/classroom.py --measure", note), {}
     for path in notebooks:
         seconds, peak, _ = execute_measured(nbformat.read(path, as_version=4), path.parent)
         results[path.stem] = {"seconds": round(seconds, 1), "peak_mib": round(peak / 1024)}
         print(f"{path.stem}: {seconds:.0f} s, peak {peak / 1024:.0f} MiB", flush=True)
-    note = ("each notebook as a class runs it on a CPU: not quick mode, committed results where offered; wall time "
-            "from the first cell to the last")
-    return _timings_record(env, "python scripts/classroom.py --measure", note, notebooks=results)
+    return {"provenance": started, "notebooks": results}
 
 
 def _probe_notebook(notebook: str, how: tuple, out: Path):
@@ -157,7 +157,9 @@ def measure_exercises() -> dict:
     env = _class_environment()
     if "PE_LAB_DATA" not in env:
         raise SystemExit("--measure-exercises trains on real data: set PE_LAB_DATA to the folder holding CIFAR-10")
-    rows = []
+    note = ("each exercise that trains or measures, as a student runs it on a CPU in a kernel of its own: one epoch "
+            "where it trains; wall time from the first cell to the last")
+    started, rows = _started(env, "python scripts/classroom.py --measure-exercises", note), []
     with tempfile.TemporaryDirectory() as out:
         for exercise, notebook, what, how in EXERCISE_PROBES:
             nb = _probe_notebook(notebook, how, Path(out))
@@ -165,9 +167,7 @@ def measure_exercises() -> dict:
             rows.append({"exercise": exercise, "notebook": notebook, "what": what, "seconds": round(seconds, 1),
                          "peak_mib": round(peak / 1024)})
             print(f"{exercise} {what}: {seconds:.0f} s, peak {peak / 1024:.0f} MiB", flush=True)
-    note = ("each exercise that trains or measures, as a student runs it on a CPU in a kernel of its own: one epoch "
-            "where it trains; wall time from the first cell to the last")
-    return _timings_record(env, "python scripts/classroom.py --measure-exercises", note, exercises=rows)
+    return {"provenance": started, "exercises": rows}
 
 
 def _reading_minutes(path: Path) -> str:
