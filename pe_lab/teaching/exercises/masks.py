@@ -197,28 +197,29 @@ _MASK_ARGUMENTS = ("C_{j-1}", "C_j", "alpha", "M", "gamma", "m")
 def _ignored_arguments(your_mask: Callable, settings: list[tuple]) -> list[str]:
     """The arguments whose change leaves the student's mask as it was where the right mask changes (a value
     typed in instead of the argument)."""
-    ignored = []
-    for index, name in enumerate(_MASK_ARGUMENTS):
-        values = {setting[index] for setting in settings} - {None}
-        for base in settings:
-            if base[index] is None:
+    return [name for index, name in enumerate(_MASK_ARGUMENTS) if _ignores(your_mask, settings, index)]
+
+
+def _ignores(your_mask: Callable, settings: list[tuple], index: int) -> bool:
+    """Whether changing argument ``index`` alone, between two layers whose right masks differ, leaves the student's
+    mask unchanged."""
+    def call(setting: tuple) -> torch.Tensor:
+        return torch.as_tensor(your_mask(*setting) if setting[5] is not None else your_mask(*setting[:5])).float()
+
+    values = sorted({setting[index] for setting in settings} - {None})
+    for base in (setting for setting in settings if setting[index] is not None):
+        for value in values:
+            other = (*base[:index], value, *base[index + 1:])
+            try:
+                right, right_other = expected_mask(*base), expected_mask(*other)
+                if right.shape == right_other.shape and torch.equal(right, right_other):
+                    continue  # the same value, or a change the right mask does not see
+                mine, mine_other = call(base), call(other)
+            except Exception:  # noqa: BLE001 - a layer the value cannot build, or the student's code failing
                 continue
-            for value in sorted(values - {base[index]}):
-                other = (*base[:index], value, *base[index + 1:])
-                try:
-                    right_base, right_other = expected_mask(*base), expected_mask(*other)
-                    if right_base.shape == right_other.shape and torch.equal(right_base, right_other):
-                        continue
-                    call = (lambda s: your_mask(*s) if s[5] is not None else your_mask(*s[:5]))
-                    mine, theirs = torch.as_tensor(call(base)).float(), torch.as_tensor(call(other)).float()
-                except Exception:  # noqa: BLE001 - a layer the value cannot build, or the student's code failing
-                    continue
-                if mine.shape == theirs.shape and torch.equal(mine, theirs):
-                    ignored.append(name)
-                    break
-            if name in ignored:
-                break
-    return ignored
+            if mine.shape == mine_other.shape and torch.equal(mine, mine_other):
+                return True
+    return False
 
 
 def _mask_explanations(got, setting: tuple, ignored: list[str]) -> list[str]:

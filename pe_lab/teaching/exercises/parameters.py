@@ -118,8 +118,8 @@ def _check_pe_params_function(your_count: Callable, given: tuple | None, reveal:
         return refused
     answer = "alpha * C_{j-1} * alpha * C_j * k**2 / (M * gamma)"
     # the drawn layers first: on each, every classic formula gives its own count; the caller's layer last (where
-    # alpha^2 = M, two mistakes can give the same count). A wrong answer is named by the mistake that explains it on
-    # every layer where it is wrong, so a coincidence on one layer does not name the wrong mistake.
+    # alpha^2 = M, two mistakes can give the same count). A wrong answer is named by the mistake that explains the
+    # most layers where it is wrong (most_telling), so a coincidence on one layer does not name the wrong mistake.
     settings = list(PARAM_SETTINGS) + ([given] if given is not None else [])
     wrong = []
     for setting in settings:
