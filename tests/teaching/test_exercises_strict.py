@@ -436,6 +436,11 @@ def test_member_weight_names_r_and_s_swapped_where_the_shapes_clash():
     _refused(ex.check_member_weight(lambda w, r, s: w * torch.outer(r, s)), "yours are swapped")
 
 
+def test_member_channels_names_a_value_typed_in():
+    _refused(ex.check_member_channels(lambda c, a, m, w: a * w * c / 4), "does not change with M")
+    _refused(ex.check_member_channels(lambda c, a, m, w: 2 * w * c / m), "does not change with alpha")
+
+
 def test_tutorial_loss_names_a_fixed_repeat_and_rows_reordered_against_their_labels():
     _refused(ex.check_tutorial_loss(lambda z, y: F.cross_entropy(z, y.repeat(4))), "not a fixed number")
     reordered = (lambda z, y: F.cross_entropy(

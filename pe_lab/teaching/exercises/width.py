@@ -51,6 +51,9 @@ def check_member_channels(your_function: Callable[..., float], *, reveal: bool |
                 (lambda c, a, m, w: a ** 2 * w * c / m, "alpha^2 counts a layer's weights; its channels grow by "
                                                         "alpha"),
                 (lambda c, a, m, w: w * c, "alpha widens and M divides: they cancel only when alpha = M")]
+    mistakes += [(_typed_in(index, cases[0][index]), f"your count does not change with {name}: it uses {name} = "
+                  f"{cases[0][index]:g} whatever the layer; use the argument")
+                 for index, name in enumerate(("C_j", "alpha", "M", "w"))]  # the first case's value typed in
     for formula, reason in mistakes:  # a classic mistake is recognised only if it explains every case
         if all(math.isclose(got, formula(*case)) for got, case in zip(answers, cases, strict=True)):
             return with_answer(Check(False, f"not yet: {reason}."), answer, reveal)
@@ -59,3 +62,11 @@ def check_member_channels(your_function: Callable[..., float], *, reveal: bool |
                                               if not math.isclose(got, want))
     message = f"{got:g} is not a member's channel count for C_j={base}, alpha={alpha}, M={members}, w={width:g}."
     return with_answer(Check(False, message), answer, reveal)
+
+
+def _typed_in(index: int, value: float) -> Callable[..., float]:
+    """The right formula with argument ``index`` fixed at ``value``: what a value typed in for an argument gives."""
+    def formula(*case: float) -> float:
+        channels, alpha, members, width = (*case[:index], value, *case[index + 1:])
+        return alpha * width * channels / members
+    return formula
