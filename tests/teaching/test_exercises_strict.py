@@ -234,6 +234,14 @@ def _floor_bins(probs, labels, num_bins):  # lower <= c < upper: the same as tor
                for b in range(num_bins) if (index == b).any())
 
 
+def _true_class_ece(probs, labels, num_bins):  # binned by the probability of the true class, written by hand
+    confidence = probs.gather(1, labels[:, None])[:, 0]
+    correct = (probs.argmax(1) == labels).float()
+    index = (torch.bucketize(confidence, torch.linspace(0, 1, num_bins + 1)) - 1).clamp(0, num_bins - 1)
+    return sum(float((index == b).float().mean() * (correct[index == b].mean() - confidence[index == b].mean()).abs())
+               for b in range(num_bins) if (index == b).any())
+
+
 def test_ece_accepts_a_hand_written_ece_in_either_edge_convention():
     assert ex.check_ece(_ece)
     assert ex.check_ece(_floor_bins)
@@ -262,7 +270,8 @@ def test_ece_test_data_keeps_away_from_every_bin_edge():
     (lambda p, y, b: _ece(p, y, b - 1), "num_bins + 1 edges"),
     (lambda p, y, b: _ece(p, y, b + 1), "num_bins + 1 edges"),
     (lambda p, y, b: _ece(p, y, 15), "num_bins + 1 edges"),  # hard-coded 15 bins: wrong at 5
-    (lambda p, y, b: ex.ece_with_true_class_confidence(p, y, b), "probability of the true class"),
+    (lambda p, y, b: _true_class_ece(p, y, b), "probability of the true class"),
+    (lambda p, y, b: ex.ece_with_true_class_confidence(p, y, b), "calls `ece_with_true_class_confidence`"),
     (ex.ece_with_true_class_confidence, "library function"),
     (lambda p, y, b: 0.0, "disagrees with torchmetrics"),
     (lambda p, y, b: [0.1], "one number"),

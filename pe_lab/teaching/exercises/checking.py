@@ -109,7 +109,7 @@ def _borrowed(answer, helpers: frozenset[str], depth: int = 3, seen: set | None 
             else:
                 value, found = None, False
             if not found:  # an attribute (pe_lab.ece_by_hand, tm.functional.calibration_error): its name decides
-                if name in helpers or (name in _lab_routines() and _sees_the_lab(function)):
+                if name in helpers or _lab_attribute(function, name):
                     return name
                 continue
             value = _unwrap(value)
@@ -125,20 +125,17 @@ def _borrowed(answer, helpers: frozenset[str], depth: int = 3, seen: set | None 
     return None
 
 
-@functools.cache
-def _lab_routines() -> frozenset[str]:
-    """The names of pe_lab's public functions and classes (what ``import pe_lab`` offers as ``pe_lab.NAME``)."""
-    import pe_lab
-
-    return frozenset(name for name in pe_lab.__all__ if callable(getattr(pe_lab, name, None)))
-
-
-def _sees_the_lab(function) -> bool:
-    """Whether ``function`` can reach pe_lab as a module (``import pe_lab``; ``from pe_lab import teaching``)."""
+def _lab_attribute(function, name: str) -> bool:
+    """Whether ``name`` read as an attribute can be one of pe_lab's functions or classes: ``function`` reaches a
+    pe_lab module (``import pe_lab``; ``from pe_lab import nn``) that offers ``name``."""
     import types
 
-    return any(isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "pe_lab"
-               for value in function.__globals__.values())
+    for value in function.__globals__.values():
+        if isinstance(value, types.ModuleType) and value.__name__.split(".")[0] == "pe_lab":
+            found = getattr(value, name, None)
+            if found is not None and callable(found) and (_home(_unwrap(found)) or "").startswith("pe_lab."):
+                return True
+    return False
 
 
 def _filled(cell) -> bool:
