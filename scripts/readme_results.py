@@ -57,7 +57,7 @@ def sections() -> dict[Path, dict[str, str]]:
     reports = {name: read_report(ROOT / "assets" / "results" / f"{name}.json") for name in TABLES}
     page = {f"table:{name}": format_table(reports[name]) for name in TABLES}
     page |= {f"describe:{name}": describe(reports[name]) for name in READINGS}
-    page |= {f"command:{name}": _made_by(reports[name].to_json()["provenance"]) for name in TABLES}
+    page |= {f"command:{name}": _made_by(reports[name].provenance.to_json()) for name in TABLES}
     shift = json.loads((ROOT / "assets" / "results" / f"{SHIFT}.json").read_text())
     page[f"command:{SHIFT}"] = _made_by(shift["provenance"])
     return {ROOT / "README.md": {f"table:{HEADLINE}": format_table(reports[HEADLINE])},

@@ -27,7 +27,7 @@ def _shift(seed: int) -> dict:
     return json.loads((RESULTS / f"{SHIFT_SEEDS[seed]}.json").read_text())["results"]
 
 
-def _label(method: str, result: dict) -> str:
+def _label(result: dict) -> str:
     return label_for(result["spec"])
 
 
@@ -61,7 +61,7 @@ def shift_tables() -> str:
     seed0 = _shift(0)
     columns = list(_cells(seed0["single"]))
     lines = ["| LeNet, seed 0 | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    lines += [f"| {_label(m, seed0[m])} | " + " | ".join(_shown(v, c) for c, v in _cells(seed0[m]).items()) + " |"
+    lines += [f"| {_label(seed0[m])} | " + " | ".join(_shown(v, c) for c, v in _cells(seed0[m]).items()) + " |"
               for m in ORDER]
     per_seed = [_shift(seed) for seed in SHIFT_SEEDS]
     wide = columns[1:5]
@@ -74,10 +74,10 @@ def shift_tables() -> str:
             values = [c[column] for c in cells]
             spread = None if None in values else statistics.stdev(values)
             shown.append("n/a" if None in values else _shown(statistics.fmean(values), column, spread))
-        lines.append(f"| {_label(method, seed0[method])} | " + " | ".join(shown) + " |")
+        lines.append(f"| {_label(seed0[method])} | " + " | ".join(shown) + " |")
     ece = {m: ", ".join(f"{_at_severity(seed0[m], 'ece', s):.3f}" for s in range(6)) for m in ORDER}
     lines += ["", "Mean ECE over the corruptions at severity 0 (clean) to 5, seed 0: " +
-              "; ".join(f"{_label(m, seed0[m])} {ece[m]}" for m in ORDER) + ".", "",
+              "; ".join(f"{_label(seed0[m])} {ece[m]}" for m in ORDER) + ".", "",
               f"At severity 5, over the {len(per_seed)} seeds (paired by seed, as the report's table pairs them; "
               "`pe_lab.compare`, 95 % intervals, \"better\" only when the interval excludes zero):", ""]
     for column, scale, unit, higher in (("mean acc, severity 5", 1.0, " points", True),
@@ -85,13 +85,13 @@ def shift_tables() -> str:
         for first, second in (("deep", "packed"), ("packed", "single"), ("deep", "single")):
             verdict = compare([_cells(results[first])[column] for results in per_seed],
                               [_cells(results[second])[column] for results in per_seed], paired=True)
-            lines.append(f"* {column}: " + verdict.sentence(_label(first, seed0[first]), _label(second, seed0[second]),
+            lines.append(f"* {column}: " + verdict.sentence(_label(seed0[first]), _label(seed0[second]),
                                                          higher_is_better=higher, scale=scale,
                                                          digits=1 if higher else 3, unit=unit))
     for method in ("packed", "deep"):
         verdict = compare([_cells(results[method])["textures AUROC (MI)"] for results in per_seed],
                           [_cells(results[method])["textures AUROC (msp)"] for results in per_seed], paired=True)
-        lines.append(f"* textures AUROC, {_label(method, seed0[method])}: " + verdict.sentence(
+        lines.append(f"* textures AUROC, {_label(seed0[method])}: " + verdict.sentence(
             "mutual information", "the maximum softmax probability", digits=1, unit=" points"))
     return "\n".join(lines)
 
